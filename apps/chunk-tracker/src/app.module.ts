@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@app/config';
+import { DatabaseHealth, DatabaseModule } from '@app/database';
+import { ObservabilityModule } from '@app/observability';
+import { QueueModule, RedisHealth } from '@app/queue';
+import { S3Health, SqsHealth, StorageEventsModule, StorageModule } from '@app/storage';
+import type { TrackerConfig } from './config';
+import { HousekeepingService } from './housekeeping.service';
+import { StorageEventsService } from './storage-events.service';
+
+@Module({})
+export class ChunkTrackerModule {
+  static register(config: TrackerConfig): DynamicModule {
+    return {
+      module: ChunkTrackerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot({
+          service: 'chunk-tracker',
+          level: config.LOG_LEVEL,
+          pretty: config.LOG_PRETTY,
+          checks: [DatabaseHealth, RedisHealth, S3Health, SqsHealth],
+        }),
+        DatabaseModule,
+        StorageModule,
+        StorageEventsModule,
+        QueueModule.forRoot({ serve: ['tracker'] }),
+      ],
+      providers: [StorageEventsService, HousekeepingService],
+    };
+  }
+}

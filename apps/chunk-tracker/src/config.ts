@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { baseEnv, databaseEnv, port, redisEnv, retentionEnv, sqsEnv, storageEnv } from '@app/config';
+
+export const trackerEnv = baseEnv
+  .extend(databaseEnv.shape)
+  .extend(redisEnv.shape)
+  .extend(storageEnv.shape)
+  .extend(sqsEnv.shape)
+  .extend(retentionEnv.shape)
+  .extend({ CHUNK_TRACKER_PORT: port.default(3002) });
+
+export type TrackerConfig = z.infer<typeof trackerEnv>;

@@ -1,0 +1,9 @@
+import 'reflect-metadata';
+import { runService } from '@app/http';
+import { ChunkTrackerModule } from './app.module';
+import { trackerEnv } from './config';
+
+void runService('chunk-tracker', trackerEnv, (config) => ({
+  module: ChunkTrackerModule.register(config),
+  port: config.CHUNK_TRACKER_PORT,
+}));

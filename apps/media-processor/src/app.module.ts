@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@app/config';
+import { DatabaseHealth, DatabaseModule } from '@app/database';
+import { ObservabilityModule } from '@app/observability';
+import { QueueModule, RedisHealth } from '@app/queue';
+import { S3Health, StorageModule } from '@app/storage';
+import { MediaProcessorConfig, servedMediaQueues } from './config';
+
+/**
+ * Content work after storage confirms a file. Each kind of work has its own queue; MEDIA_QUEUES
+ * chooses which this deployment serves, so image and video workers scale apart.
+ */
+@Module({})
+export class MediaProcessorModule {
+  static register(config: MediaProcessorConfig): DynamicModule {
+    return {
+      module: MediaProcessorModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot({ service: 'media-processor', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, checks: [DatabaseHealth, RedisHealth, S3Health] }),
+        DatabaseModule,
+        StorageModule,
+        QueueModule.forRoot({ serve: servedMediaQueues(config) }),
+      ],
+    };
+  }
+}

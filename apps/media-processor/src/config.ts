@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { baseEnv, databaseEnv, mediaEnv, port, redisEnv, storageEnv } from '@app/config';
+import type { QueueName } from '@app/queue';
+
+export const mediaProcessorEnv = baseEnv
+  .extend(databaseEnv.shape)
+  .extend(redisEnv.shape)
+  .extend(storageEnv.shape)
+  .extend(mediaEnv.shape)
+  .extend({ MEDIA_PROCESSOR_PORT: port.default(3003) });
+
+export type MediaProcessorConfig = z.infer<typeof mediaProcessorEnv>;
+
+const QUEUE_OF_KIND = { verify: 'media-verify', image: 'media-image', video: 'media-video' } as const satisfies Record<string, QueueName>;
+
+/** MEDIA_QUEUES=image,video -> the BullMQ queues this deployment consumes. */
+export function servedMediaQueues(config: Pick<MediaProcessorConfig, 'MEDIA_QUEUES'>): QueueName[] {
+  return config.MEDIA_QUEUES.map((kind) => QUEUE_OF_KIND[kind]);
+}

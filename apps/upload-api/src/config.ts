@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { authEnv, baseEnv, databaseEnv, port, redisEnv, storageEnv } from '@app/config';
+
+export const uploadApiEnv = baseEnv
+  .extend(databaseEnv.shape)
+  .extend(redisEnv.shape)
+  .extend(storageEnv.shape)
+  .extend(authEnv.shape)
+  .extend({ UPLOAD_API_PORT: port.default(3000) });
+
+export type UploadApiConfig = z.infer<typeof uploadApiEnv>;

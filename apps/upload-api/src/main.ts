@@ -1,0 +1,11 @@
+import 'reflect-metadata';
+import { runService } from '@app/http';
+import { UploadApiModule } from './app.module';
+import { uploadApiEnv } from './config';
+import { setupOpenApi } from './openapi';
+
+void runService('upload-api', uploadApiEnv, (config) => ({
+  module: UploadApiModule.register(config),
+  port: config.UPLOAD_API_PORT,
+  configure: setupOpenApi,
+}));

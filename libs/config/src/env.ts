@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+// Environment fragments. Each app composes the fragments it needs into one schema, parsed once
+// at boot (config.module.ts); nothing else in the code base reads process.env.
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+export const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const url = z.string().url();
+
+export const baseEnv = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Pretty, human-readable logs for a terminal; JSON (the default) for everything else. */
+  LOG_PRETTY: bool.default(false),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** How long SIGTERM may take to drain in-flight work before the process gives up. */
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
+});
+
+export const databaseEnv = z.object({
+  DATABASE_URL: url.refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+});
+
+export const redisEnv = z.object({
+  REDIS_URL: url.refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
+  /** Prefix of every BullMQ key, so several environments can share one Redis. */
+  QUEUE_PREFIX: z.string().min(1).default('upl'),
+});
+
+export const storageEnv = z.object({
+  S3_ENDPOINT: url.optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Static credentials for the emulator or S3-compatible stores; unset means the SDK's default chain. */
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Prefix of uploaded objects; the S3 -> SQS notification filter matches it. */
+  S3_OBJECT_PREFIX: z.string().regex(/^[a-z0-9-]+\/$/, 'must be lowercase letters, digits or dashes ending in /').default('uploads/'),
+  /** Prefix of derived objects (thumbnails, posters), outside the notification filter. */
+  S3_VARIANT_PREFIX: z.string().regex(/^[a-z0-9-]+\/$/, 'must be lowercase letters, digits or dashes ending in /').default('variants/'),
+  PRESIGN_EXPIRES_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(900),
+});
+
+export const sqsEnv = z.object({
+  SQS_ENDPOINT: url.optional(),
+  SQS_QUEUE_URL: url,
+  SQS_BATCH_SIZE: z.coerce.number().int().min(1).max(10).default(10),
+  SQS_WAIT_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
+  SQS_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(43_200).default(60),
+});
+
+export const authEnv = z.object({
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  TOKEN_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters'),
+});
+
+export const retentionEnv = z.object({
+  PROCESSED_EVENTS_RETENTION_HOURS: positiveInt.default(72),
+  CHANGES_RETENTION_DAYS: positiveInt.default(30),
+});
+
+
+export const mediaEnv = z.object({
+  /** Which media queues this deployment serves, so image and video work scale apart. */
+  MEDIA_QUEUES: z
+    .string()
+    .default('verify,image,video')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['verify', 'image', 'video'])).min(1)),
+});
+
+export type BaseEnv = z.infer<typeof baseEnv>;
+export type DatabaseEnv = z.infer<typeof databaseEnv>;
+export type RedisEnv = z.infer<typeof redisEnv>;
+export type StorageEnv = z.infer<typeof storageEnv>;
+export type SqsEnv = z.infer<typeof sqsEnv>;
+export type AuthEnv = z.infer<typeof authEnv>;
+export type RetentionEnv = z.infer<typeof retentionEnv>;
+export type MediaEnv = z.infer<typeof mediaEnv>;

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './file-status';
+export * from './change-events';
+export * from './storage-events';

@@ -1,0 +1,12 @@
+import { Global, Module } from '@nestjs/common';
+import { ChangeEventRepository } from './change-event.repository';
+import { DatabaseHealth } from './database.health';
+import { PrismaService } from './prisma.service';
+import { StorageEventRepository } from './storage-event.repository';
+
+@Global()
+@Module({
+  providers: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository],
+  exports: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository],
+})
+export class DatabaseModule {}

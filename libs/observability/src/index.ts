@@ -1,0 +1,5 @@
+export * from './dependency-check';
+export * from './lifecycle';
+export * from './metrics.service';
+export * from './logger';
+export * from './observability.module';

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params } from 'nestjs-pino';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+type WithId = IncomingMessage & { id?: unknown };
+
+/**
+ * Keeps a caller's request id when it is sane, so ids flow across services; otherwise mints one.
+ * The id is kept on the raw request, so Fastify's request.id and the log lines agree.
+ */
+export function requestIdOf(req: IncomingMessage): string {
+  const r = req as WithId;
+  if (typeof r.id === 'string') return r.id;
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  r.id = id;
+  return id;
+}
+
+export interface LoggerOptions {
+  service: string;
+  level: string;
+  pretty: boolean;
+}
+
+/** One structured JSON logger (pino) for every service; `context` is the class that logs. */
+export function loggerParams({ service, level, pretty }: LoggerOptions): Params {
+  return {
+    pinoHttp: {
+      level,
+      base: { service },
+      genReqId: (req: IncomingMessage, res: ServerResponse) => {
+        const id = requestIdOf(req);
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customAttributeKeys: { reqId: 'requestId' },
+      // Probes and scrapes would drown everything else.
+      autoLogging: { ignore: (req) => /^\/(health|metrics)(\/|$)/.test(req.url ?? '') },
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'], censor: '[redacted]' },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url?.replace(/access_token=[^&]+/, 'access_token=[redacted]') }),
+      },
+      transport: pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+    },
+  };
+}

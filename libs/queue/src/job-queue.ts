@@ -1,0 +1,61 @@
+import { Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOBS, JobName, JobPayloads, QueueName } from './registry';
+
+export interface EnqueueOptions {
+  /**
+   * Deterministic id: BullMQ ignores a second add with the same id while the first exists, so a
+   * repeated request or a redelivered event enqueues the work once.
+   */
+  jobId?: string;
+  delayMs?: number;
+}
+
+/** The producer side: every service enqueues through this, by job name, with a typed payload. */
+export class JobQueue {
+  private readonly logger = new Logger(JobQueue.name);
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      queue.on('error', (error) => this.logger.warn({ err: error, queue: name }, 'queue connection error'));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions = {}): Promise<string> {
+    const definition = JOBS[name];
+    const job = await this.queue(definition.queue).add(name, payload, {
+      ...definition.options,
+      jobId: options.jobId,
+      delay: options.delayMs,
+    });
+    return job.id ?? '';
+  }
+
+  /** Installs (or updates) the schedules of every job of these queues that has one. Idempotent. */
+  async installSchedules(queues: QueueName[]): Promise<void> {
+    for (const [name, definition] of Object.entries(JOBS) as Array<[JobName, (typeof JOBS)[JobName]]>) {
+      if (!definition.everyMs || !queues.includes(definition.queue)) continue;
+      await this.queue(definition.queue).upsertJobScheduler(
+        `schedule:${name}`,
+        { every: definition.everyMs },
+        { name, data: { v: 1 }, opts: definition.options },
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

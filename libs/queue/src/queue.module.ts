@@ -1,0 +1,103 @@
+import { BeforeApplicationShutdown, DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG } from '@app/config';
+import type { BaseEnv, RedisEnv } from '@app/config';
+import type { DependencyCheck } from '@app/observability';
+import { JobQueue } from './job-queue';
+import { createRedis } from './redis';
+import type { QueueName } from './registry';
+import { collectHandlers, WorkerHost } from './worker-host';
+
+const WORKER_REDIS = Symbol('WORKER_REDIS');
+const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
+const PROBE_REDIS = Symbol('PROBE_REDIS');
+const SERVED_QUEUES = Symbol('SERVED_QUEUES');
+
+@Injectable()
+export class RedisHealth implements DependencyCheck {
+  readonly name = 'redis';
+
+  constructor(@Inject(PROBE_REDIS) private readonly redis: Redis) {}
+
+  async check() {
+    // A separate connection with no offline queue: a PING while Redis is down fails at once.
+    const pong = await this.redis.ping();
+    if (pong !== 'PONG') throw new Error(`unexpected PING answer ${pong}`);
+  }
+}
+
+@Injectable()
+class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private host: WorkerHost | null = null;
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly jobs: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: BaseEnv & RedisEnv,
+    @Inject(SERVED_QUEUES) private readonly served: QueueName[],
+    @Inject(WORKER_REDIS) private readonly workerRedis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly producerRedis: Redis,
+    @Inject(PROBE_REDIS) private readonly probeRedis: Redis,
+  ) {}
+
+  get workerHost(): WorkerHost | null {
+    return this.host;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const handlers = collectHandlers(this.discovery, this.scanner, this.reflector, this.served);
+    this.host = new WorkerHost(handlers, {
+      connection: this.workerRedis,
+      prefix: this.config.QUEUE_PREFIX,
+      served: this.served,
+      drainTimeoutMs: this.config.SHUTDOWN_TIMEOUT_MS,
+    });
+    this.host.start();
+    // Schedules live in Redis; installing them on every start restores them after Redis lost its data.
+    await this.jobs.installSchedules(this.served).catch(() => undefined);
+  }
+
+  /** Stop taking jobs and finish the active ones while the database is still connected. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.host?.drain();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.jobs.close();
+    for (const redis of [this.workerRedis, this.producerRedis, this.probeRedis]) redis.disconnect();
+  }
+}
+
+export interface QueueModuleOptions {
+  /** The queues whose jobs this process runs; [] for a pure producer. */
+  serve: QueueName[];
+}
+
+@Global()
+@Module({})
+export class QueueModule {
+  static forRoot(options: QueueModuleOptions): DynamicModule {
+    const redis = (token: symbol, role: 'worker' | 'producer' | 'probe') => ({
+      provide: token,
+      inject: [APP_CONFIG],
+      useFactory: (c: RedisEnv) => createRedis(c.REDIS_URL, role),
+    });
+    return {
+      module: QueueModule,
+      imports: [DiscoveryModule],
+      providers: [
+        redis(WORKER_REDIS, 'worker'),
+        redis(PRODUCER_REDIS, 'producer'),
+        redis(PROBE_REDIS, 'probe'),
+        { provide: SERVED_QUEUES, useValue: options.serve },
+        { provide: JobQueue, inject: [PRODUCER_REDIS, APP_CONFIG], useFactory: (r: Redis, c: RedisEnv) => new JobQueue(r, c.QUEUE_PREFIX) },
+        QueueLifecycle,
+        RedisHealth,
+      ],
+      exports: [JobQueue, RedisHealth],
+    };
+  }
+}

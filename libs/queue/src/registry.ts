@@ -1,0 +1,56 @@
+import type { JobsOptions } from 'bullmq';
+
+/**
+ * The one registry of queues, jobs, payloads and their retry policy (style.md, "Jobs and events").
+ * Each queue belongs to one service, so ops scale a kind of work by scaling its consumer.
+ */
+export const QUEUES = {
+  /** chunk-tracker: completion, part ledger, reconciliation, housekeeping. */
+  tracker: { concurrency: 8 },
+  /** media-processor, one queue per kind of work (MEDIA_QUEUES picks which a deployment serves). */
+  'media-verify': { concurrency: 4 },
+  'media-image': { concurrency: 2 },
+  'media-video': { concurrency: 1 },
+  /** sync-notifier: change-feed housekeeping. */
+  sync: { concurrency: 4 },
+} as const satisfies Record<string, { concurrency: number }>;
+
+export type QueueName = keyof typeof QUEUES;
+
+/** Every payload carries its schema version, so a worker can refuse (not misread) a newer one. */
+interface Versioned {
+  v: 1;
+}
+
+export interface JobPayloads {
+  /** Delete processed-storage-event dedup rows past their retention. */
+  'storage-events.prune': Versioned;
+  /** Delete change-feed events past their retention. */
+  'changes.prune': Versioned;
+}
+
+export type JobName = keyof JobPayloads;
+
+export interface JobDefinition {
+  queue: QueueName;
+  options: JobsOptions;
+  /** Run on a schedule (a BullMQ job scheduler), in addition to on demand. */
+  everyMs?: number;
+}
+
+const housekeeping: JobsOptions = {
+  // Transient DB errors deserve a few retries; the next scheduled run is the backstop.
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 5_000 },
+  removeOnComplete: { count: 100 },
+  removeOnFail: { count: 1_000 },
+};
+
+export const JOBS: Record<JobName, JobDefinition> = {
+  'storage-events.prune': { queue: 'tracker', options: housekeeping, everyMs: 60 * 60_000 },
+  'changes.prune': { queue: 'sync', options: housekeeping, everyMs: 60 * 60_000 },
+};
+
+export function jobsOfQueue(queue: QueueName): JobName[] {
+  return (Object.keys(JOBS) as JobName[]).filter((name) => JOBS[name].queue === queue);
+}

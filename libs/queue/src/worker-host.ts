@@ -1,0 +1,118 @@
+import { Logger } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JobContext, ON_JOB } from './on-job.decorator';
+import { JOBS, jobsOfQueue, JobName, QUEUES, QueueName } from './registry';
+
+type BoundHandler = (payload: unknown, context: JobContext) => Promise<unknown>;
+
+export class HandlerRegistrationError extends Error {
+  override name = 'HandlerRegistrationError';
+}
+
+/**
+ * Finds every @OnJob handler in the app and checks the set against the registry: a job of a
+ * served queue with no handler, or a job with two handlers, stops the process at startup rather
+ * than leaving jobs to rot or run twice.
+ */
+export function collectHandlers(discovery: DiscoveryService, scanner: MetadataScanner, reflector: Reflector, served: QueueName[]): Map<JobName, BoundHandler> {
+  const found = new Map<JobName, { handler: BoundHandler; where: string }>();
+  for (const wrapper of discovery.getProviders()) {
+    const instance = wrapper.instance as Record<string, unknown> | undefined;
+    if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+    const prototype = Object.getPrototypeOf(instance) as object;
+    for (const method of scanner.getAllMethodNames(prototype)) {
+      const fn = instance[method];
+      if (typeof fn !== 'function') continue;
+      const name = reflector.get<JobName | undefined>(ON_JOB, fn);
+      if (!name) continue;
+      const where = `${instance.constructor.name}.${method}`;
+      if (!(name in JOBS)) throw new HandlerRegistrationError(`${where} handles unknown job "${name}"`);
+      const previous = found.get(name);
+      if (previous) throw new HandlerRegistrationError(`job "${name}" has two handlers: ${previous.where} and ${where}`);
+      found.set(name, { handler: (fn as BoundHandler).bind(instance), where });
+    }
+  }
+  const missing = served.flatMap((queue) => jobsOfQueue(queue)).filter((name) => !found.has(name));
+  if (missing.length) throw new HandlerRegistrationError(`no handler for job(s) ${missing.join(', ')} of the queues this service serves`);
+  const stray = [...found.keys()].filter((name) => !served.includes(JOBS[name].queue));
+  if (stray.length) throw new HandlerRegistrationError(`handlers for job(s) ${stray.join(', ')} whose queues this service does not serve`);
+  return new Map([...found].map(([name, { handler }]) => [name, handler]));
+}
+
+export interface WorkerHostOptions {
+  connection: Redis;
+  prefix: string;
+  served: QueueName[];
+  drainTimeoutMs: number;
+  concurrency?: Partial<Record<QueueName, number>>;
+}
+
+/** One BullMQ worker per served queue, dispatching by job name to the registered handler. */
+export class WorkerHost {
+  private readonly logger = new Logger(WorkerHost.name);
+  private readonly workers: Worker[] = [];
+  private readonly shutdown = new AbortController();
+  private active = 0;
+
+  constructor(
+    private readonly handlers: Map<JobName, BoundHandler>,
+    private readonly options: WorkerHostOptions,
+  ) {}
+
+  get activeJobs(): number {
+    return this.active;
+  }
+
+  start(): void {
+    for (const queue of this.options.served) {
+      if (jobsOfQueue(queue).length === 0) continue;
+      const worker = new Worker(queue, (job: Job) => this.run(job), {
+        connection: this.options.connection,
+        prefix: this.options.prefix,
+        concurrency: this.options.concurrency?.[queue] ?? QUEUES[queue].concurrency,
+      });
+      worker.on('error', (error) => this.logger.warn({ err: error, queue }, 'worker connection error'));
+      worker.on('failed', (job, error) =>
+        this.logger.warn({ err: error, queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
+      );
+      this.workers.push(worker);
+      this.logger.log({ queue, jobs: jobsOfQueue(queue) }, 'serving queue');
+    }
+  }
+
+  private async run(job: Job): Promise<unknown> {
+    const handler = this.handlers.get(job.name as JobName);
+    // Only reachable when a job name was removed from the registry while jobs remained queued.
+    if (!handler) throw new Error(`no handler for job "${job.name}"`);
+    this.active++;
+    try {
+      return await handler(job.data, { id: job.id ?? '', attempt: job.attemptsMade + 1, signal: this.shutdown.signal });
+    } finally {
+      this.active--;
+    }
+  }
+
+  /**
+   * Stops taking jobs and waits for active ones. Past the drain deadline, handlers are told to
+   * abort and the worker is force-closed: the unfinished job stays in Redis as stalled and another
+   * worker (or this one after restart) runs it again; it is never marked done half-way.
+   */
+  async drain(): Promise<void> {
+    if (!this.workers.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.options.drainTimeoutMs);
+    });
+    const closed = Promise.all(this.workers.map((w) => w.close())).then(() => 'closed' as const);
+    const outcome = await Promise.race([closed, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn({ active: this.active }, 'drain deadline passed; leaving active jobs for redelivery');
+      this.shutdown.abort();
+      await Promise.all(this.workers.map((w) => w.close(true)));
+    }
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,140 @@
+import {
+  CreateBucketCommand,
+  GetBucketNotificationConfigurationCommand,
+  PutBucketCorsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketNotificationConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+export interface StorageBootstrapOptions {
+  bucket: string;
+  queueName: string;
+  objectPrefix: string;
+  /** Deliveries before a message is moved to the DLQ. */
+  maxReceiveCount: number;
+  visibilityTimeoutSeconds: number;
+  corsOrigins: string[];
+  /** Days after which S3 itself aborts incomplete multipart uploads (backstop to the reconciler). */
+  abortIncompleteAfterDays: number;
+}
+
+export interface StorageBootstrapResult {
+  queueUrl: string;
+  queueArn: string;
+  dlqUrl: string;
+}
+
+/**
+ * Creates (or converges) the bucket, the SQS queue and its DLQ, the S3 -> SQS notification on the
+ * object prefix, CORS for browser uploads, and the lifecycle rule. Every step is idempotent, so
+ * running it on every `npm run up` or deploy changes nothing the second time.
+ * Production buckets are usually owned by infrastructure code; this is for the emulator and dev.
+ */
+export async function bootstrapStorage(s3: S3Client, sqs: SQSClient, o: StorageBootstrapOptions): Promise<StorageBootstrapResult> {
+  const dlqUrl = await ensureQueue(sqs, `${o.queueName}-dlq`, { MessageRetentionPeriod: String(14 * 24 * 3600) });
+  const dlqArn = await queueArn(sqs, dlqUrl);
+  const queueUrl = await ensureQueue(sqs, o.queueName, {
+    VisibilityTimeout: String(o.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(4 * 24 * 3600),
+    ReceiveMessageWaitTimeSeconds: '20',
+  });
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      Attributes: {
+        VisibilityTimeout: String(o.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: o.maxReceiveCount }),
+      },
+    }),
+  );
+  const arn = await queueArn(sqs, queueUrl);
+
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: o.bucket }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+  }
+
+  const notification = {
+    QueueConfigurations: [
+      {
+        Id: 'upload-events',
+        QueueArn: arn,
+        Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] as const,
+        Filter: { Key: { FilterRules: [{ Name: 'prefix' as const, Value: o.objectPrefix }] } },
+      },
+    ],
+  };
+  // Re-putting an unchanged configuration would make S3 send another s3:TestEvent; skip it.
+  const current = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: o.bucket }));
+  const configured = current.QueueConfigurations?.some(
+    (q) => q.QueueArn === arn && q.Filter?.Key?.FilterRules?.some((r) => r.Value === o.objectPrefix),
+  );
+  if (!configured) {
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: o.bucket,
+        NotificationConfiguration: { QueueConfigurations: notification.QueueConfigurations.map((q) => ({ ...q, Events: [...q.Events] })) },
+      }),
+    );
+  }
+
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: o.bucket,
+      CORSConfiguration: {
+        CORSRules: [
+          {
+            AllowedMethods: ['PUT', 'GET', 'HEAD'],
+            AllowedOrigins: o.corsOrigins,
+            AllowedHeaders: ['*'],
+            // Browsers must read the ETag of each part to complete a multipart upload.
+            ExposeHeaders: ['ETag', 'x-amz-checksum-sha256'],
+            MaxAgeSeconds: 3600,
+          },
+        ],
+      },
+    }),
+  );
+
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: o.bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            ID: 'abort-incomplete-multipart-uploads',
+            Status: 'Enabled',
+            Filter: { Prefix: o.objectPrefix },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: o.abortIncompleteAfterDays },
+          },
+        ],
+      },
+    }),
+  );
+
+  return { queueUrl, queueArn: arn, dlqUrl };
+}
+
+async function ensureQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  try {
+    const existing = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    if (existing.QueueUrl) return existing.QueueUrl;
+  } catch (error) {
+    const n = (error as { name?: string }).name ?? '';
+    if (!/NonExistentQueue|QueueDoesNotExist/.test(n)) throw error;
+  }
+  const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!created.QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
+  return created.QueueUrl;
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const arn = out.Attributes?.QueueArn;
+  if (!arn) throw new Error(`no QueueArn for ${queueUrl}`);
+  return arn;
+}

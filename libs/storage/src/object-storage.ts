@@ -1,0 +1,159 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { fromStorageError } from './errors';
+
+export interface ObjectHead {
+  size: number;
+  etag: string | null;
+  contentType: string | null;
+  lastModified: Date | null;
+}
+
+export interface StoredPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+  checksumSha256: string | null;
+}
+
+export interface PendingMultipartUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date | null;
+}
+
+const unquote = (etag: string | undefined | null): string | null => (etag ? etag.replace(/^"|"$/g, '') : null);
+
+/**
+ * Control-plane calls to the bucket: never the bytes of an upload (those go client -> S3 through
+ * presigned URLs), except `openReadStream` for the workers that verify and transform content.
+ * Every SDK error leaves here as a coded DomainError (errors.ts).
+ */
+export class ObjectStorage {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw fromStorageError(error, operation);
+    }
+  }
+
+  async checkBucket(): Promise<void> {
+    await this.call('HeadBucket', () => this.s3.send(new HeadBucketCommand({ Bucket: this.bucket })));
+  }
+
+  /** null when the object does not exist. */
+  async head(key: string): Promise<ObjectHead | null> {
+    try {
+      const out = await this.call('HeadObject', () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      return { size: out.ContentLength ?? 0, etag: unquote(out.ETag), contentType: out.ContentType ?? null, lastModified: out.LastModified ?? null };
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && error.code === 'not_found') return null;
+      throw error;
+    }
+  }
+
+  /** Idempotent: deleting a missing object succeeds, as in S3. */
+  async delete(key: string): Promise<void> {
+    await this.call('DeleteObject', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+  }
+
+  async openReadStream(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    const out = await this.call('GetObject', () =>
+      this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined })),
+    );
+    return out.Body as Readable;
+  }
+
+  async createMultipartUpload(key: string, opts: { contentType: string; checksumSha256: boolean }): Promise<string> {
+    const out = await this.call('CreateMultipartUpload', () =>
+      this.s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ContentType: opts.contentType,
+          ChecksumAlgorithm: opts.checksumSha256 ? 'SHA256' : undefined,
+        }),
+      ),
+    );
+    if (!out.UploadId) throw fromStorageError(new Error('no UploadId in answer'), 'CreateMultipartUpload');
+    return out.UploadId;
+  }
+
+  /** Every part storage holds, following ListParts pagination past 1,000 parts. */
+  async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
+    const parts: StoredPart[] = [];
+    let marker: string | undefined;
+    do {
+      const out = await this.call('ListParts', () =>
+        this.s3.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker, MaxParts: 1000 })),
+      );
+      for (const p of out.Parts ?? []) {
+        if (p.PartNumber === undefined) continue;
+        parts.push({ partNumber: p.PartNumber, size: p.Size ?? 0, etag: unquote(p.ETag) ?? '', checksumSha256: p.ChecksumSHA256 ?? null });
+      }
+      marker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
+    } while (marker);
+    return parts;
+  }
+
+  async completeMultipartUpload(key: string, uploadId: string, parts: Array<Pick<StoredPart, 'partNumber' | 'etag' | 'checksumSha256'>>): Promise<{ etag: string | null }> {
+    const out = await this.call('CompleteMultipartUpload', () =>
+      this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"`, ChecksumSHA256: p.checksumSha256 ?? undefined })),
+          },
+        }),
+      ),
+    );
+    return { etag: unquote(out.ETag) };
+  }
+
+  /** Idempotent: an upload already gone counts as aborted. */
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.call('AbortMultipartUpload', () => this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })));
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && error.code === 'not_found') return;
+      throw error;
+    }
+  }
+
+  /** Multipart uploads storage holds under a prefix (for the orphan sweep). */
+  async listMultipartUploads(prefix: string): Promise<PendingMultipartUpload[]> {
+    const uploads: PendingMultipartUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const out = await this.call('ListMultipartUploads', () =>
+        this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })),
+      );
+      for (const u of out.Uploads ?? []) {
+        if (u.Key && u.UploadId) uploads.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? null });
+      }
+      keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
+      uploadIdMarker = out.IsTruncated ? out.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return uploads;
+  }
+}

@@ -1,0 +1,80 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { BeforeApplicationShutdown, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
+import type { BaseEnv, SqsEnv, StorageEnv } from '@app/config';
+import { createS3Client, createSqsClient } from './clients';
+import { KeyLayout } from './keys';
+import { ObjectStorage } from './object-storage';
+import { FastPresigner } from './presigner';
+import { S3Health, SqsHealth } from './storage.health';
+import { StorageEventSource } from './storage-event-source';
+
+/** S3: the bucket adapter, key layout and presigner. */
+@Global()
+@Module({
+  providers: [
+    { provide: S3Client, inject: [APP_CONFIG], useFactory: (c: StorageEnv) => createS3Client(c) },
+    { provide: ObjectStorage, inject: [S3Client, APP_CONFIG], useFactory: (s3: S3Client, c: StorageEnv) => new ObjectStorage(s3, c.S3_BUCKET) },
+    { provide: KeyLayout, inject: [APP_CONFIG], useFactory: (c: StorageEnv) => new KeyLayout({ objectPrefix: c.S3_OBJECT_PREFIX, variantPrefix: c.S3_VARIANT_PREFIX }) },
+    {
+      provide: FastPresigner,
+      inject: [S3Client, APP_CONFIG],
+      useFactory: (s3: S3Client, c: StorageEnv) =>
+        new FastPresigner({
+          bucket: c.S3_BUCKET,
+          region: c.S3_REGION,
+          endpoint: c.S3_ENDPOINT,
+          forcePathStyle: c.S3_FORCE_PATH_STYLE,
+          credentials: s3.config.credentials,
+          expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS,
+        }),
+    },
+    S3Health,
+  ],
+  exports: [S3Client, ObjectStorage, KeyLayout, FastPresigner, S3Health],
+})
+export class StorageModule implements OnApplicationShutdown {
+  constructor(@Inject(S3Client) private readonly s3: S3Client) {}
+
+  onApplicationShutdown(): void {
+    this.s3.destroy();
+  }
+}
+
+/** SQS: the stream of S3 event notifications (chunk-tracker only). */
+@Global()
+@Module({
+  providers: [
+    { provide: SQSClient, inject: [APP_CONFIG], useFactory: (c: SqsEnv & StorageEnv) => createSqsClient(c) },
+    {
+      provide: StorageEventSource,
+      inject: [SQSClient, APP_CONFIG],
+      useFactory: (sqs: SQSClient, c: SqsEnv & BaseEnv) =>
+        new StorageEventSource(sqs, {
+          queueUrl: c.SQS_QUEUE_URL,
+          batchSize: c.SQS_BATCH_SIZE,
+          waitTimeSeconds: c.SQS_WAIT_SECONDS,
+          visibilityTimeoutSeconds: c.SQS_VISIBILITY_TIMEOUT_SECONDS,
+          drainTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+        }),
+    },
+    SqsHealth,
+  ],
+  exports: [SQSClient, StorageEventSource, SqsHealth],
+})
+export class StorageEventsModule implements BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(SQSClient) private readonly sqs: SQSClient,
+    private readonly events: StorageEventSource,
+  ) {}
+
+  /** Drain first: in-flight messages finish while the database is still connected. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.events.stop();
+  }
+
+  onApplicationShutdown(): void {
+    this.sqs.destroy();
+  }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# npm run up | down | logs — the whole system on this machine: Postgres, Redis, the moto S3+SQS
+# emulator and the four services, detached, logs under .stack/logs/.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+SERVICES=(upload-api sync-notifier chunk-tracker media-processor)
+LOGS="$STACK_DIR/logs"
+RUN="$STACK_DIR/run"
+MOTO_PORT_OF() { node -e 'console.log(new URL(process.argv[1]).port || 80)' "$S3_ENDPOINT"; }
+
+port_of() {
+  case "$1" in
+    upload-api) echo "$UPLOAD_API_PORT" ;; sync-notifier) echo "$SYNC_NOTIFIER_PORT" ;;
+    chunk-tracker) echo "$CHUNK_TRACKER_PORT" ;; media-processor) echo "$MEDIA_PROCESSOR_PORT" ;;
+  esac
+}
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+ready() { curl -fs -o /dev/null "http://127.0.0.1:$(port_of "$1")/health/ready"; }
+
+print_summary() {
+  cat <<MSG
+
+  upload-api       http://127.0.0.1:$UPLOAD_API_PORT      (OpenAPI UI: /docs, JSON: /docs/openapi.json)
+  sync-notifier    http://127.0.0.1:$SYNC_NOTIFIER_PORT
+  chunk-tracker    http://127.0.0.1:$CHUNK_TRACKER_PORT      (health and metrics only)
+  media-processor  http://127.0.0.1:$MEDIA_PROCESSOR_PORT      (health and metrics only)
+  S3 + SQS (moto)  $S3_ENDPOINT   bucket "$S3_BUCKET", queue $SQS_QUEUE_URL
+  Every service:   /health/live  /health/ready  /metrics
+
+  Dev credentials: Authorization: Bearer $ADMIN_TOKEN   (admin token, /v1/admin/*)
+  Logs: npm run logs     Stop: npm run down
+MSG
+}
+
+up() {
+  use_node24
+  ensure_deps
+  load_env
+  mkdir -p "$LOGS" "$RUN"
+  local missing=()
+  for s in "${SERVICES[@]}"; do alive "$s" && ready "$s" || missing+=("$s"); done
+  if [ ${#missing[@]} -eq 0 ] && moto_up "$(MOTO_PORT_OF)"; then
+    log "already up; nothing to do"
+    print_summary
+    return
+  fi
+  ensure_postgres
+  ensure_database
+  ensure_redis
+  ensure_moto "$(MOTO_PORT_OF)" "$RUN/moto.pid" "$LOGS/moto.log"
+  ensure_ffmpeg
+  build
+  migrate
+  bootstrap_storage >/dev/null
+  for s in "${missing[@]}"; do
+    if alive "$s"; then continue; fi  # running but not ready yet: wait for it below
+    log "starting $s"
+    setsid nohup node --enable-source-maps "dist/apps/$s/src/main.js" >>"$LOGS/$s.log" 2>&1 &
+    echo $! > "$RUN/$s.pid"
+  done
+  local deadline=$((SECONDS + 90))
+  for s in "${SERVICES[@]}"; do
+    until ready "$s"; do
+      alive "$s" || die "$s exited; last log lines:$(printf '\n'; tail -n 20 "$LOGS/$s.log")"
+      [ $SECONDS -lt $deadline ] || die "$s not ready after 90 s; see $LOGS/$s.log"
+      sleep 0.5
+    done
+    log "$s ready"
+  done
+  print_summary
+}
+
+stop_pid() { # name pidfile
+  local pid; pid="$(cat "$2")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $1"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && { log "$1 did not stop in 30 s; killing"; kill -KILL "$pid" 2>/dev/null || true; }
+  fi
+  rm -f "$2"
+}
+
+down() {
+  for s in "${SERVICES[@]}"; do [ -f "$RUN/$s.pid" ] && stop_pid "$s" "$RUN/$s.pid"; done
+  [ -f "$RUN/moto.pid" ] && stop_pid moto "$RUN/moto.pid"
+  if [ -f "$STACK_DIR/started-redis" ]; then
+    log "stopping the Redis that up started"; redis-cli -p "$(cat "$STACK_DIR/started-redis")" shutdown nosave >/dev/null 2>&1 || true
+    rm -f "$STACK_DIR/started-redis"
+  fi
+  if [ -f "$STACK_DIR/started-postgres" ]; then
+    log "stopping the Postgres that up started"; pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main stop || true
+    rm -f "$STACK_DIR/started-postgres"
+  fi
+  log "down"
+}
+
+logs() {
+  mkdir -p "$LOGS"
+  exec tail -n 50 -F "$LOGS"/*.log
+}
+
+case "${1:-}" in
+  up) up ;; down) down ;; logs) logs ;;
+  *) echo "usage: $0 up|down|logs" >&2; exit 2 ;;
+esac
