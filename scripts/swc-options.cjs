@@ -12,10 +12,12 @@ module.exports = function swcOptions({ rewritePaths }) {
       transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
       target: 'es2023',
       keepClassNames: true,
-      // The build rewrites `@app/*` aliases to relative paths; jest maps them with moduleNameMapper.
+      // `@app/*` aliases become relative paths, in the build and under jest alike.
       ...(rewritePaths ? { baseUrl: root, paths: tsconfig.compilerOptions.paths } : {}),
     },
-    module: { type: 'commonjs', strictMode: true, ignoreDynamic: true },
+    // import() becomes require(): Prisma's client loads its WASM query compiler that way, and jest's
+    // module runtime cannot run a native dynamic import without --experimental-vm-modules.
+    module: { type: 'commonjs', strictMode: true, ignoreDynamic: false },
     sourceMaps: true,
   };
 };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -28,6 +29,11 @@ export interface LoggerOptions {
 /** One structured JSON logger (pino) for every service; `context` is the class that logs. */
 export function loggerParams({ service, level, pretty }: LoggerOptions): Params {
   return {
+    // Probes and scrapes would drown everything else.
+    exclude: [
+      { method: RequestMethod.ALL, path: 'health/*path' },
+      { method: RequestMethod.ALL, path: 'metrics' },
+    ],
     pinoHttp: {
       level,
       base: { service },
@@ -37,8 +43,6 @@ export function loggerParams({ service, level, pretty }: LoggerOptions): Params 
         return id;
       },
       customAttributeKeys: { reqId: 'requestId' },
-      // Probes and scrapes would drown everything else.
-      autoLogging: { ignore: (req) => /^\/(health|metrics)(\/|$)/.test(req.url ?? '') },
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'], censor: '[redacted]' },
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url?.replace(/access_token=[^&]+/, 'access_token=[redacted]') }),

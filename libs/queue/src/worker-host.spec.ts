@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { OnJob } from './on-job.decorator';
+import type { QueueName } from './registry';
+import { collectHandlers, HandlerRegistrationError } from './worker-host';
+
+@Injectable()
+class Prune {
+  @OnJob('storage-events.prune')
+  async prune() {
+    return 'pruned';
+  }
+}
+
+@Injectable()
+class PruneAgain {
+  @OnJob('storage-events.prune')
+  async prune() {
+    return 'again';
+  }
+}
+
+@Injectable()
+class Changes {
+  @OnJob('changes.prune')
+  async prune() {
+    return 'changes';
+  }
+}
+
+async function handlersOf(providers: Array<new () => object>, served: QueueName[]) {
+  const module = await Test.createTestingModule({ imports: [DiscoveryModule], providers }).compile();
+  return collectHandlers(module.get(DiscoveryService), module.get(MetadataScanner), module.get(Reflector), served);
+}
+
+describe('collectHandlers', () => {
+  it('maps each job of the served queues to its one handler, bound to its instance', async () => {
+    const handlers = await handlersOf([Prune], ['tracker']);
+    expect([...handlers.keys()]).toEqual(['storage-events.prune']);
+    await expect(handlers.get('storage-events.prune')!({ v: 1 }, { id: '1', attempt: 1, signal: new AbortController().signal })).resolves.toBe('pruned');
+  });
+
+  it('fails at startup when a job of a served queue has no handler', async () => {
+    await expect(handlersOf([], ['tracker'])).rejects.toThrow(new HandlerRegistrationError('no handler for job(s) storage-events.prune of the queues this service serves'));
+  });
+
+  it('fails at startup when a job has two handlers', async () => {
+    await expect(handlersOf([Prune, PruneAgain], ['tracker'])).rejects.toThrow(/job "storage-events.prune" has two handlers: Prune.prune and PruneAgain.prune/);
+  });
+
+  it('fails at startup on a handler for a queue the service does not serve', async () => {
+    await expect(handlersOf([Prune, Changes], ['tracker'])).rejects.toThrow(/handlers for job\(s\) changes.prune whose queues this service does not serve/);
+  });
+
+  it('accepts a served queue that has no jobs yet', async () => {
+    await expect(handlersOf([], ['media-image'])).resolves.toEqual(new Map());
+  });
+});

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { loadConfig } from '@app/config';
+
+/**
+ * Where the integration and e2e tiers find their real dependencies. scripts/test.sh starts them;
+ * defaults match the machine services of the toolchain notes and the test moto on port 5057
+ * (apart from the dev stack's 5055, so a test reset never wipes a developer's data).
+ */
+const testEnv = z.object({
+  TEST_POSTGRES_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/postgres'),
+  TEST_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  TEST_MOTO_URL: z.string().url().default('http://127.0.0.1:5057'),
+});
+
+export type TestEnv = z.infer<typeof testEnv>;
+
+export const testConfig = (): TestEnv => loadConfig(testEnv);
