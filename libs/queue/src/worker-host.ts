@@ -5,6 +5,21 @@ import type { Redis } from 'ioredis';
 import { JobContext, ON_JOB } from './on-job.decorator';
 import { JOBS, jobsOfQueue, JobName, QUEUES, QueueName } from './registry';
 
+/** How long a forced close may take once the drain deadline has passed. */
+const FORCED_CLOSE_MS = 2_000;
+
+async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 type BoundHandler = (payload: unknown, context: JobContext) => Promise<unknown>;
 
 export class HandlerRegistrationError extends Error {
@@ -101,17 +116,13 @@ export class WorkerHost {
    */
   async drain(): Promise<void> {
     if (!this.workers.length) return;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.options.drainTimeoutMs);
-    });
     const closed = Promise.all(this.workers.map((w) => w.close())).then(() => 'closed' as const);
-    const outcome = await Promise.race([closed, deadline]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
+    if ((await raceTimeout(closed, this.options.drainTimeoutMs)) === 'timeout') {
       this.logger.warn({ active: this.active }, 'drain deadline passed; leaving active jobs for redelivery');
       this.shutdown.abort();
-      await Promise.all(this.workers.map((w) => w.close(true)));
+      // A forced close still waits for a processor that ignores the abort signal; bound it too.
+      const forced = Promise.all(this.workers.map((w) => w.close(true))).then(() => 'closed' as const);
+      await raceTimeout(forced, FORCED_CLOSE_MS);
     }
     this.workers.length = 0;
   }

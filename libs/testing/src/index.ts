@@ -2,3 +2,4 @@ export * from './env';
 export * from './database';
 export * from './moto';
 export * from './processes';
+export * from './redis-server';
