@@ -4,7 +4,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { ConfigModule } from '@app/config';
-import { JobContext, JobQueue, OnJob, QueueModule, RedisHealth } from '@app/queue';
+import { JobQueue, OnJob, QueueModule, RedisHealth } from '@app/queue';
+import type { JobContext } from '@app/queue';
 import { freePort, PrivateRedis, testConfig } from '@app/testing';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

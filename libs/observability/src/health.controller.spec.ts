@@ -17,8 +17,19 @@ async function controllerWith(checks: DependencyCheck[]) {
   return { controller: module.get(HealthController), lifecycle: module.get(Lifecycle) };
 }
 
-function fakeReply() {
-  const reply = { statusCode: 200, status: jest.fn((code: number) => ((reply.statusCode = code), reply)) };
+interface FakeReply {
+  statusCode: number;
+  status(code: number): FakeReply;
+}
+
+function fakeReply(): FakeReply {
+  const reply: FakeReply = {
+    statusCode: 200,
+    status(code: number) {
+      reply.statusCode = code;
+      return reply;
+    },
+  };
   return reply;
 }
 

@@ -34,7 +34,7 @@ async function reverify(p: PresignedRequest): Promise<{ expected: string; actual
     unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
     unsignableHeaders: new Set(Object.keys(headers).filter((h) => !signedHeaders.includes(h))),
   });
-  return { expected: again.query['X-Amz-Signature'] as string, actual };
+  return { expected: again.query?.['X-Amz-Signature'] as string, actual };
 }
 
 describe('FastPresigner', () => {

@@ -88,9 +88,13 @@ export class StorageEventSource {
     if (!consumer) return;
     this.consumer = null;
     if (!consumer.status.isRunning) return;
+    // An idle consumer is usually parked in a 20 s long poll: abort it, or shutdown would wait
+    // for it. (Messages an aborted receive had already taken come back after their visibility
+    // timeout.) With messages in flight, do not abort: their handlers finish and are acknowledged.
+    const abort = this.inFlight === 0;
     await new Promise<void>((resolve) => {
       consumer.once('stopped', () => resolve());
-      consumer.stop({ abort: false });
+      consumer.stop({ abort });
     });
     this.logger.log({ inFlight: this.inFlight }, 'stopped consuming storage events');
   }

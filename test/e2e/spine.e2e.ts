@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { ALL_SERVICES, E2eStack, presignedPut, startStack, until } from './stack';
+
+const CHECKS: Record<string, string[]> = {
+  'upload-api': ['lifecycle', 'database', 'redis', 's3'],
+  'sync-notifier': ['lifecycle', 'database', 'redis'],
+  'chunk-tracker': ['lifecycle', 'database', 'redis', 's3', 'sqs'],
+  'media-processor': ['lifecycle', 'database', 'redis', 's3'],
+};
+
+describe('the four services as real processes', () => {
+  let stack: E2eStack;
+
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it.each(ALL_SERVICES)('%s is live, ready with its dependency checks listed, and serves Prometheus metrics', async (name) => {
+    const service = stack.service(name);
+    const live = await fetch(`${service.url}/health/live`);
+    expect(live.status).toBe(200);
+    const ready = await service.readiness();
+    expect(ready.status).toBe(200);
+    expect(Object.keys(ready.body.details)).toEqual(CHECKS[name]);
+    for (const check of CHECKS[name]!) expect(ready.body.details[check].status).toBe('up');
+    const metrics = await fetch(`${service.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await metrics.text();
+    expect(text).toMatch(/^# HELP /m);
+    expect(text).toContain(`process_resident_memory_bytes{service="${name}"}`);
+  });
+
+  it('the spine: a presigned PUT under the prefix becomes an S3 event on SQS that chunk-tracker records in Postgres', async () => {
+    const tenantId = randomUUID();
+    const fileId = randomUUID();
+    const key = `uploads/${tenantId}/${fileId}`;
+    await presignedPut(stack.storage, key, Buffer.from('spine bytes'));
+    const [row] = await until('the event row', async () => {
+      const rows = await stack.sql<{ event_key: string; event_name: string; file_id: string }>('SELECT event_key, event_name, file_id FROM processed_storage_events WHERE file_id = $1', [fileId]);
+      return rows.length ? rows : null;
+    });
+    expect(row).toMatchObject({ event_name: 'ObjectCreated:Put', file_id: fileId });
+    expect(row!.event_key).toContain(key);
+    const metrics = await (await fetch(`${stack.service('chunk-tracker').url}/metrics`)).text();
+    expect(metrics).toMatch(/storage_events_total\{event="ObjectCreated:Put",outcome="recorded",service="chunk-tracker"\} 1/);
+  });
+
+  it('objects under a key the platform did not issue are not recorded', async () => {
+    await presignedPut(stack.storage, 'uploads/hand-written.txt', Buffer.from('x'));
+    const marker = randomUUID();
+    await presignedPut(stack.storage, `uploads/${randomUUID()}/${marker}`, Buffer.from('y'));
+    await until('the marker event', async () => (await stack.sql('SELECT 1 FROM processed_storage_events WHERE file_id = $1', [marker])).length > 0);
+    const all = await stack.sql<{ event_key: string }>('SELECT event_key FROM processed_storage_events');
+    expect(all.map((r) => r.event_key).join()).not.toContain('hand-written');
+  });
+
+  it('answers unknown routes with problem+json', async () => {
+    const res = await fetch(`${stack.service('upload-api').url}/v1/nothing-here`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await res.json()).toMatchObject({ status: 404, code: 'not_found' });
+  });
+
+  it('serves the OpenAPI document and UI', async () => {
+    const api = stack.service('upload-api');
+    const doc = await (await fetch(`${api.url}/docs/openapi.json`)).json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect((await fetch(`${api.url}/docs`)).status).toBe(200);
+  });
+});
