@@ -8,7 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 
 // The schema's `env("DATABASE_URL")` must resolve even for `prisma generate` on a fresh clone
 // (no .env yet): without it the CLI cannot read `engineType` and tries to download a Rust engine.
-process.env.DATABASE_URL ??= 'postgresql://postgres@127.0.0.1:5432/uploads';
+const databaseUrl = (process.env.DATABASE_URL ??= 'postgresql://postgres@127.0.0.1:5432/uploads');
 
 function connectionFields(url: string) {
   const u = new URL(url);
@@ -28,8 +28,5 @@ export default defineConfig({
   migrations: { path: path.join('prisma', 'migrations') },
   experimental: { adapter: true },
   engine: 'js',
-  adapter: async () =>
-    new PrismaPg(
-      connectionFields(process.env.DATABASE_URL),
-    ),
+  adapter: () => Promise.resolve(new PrismaPg(connectionFields(databaseUrl))),
 });

@@ -23,10 +23,15 @@ describe('readiness follows Redis, without restarts', () => {
     const notReadyAfter = new Map<ServiceName, number>();
     await Promise.all(
       ALL_SERVICES.map(async (name) => {
-        const doc = await until(`${name} to report Redis down`, async () => {
-          const r = await stack.service(name).readiness();
-          return r.status === 503 ? r.body : null;
-        }, 10_000, 200);
+        const doc = await until(
+          `${name} to report Redis down`,
+          async () => {
+            const r = await stack.service(name).readiness();
+            return r.status === 503 ? r.body : null;
+          },
+          10_000,
+          200,
+        );
         notReadyAfter.set(name, Date.now() - stoppedAt);
         expect(doc.error.redis.status).toBe('down');
         expect(doc.info.database.status).toBe('up');
@@ -35,7 +40,9 @@ describe('readiness follows Redis, without restarts', () => {
     for (const ms of notReadyAfter.values()) expect(ms).toBeLessThan(10_000);
 
     await redis.start();
-    await Promise.all(ALL_SERVICES.map((name) => until(`${name} to be ready again`, async () => (await stack.service(name).readiness()).status === 200, 20_000, 200)));
+    await Promise.all(
+      ALL_SERVICES.map((name) => until(`${name} to be ready again`, async () => (await stack.service(name).readiness()).status === 200, 20_000, 200)),
+    );
     // The same processes: recovery needed no restart.
     for (const name of ALL_SERVICES) expect(stack.service(name).pid).toBe(pids.get(name));
   });

@@ -6,7 +6,7 @@ async function countEvents(stack: E2eStack, tenantId: string): Promise<{ rows: n
     `SELECT count(*) AS rows, count(DISTINCT event_key) AS keys FROM processed_storage_events WHERE event_key LIKE $1`,
     [`%/uploads/${tenantId}/%`],
   );
-  return { rows: Number(r!.rows), distinctKeys: Number(r!.keys) };
+  return { rows: Number(r.rows), distinctKeys: Number(r.keys) };
 }
 
 describe('graceful shutdown', () => {

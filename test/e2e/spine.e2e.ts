@@ -25,7 +25,7 @@ describe('the four services as real processes', () => {
     const ready = await service.readiness();
     expect(ready.status).toBe(200);
     expect(Object.keys(ready.body.details)).toEqual(CHECKS[name]);
-    for (const check of CHECKS[name]!) expect(ready.body.details[check].status).toBe('up');
+    for (const check of CHECKS[name]) expect(ready.body.details[check].status).toBe('up');
     const metrics = await fetch(`${service.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await metrics.text();
@@ -39,11 +39,14 @@ describe('the four services as real processes', () => {
     const key = `uploads/${tenantId}/${fileId}`;
     await presignedPut(stack.storage, key, Buffer.from('spine bytes'));
     const [row] = await until('the event row', async () => {
-      const rows = await stack.sql<{ event_key: string; event_name: string; file_id: string }>('SELECT event_key, event_name, file_id FROM processed_storage_events WHERE file_id = $1', [fileId]);
+      const rows = await stack.sql<{ event_key: string; event_name: string; file_id: string }>(
+        'SELECT event_key, event_name, file_id FROM processed_storage_events WHERE file_id = $1',
+        [fileId],
+      );
       return rows.length ? rows : null;
     });
     expect(row).toMatchObject({ event_name: 'ObjectCreated:Put', file_id: fileId });
-    expect(row!.event_key).toContain(key);
+    expect(row.event_key).toContain(key);
     const metrics = await (await fetch(`${stack.service('chunk-tracker').url}/metrics`)).text();
     expect(metrics).toMatch(/storage_events_total\{event="ObjectCreated:Put",outcome="recorded",service="chunk-tracker"\} 1/);
   });

@@ -105,7 +105,14 @@ export async function until<T>(what: string, probe: () => Promise<T | false | nu
 export async function presignedPut(storage: StorageTestEnv, key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
   const s3 = createS3Client(storage);
   try {
-    const presigner = new FastPresigner({ bucket: storage.S3_BUCKET, region: storage.S3_REGION, endpoint: storage.S3_ENDPOINT, forcePathStyle: true, credentials: s3.config.credentials, expiresInSeconds: 300 });
+    const presigner = new FastPresigner({
+      bucket: storage.S3_BUCKET,
+      region: storage.S3_REGION,
+      endpoint: storage.S3_ENDPOINT,
+      forcePathStyle: true,
+      credentials: s3.config.credentials,
+      expiresInSeconds: 300,
+    });
     const url = await presigner.putObject(key, { contentType, contentLength: body.length });
     const res = await fetch(url.url, { method: 'PUT', headers: url.headers, body: new Uint8Array(body) });
     if (res.status !== 200) throw new Error(`PUT ${key} answered ${res.status}: ${await res.text()}`);

@@ -37,14 +37,25 @@ describe('database (real Postgres, migrated template clone)', () => {
   it('stores sizes as 64-bit integers (files of terabytes)', async () => {
     const tenant = await prisma.tenant.create({ data: { name: 't', quotaBytes: 2n ** 50n, maxFileBytes: 5n * 2n ** 40n } });
     const file = await prisma.file.create({
-      data: { tenantId: tenant.id, ownerId: 'o', filename: 'big.bin', contentType: 'application/octet-stream', size: 5n * 2n ** 40n, storageKey: `k-${randomUUID()}`, mode: 'multipart', expiresAt: new Date() },
+      data: {
+        tenantId: tenant.id,
+        ownerId: 'o',
+        filename: 'big.bin',
+        contentType: 'application/octet-stream',
+        size: 5n * 2n ** 40n,
+        storageKey: `k-${randomUUID()}`,
+        mode: 'multipart',
+        expiresAt: new Date(),
+      },
     });
     expect((await prisma.file.findUniqueOrThrow({ where: { id: file.id } })).size).toBe(5n * 2n ** 40n);
   });
 
   it('refuses negative quota usage, so a double release cannot drift the books', async () => {
     const tenant = await prisma.tenant.create({ data: { name: 'q', quotaBytes: 100n, maxFileBytes: 100n, quota: { create: {} } } });
-    await expect(prisma.$executeRaw`UPDATE quota_usage SET reserved_bytes = reserved_bytes - 1 WHERE tenant_id = ${tenant.id}::uuid`).rejects.toThrow(/quota_usage_nonneg/);
+    await expect(prisma.$executeRaw`UPDATE quota_usage SET reserved_bytes = reserved_bytes - 1 WHERE tenant_id = ${tenant.id}::uuid`).rejects.toThrow(
+      /quota_usage_nonneg/,
+    );
   });
 
   describe('StorageEventRepository', () => {
@@ -70,7 +81,7 @@ describe('database (real Postgres, migrated template clone)', () => {
   });
 
   describe('ChangeEventRepository', () => {
-    it('numbers an owner\'s changes 1..N with no gap under 20 concurrent writers, in commit order', async () => {
+    it("numbers an owner's changes 1..N with no gap under 20 concurrent writers, in commit order", async () => {
       const repo = new ChangeEventRepository(prisma);
       const tenant = await prisma.tenant.create({ data: { name: 'feed', quotaBytes: 1n, maxFileBytes: 1n } });
       const writers = 20;
@@ -95,7 +106,8 @@ describe('database (real Postgres, migrated template clone)', () => {
     it('keeps owners independent and rolls the number back with a failed transaction', async () => {
       const repo = new ChangeEventRepository(prisma);
       const tenant = await prisma.tenant.create({ data: { name: 'two', quotaBytes: 1n, maxFileBytes: 1n } });
-      const append = (ownerId: string) => prisma.$transaction((tx) => repo.append(tx, { tenantId: tenant.id, ownerId, type: 'upload.created', fileId: null, data: {} }));
+      const append = (ownerId: string) =>
+        prisma.$transaction((tx) => repo.append(tx, { tenantId: tenant.id, ownerId, type: 'upload.created', fileId: null, data: {} }));
       await append('bob');
       await expect(
         prisma.$transaction(async (tx) => {

@@ -152,7 +152,12 @@ describe('RedisHealth', () => {
     await module.init();
     const health = module.get(RedisHealth);
     try {
-      await until('Redis up', () => health.check().then(() => true, () => false));
+      await until('Redis up', () =>
+        health.check().then(
+          () => true,
+          () => false,
+        ),
+      );
 
       await redis.stop();
       const started = Date.now();
@@ -160,7 +165,15 @@ describe('RedisHealth', () => {
       expect(Date.now() - started).toBeLessThan(2_000);
 
       await redis.start();
-      await until('Redis back', () => health.check().then(() => true, () => false), 10_000);
+      await until(
+        'Redis back',
+        () =>
+          health.check().then(
+            () => true,
+            () => false,
+          ),
+        10_000,
+      );
     } finally {
       await module.close();
       await redis.stop();

@@ -16,7 +16,9 @@ async function until(what: string, predicate: () => boolean | Promise<boolean>, 
 }
 
 async function depth(sqs: SQSClient, queueUrl: string) {
-  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
   return Number(out.Attributes!.ApproximateNumberOfMessages) + Number(out.Attributes!.ApproximateNumberOfMessagesNotVisible);
 }
 
@@ -30,7 +32,14 @@ describe('StorageEventSource (sqs-consumer on the emulator)', () => {
     env = await createTestStorage(testConfig().TEST_MOTO_URL, { visibilityTimeoutSeconds: 2, maxReceiveCount: 2 });
     sqs = createSqsClient(env);
     const s3 = createS3Client(env);
-    const presigner = new FastPresigner({ bucket: env.S3_BUCKET, region: env.S3_REGION, endpoint: env.S3_ENDPOINT, forcePathStyle: true, credentials: s3.config.credentials, expiresInSeconds: 900 });
+    const presigner = new FastPresigner({
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION,
+      endpoint: env.S3_ENDPOINT,
+      forcePathStyle: true,
+      credentials: s3.config.credentials,
+      expiresInSeconds: 900,
+    });
     put = async (name = randomUUID()) => {
       const key = `uploads/${randomUUID()}/${name}`;
       const url = await presigner.putObject(key, { contentType: 'text/plain', contentLength: 2 });

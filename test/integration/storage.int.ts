@@ -22,7 +22,14 @@ describe('storage adapter against the S3+SQS emulator', () => {
     s3 = createS3Client(env);
     sqs = createSqsClient(env);
     storage = new ObjectStorage(s3, env.S3_BUCKET);
-    presigner = new FastPresigner({ bucket: env.S3_BUCKET, region: env.S3_REGION, endpoint: env.S3_ENDPOINT, forcePathStyle: true, credentials: s3.config.credentials, expiresInSeconds: 900 });
+    presigner = new FastPresigner({
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION,
+      endpoint: env.S3_ENDPOINT,
+      forcePathStyle: true,
+      credentials: s3.config.credentials,
+      expiresInSeconds: 900,
+    });
   });
 
   afterAll(() => {
@@ -60,16 +67,26 @@ describe('storage adapter against the S3+SQS emulator', () => {
     const key = newKey();
     const parts = [Buffer.alloc(5 * MiB, 1), Buffer.alloc(5 * MiB, 2), Buffer.from('tail')];
     const uploadId = await storage.createMultipartUpload(key, { contentType: 'application/octet-stream', checksumSha256: false });
-    const urls = await presigner.uploadParts(key, uploadId, parts.map((_, i) => ({ partNumber: i + 1 })));
+    const urls = await presigner.uploadParts(
+      key,
+      uploadId,
+      parts.map((_, i) => ({ partNumber: i + 1 })),
+    );
     for (const [i, url] of urls.entries()) {
       const res = await fetch(url.url, { method: 'PUT', headers: url.headers, body: parts[i] });
       expect(res.status).toBe(200);
       expect(res.headers.get('etag')).toBeTruthy();
     }
     const listed = await storage.listParts(key, uploadId);
-    expect(listed.map((p) => [p.partNumber, p.size])).toEqual([[1, 5 * MiB], [2, 5 * MiB], [3, 4]]);
+    expect(listed.map((p) => [p.partNumber, p.size])).toEqual([
+      [1, 5 * MiB],
+      [2, 5 * MiB],
+      [3, 4],
+    ]);
     await storage.completeMultipartUpload(key, uploadId, listed);
-    const stored = createHash('sha256').update(Buffer.from(await (await storage.openReadStream(key)).toArray().then((c) => Buffer.concat(c)))).digest('hex');
+    const stored = createHash('sha256')
+      .update(Buffer.from(await (await storage.openReadStream(key)).toArray().then((c) => Buffer.concat(c))))
+      .digest('hex');
     expect(stored).toBe(createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
     const events = await receiveEvents(key);
     expect(events.filter((e) => e.key === key).map((e) => e.eventName)).toContain('ObjectCreated:CompleteMultipartUpload');
@@ -88,7 +105,11 @@ describe('storage adapter against the S3+SQS emulator', () => {
   // signed into the URL is shown in presigner.spec.ts.
   it('a presigned GET with a Content-Disposition override serves the bytes', async () => {
     const key = newKey();
-    await fetch((await presigner.putObject(key, { contentType: 'text/plain', contentLength: 3 })).url, { method: 'PUT', headers: { 'content-type': 'text/plain', 'content-length': '3' }, body: 'abc' });
+    await fetch((await presigner.putObject(key, { contentType: 'text/plain', contentLength: 3 })).url, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/plain', 'content-length': '3' },
+      body: 'abc',
+    });
     const get = await presigner.getObject(key, { contentDisposition: 'attachment; filename="x.txt"' });
     const res = await fetch(get.url);
     expect(res.status).toBe(200);
@@ -106,22 +127,38 @@ describe('storage adapter against the S3+SQS emulator', () => {
   });
 
   it('bootstrap is idempotent and installs the notification, DLQ redrive and lifecycle rule', async () => {
-    const options = { bucket: env.S3_BUCKET, queueName: new URL(env.SQS_QUEUE_URL).pathname.split('/').pop()!, objectPrefix: 'uploads/', maxReceiveCount: 5, visibilityTimeoutSeconds: 30, corsOrigins: ['*'], abortIncompleteAfterDays: 1 };
+    const options = {
+      bucket: env.S3_BUCKET,
+      queueName: new URL(env.SQS_QUEUE_URL).pathname.split('/').pop()!,
+      objectPrefix: 'uploads/',
+      maxReceiveCount: 5,
+      visibilityTimeoutSeconds: 30,
+      corsOrigins: ['*'],
+      abortIncompleteAfterDays: 1,
+    };
     const again = await bootstrapStorage(s3, sqs, options);
     expect(again.queueUrl).toBe(env.SQS_QUEUE_URL);
     const notification = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: env.S3_BUCKET }));
     expect(notification.QueueConfigurations).toHaveLength(1);
-    const rules = notification.QueueConfigurations![0]!.Filter!.Key!.FilterRules!;
+    const rules = notification.QueueConfigurations![0].Filter!.Key!.FilterRules!;
     expect(rules.map((r) => [r.Name!.toLowerCase(), r.Value])).toEqual([['prefix', 'uploads/']]);
     const lifecycle = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: env.S3_BUCKET }));
-    expect(lifecycle.Rules![0]!.AbortIncompleteMultipartUpload!.DaysAfterInitiation).toBe(1);
+    expect(lifecycle.Rules![0].AbortIncompleteMultipartUpload!.DaysAfterInitiation).toBe(1);
   });
 
   it('objects outside the prefix (variants) raise no events', async () => {
     const variant = keys.variantKey({ tenantId: randomUUID(), fileId: randomUUID() }, 'thumb');
-    await fetch((await presigner.putObject(variant, { contentType: 'image/webp', contentLength: 1 })).url, { method: 'PUT', headers: { 'content-type': 'image/webp', 'content-length': '1' }, body: 'x' });
+    await fetch((await presigner.putObject(variant, { contentType: 'image/webp', contentLength: 1 })).url, {
+      method: 'PUT',
+      headers: { 'content-type': 'image/webp', 'content-length': '1' },
+      body: 'x',
+    });
     const marker = newKey();
-    await fetch((await presigner.putObject(marker, { contentType: 'a/b', contentLength: 1 })).url, { method: 'PUT', headers: { 'content-type': 'a/b', 'content-length': '1' }, body: 'x' });
+    await fetch((await presigner.putObject(marker, { contentType: 'a/b', contentLength: 1 })).url, {
+      method: 'PUT',
+      headers: { 'content-type': 'a/b', 'content-length': '1' },
+      body: 'x',
+    });
     const events = await receiveEvents(marker);
     expect(events.map((e) => e.key)).not.toContain(variant);
   });

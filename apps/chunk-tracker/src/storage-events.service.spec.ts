@@ -38,7 +38,11 @@ describe('StorageEventsService', () => {
   it('records an event for a key it issued, with the file id from the key', async () => {
     const { service, ledger, count } = setup(async () => true);
     await service.handle([event()], ctx);
-    expect(ledger.recordOnce).toHaveBeenCalledWith({ eventKey: `uploads/uploads/${tenantId}/${fileId}#ObjectCreated:Put#e1`, eventName: 'ObjectCreated:Put', fileId });
+    expect(ledger.recordOnce).toHaveBeenCalledWith({
+      eventKey: `uploads/uploads/${tenantId}/${fileId}#ObjectCreated:Put#e1`,
+      eventName: 'ObjectCreated:Put',
+      fileId,
+    });
     expect(await count('recorded')).toBe(1);
   });
 

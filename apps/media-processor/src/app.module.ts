@@ -17,7 +17,12 @@ export class MediaProcessorModule {
       module: MediaProcessorModule,
       imports: [
         ConfigModule.forRoot(config),
-        ObservabilityModule.forRoot({ service: 'media-processor', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, checks: [DatabaseHealth, RedisHealth, S3Health] }),
+        ObservabilityModule.forRoot({
+          service: 'media-processor',
+          level: config.LOG_LEVEL,
+          pretty: config.LOG_PRETTY,
+          checks: [DatabaseHealth, RedisHealth, S3Health],
+        }),
         DatabaseModule,
         StorageModule,
         QueueModule.forRoot({ serve: servedMediaQueues(config) }),

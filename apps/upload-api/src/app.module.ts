@@ -14,7 +14,12 @@ export class UploadApiModule {
       module: UploadApiModule,
       imports: [
         ConfigModule.forRoot(config),
-        ObservabilityModule.forRoot({ service: 'upload-api', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, checks: [DatabaseHealth, RedisHealth, S3Health] }),
+        ObservabilityModule.forRoot({
+          service: 'upload-api',
+          level: config.LOG_LEVEL,
+          pretty: config.LOG_PRETTY,
+          checks: [DatabaseHealth, RedisHealth, S3Health],
+        }),
         DatabaseModule,
         StorageModule,
         // A producer only: its jobs run in chunk-tracker and media-processor.

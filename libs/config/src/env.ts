@@ -3,9 +3,7 @@ import { z } from 'zod';
 // Environment fragments. Each app composes the fragments it needs into one schema, parsed once
 // at boot (config.module.ts); nothing else in the code base reads process.env.
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 export const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const url = z.string().url();
@@ -40,10 +38,21 @@ export const storageEnv = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** Prefix of uploaded objects; the S3 -> SQS notification filter matches it. */
-  S3_OBJECT_PREFIX: z.string().regex(/^[a-z0-9-]+\/$/, 'must be lowercase letters, digits or dashes ending in /').default('uploads/'),
+  S3_OBJECT_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9-]+\/$/, 'must be lowercase letters, digits or dashes ending in /')
+    .default('uploads/'),
   /** Prefix of derived objects (thumbnails, posters), outside the notification filter. */
-  S3_VARIANT_PREFIX: z.string().regex(/^[a-z0-9-]+\/$/, 'must be lowercase letters, digits or dashes ending in /').default('variants/'),
-  PRESIGN_EXPIRES_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(900),
+  S3_VARIANT_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9-]+\/$/, 'must be lowercase letters, digits or dashes ending in /')
+    .default('variants/'),
+  PRESIGN_EXPIRES_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(900),
 });
 
 export const sqsEnv = z.object({
@@ -64,13 +73,17 @@ export const retentionEnv = z.object({
   CHANGES_RETENTION_DAYS: positiveInt.default(30),
 });
 
-
 export const mediaEnv = z.object({
   /** Which media queues this deployment serves, so image and video work scale apart. */
   MEDIA_QUEUES: z
     .string()
     .default('verify,image,video')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['verify', 'image', 'video'])).min(1)),
 });
 

@@ -3,7 +3,7 @@ import { canTransition, FILE_STATUSES, TERMINAL_STATUSES, TRANSITIONS } from './
 describe('upload state machine', () => {
   it('follows the happy path pending -> uploading -> completing -> uploaded -> processing -> ready', () => {
     const path = ['pending', 'uploading', 'completing', 'uploaded', 'processing', 'ready'] as const;
-    for (let i = 1; i < path.length; i++) expect(canTransition(path[i - 1]!, path[i]!)).toBe(true);
+    for (let i = 1; i < path.length; i++) expect(canTransition(path[i - 1], path[i])).toBe(true);
   });
 
   it('never leaves a terminal status except that a rejected file may be deleted', () => {

@@ -21,8 +21,14 @@ describe('toProblem', () => {
   });
 
   it('maps Fastify errors raised before a handler (content type, malformed JSON) to 4xx', () => {
-    expect(toProblem({ statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', message: 'Unsupported Media Type' })).toMatchObject({ status: 415, code: 'unsupported_media_type' });
-    expect(toProblem({ statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY', message: 'Body is not valid JSON' })).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect(toProblem({ statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', message: 'Unsupported Media Type' })).toMatchObject({
+      status: 415,
+      code: 'unsupported_media_type',
+    });
+    expect(toProblem({ statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY', message: 'Body is not valid JSON' })).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+    });
   });
 
   it('answers anything unexpected with a 500 that reveals nothing internal', () => {

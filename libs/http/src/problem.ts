@@ -56,7 +56,7 @@ export function toProblem(error: unknown): Problem {
     const status = error.getStatus();
     const body = error.getResponse();
     const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
-    const detail = Array.isArray(message) ? message.join('; ') : String(message);
+    const detail = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : JSON.stringify(message);
     return { ...problemOf(STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'validation_failed'), detail), status };
   }
   const fe = error as FastifyLikeError;

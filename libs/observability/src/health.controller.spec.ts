@@ -49,7 +49,7 @@ describe('HealthController', () => {
     const doc = (await controller.ready(reply as never)) as { status: string; error: Record<string, { message: string }> };
     expect(reply.statusCode).toBe(503);
     expect(doc.status).toBe('error');
-    expect(doc.error.redis!.message).toBe('Connection is closed.');
+    expect(doc.error.redis.message).toBe('Connection is closed.');
   });
 
   it('does not hang on a dependency that never answers', async () => {
@@ -57,7 +57,7 @@ describe('HealthController', () => {
     const reply = fakeReply();
     const doc = (await controller.ready(reply as never)) as { error: Record<string, { message: string }> };
     expect(reply.statusCode).toBe(503);
-    expect(doc.error.s3!.message).toMatch(/no answer within/);
+    expect(doc.error.s3.message).toMatch(/no answer within/);
   });
 
   it('reports not ready while draining after SIGTERM, so traffic moves elsewhere', async () => {
@@ -66,7 +66,7 @@ describe('HealthController', () => {
     const reply = fakeReply();
     const doc = (await controller.ready(reply as never)) as { error: Record<string, { message: string }> };
     expect(reply.statusCode).toBe(503);
-    expect(doc.error.lifecycle!.message).toBe('shutting down');
+    expect(doc.error.lifecycle.message).toBe('shutting down');
   });
 
   it('stays live regardless of dependencies', async () => {

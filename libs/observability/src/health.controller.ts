@@ -45,9 +45,9 @@ export class HealthController {
         return indicator.down({ message: error instanceof Error ? error.message : String(error) });
       }
     });
-    const lifecycleCheck = async () => {
+    const lifecycleCheck = () => {
       const indicator = this.indicators.check('lifecycle');
-      return this.lifecycle.draining ? indicator.down({ message: 'shutting down' }) : indicator.up();
+      return Promise.resolve(this.lifecycle.draining ? indicator.down({ message: 'shutting down' }) : indicator.up());
     };
     try {
       return await this.health.check([lifecycleCheck, ...dependencyChecks]);

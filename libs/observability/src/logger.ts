@@ -45,7 +45,11 @@ export function loggerParams({ service, level, pretty }: LoggerOptions): Params 
       customAttributeKeys: { reqId: 'requestId' },
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'], censor: '[redacted]' },
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url?.replace(/access_token=[^&]+/, 'access_token=[redacted]') }),
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url?.replace(/access_token=[^&]+/, 'access_token=[redacted]'),
+        }),
       },
       transport: pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
     },

@@ -42,7 +42,9 @@ describe('collectHandlers', () => {
   });
 
   it('fails at startup when a job of a served queue has no handler', async () => {
-    await expect(handlersOf([], ['tracker'])).rejects.toThrow(new HandlerRegistrationError('no handler for job(s) storage-events.prune of the queues this service serves'));
+    await expect(handlersOf([], ['tracker'])).rejects.toThrow(
+      new HandlerRegistrationError('no handler for job(s) storage-events.prune of the queues this service serves'),
+    );
   });
 
   it('fails at startup when a job has two handlers', async () => {

@@ -89,9 +89,7 @@ export class WorkerHost {
         concurrency: this.options.concurrency?.[queue] ?? QUEUES[queue].concurrency,
       });
       worker.on('error', (error) => this.logger.warn({ err: error, queue }, 'worker connection error'));
-      worker.on('failed', (job, error) =>
-        this.logger.warn({ err: error, queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
-      );
+      worker.on('failed', (job, error) => this.logger.warn({ err: error, queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'));
       this.workers.push(worker);
       this.logger.log({ queue, jobs: jobsOfQueue(queue) }, 'serving queue');
     }

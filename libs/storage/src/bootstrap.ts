@@ -70,9 +70,7 @@ export async function bootstrapStorage(s3: S3Client, sqs: SQSClient, o: StorageB
   };
   // Re-putting an unchanged configuration would make S3 send another s3:TestEvent; skip it.
   const current = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: o.bucket }));
-  const configured = current.QueueConfigurations?.some(
-    (q) => q.QueueArn === arn && q.Filter?.Key?.FilterRules?.some((r) => r.Value === o.objectPrefix),
-  );
+  const configured = current.QueueConfigurations?.some((q) => q.QueueArn === arn && q.Filter?.Key?.FilterRules?.some((r) => r.Value === o.objectPrefix));
   if (!configured) {
     await s3.send(
       new PutBucketNotificationConfigurationCommand({

@@ -25,7 +25,13 @@ export function fromStorageError(error: unknown, operation: string): DomainError
   if (NOT_FOUND.has(name) || status === 404) {
     return new DomainError('not_found', `${operation}: ${name}`, extra, { cause: error });
   }
-  if (NETWORK.has(name) || NETWORK.has(e.code ?? '') || e.$fault === 'server' || e.$retryable || (status !== undefined && (status >= 500 || status === 429 || status === 503))) {
+  if (
+    NETWORK.has(name) ||
+    NETWORK.has(e.code ?? '') ||
+    e.$fault === 'server' ||
+    e.$retryable ||
+    (status !== undefined && (status >= 500 || status === 429 || status === 503))
+  ) {
     return new DomainError('storage_unavailable', `${operation}: ${name}`, extra, { cause: error });
   }
   return new DomainError('storage_error', `${operation}: ${name}${e.message ? ` (${e.message})` : ''}`, extra, { cause: error });

@@ -113,7 +113,11 @@ export class ObjectStorage {
     return parts;
   }
 
-  async completeMultipartUpload(key: string, uploadId: string, parts: Array<Pick<StoredPart, 'partNumber' | 'etag' | 'checksumSha256'>>): Promise<{ etag: string | null }> {
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: Array<Pick<StoredPart, 'partNumber' | 'etag' | 'checksumSha256'>>,
+  ): Promise<{ etag: string | null }> {
     const out = await this.call('CompleteMultipartUpload', () =>
       this.s3.send(
         new CompleteMultipartUploadCommand({

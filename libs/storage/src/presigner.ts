@@ -162,7 +162,7 @@ export class FastPresigner {
 const REFRESH_MARGIN_MS = 5 * 60_000;
 
 export function memoizeCredentials(source: AwsCredentialIdentity | AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
-  if (typeof source !== 'function') return async () => source;
+  if (typeof source !== 'function') return () => Promise.resolve(source);
   let cached: Promise<AwsCredentialIdentity> | null = null;
   let expiresAt = 0;
   return () => {

@@ -16,7 +16,15 @@ describe('parseS3Notification', () => {
   it('decodes records: + is a space, %2F a slash, quotes stripped from the ETag', () => {
     const events = parseS3Notification(JSON.stringify({ Records: [record('ObjectCreated:Put', 'uploads/a+b%2Fc%2Bd', { sequencer: '0055' })] }));
     expect(events).toEqual([
-      { eventName: 'ObjectCreated:Put', bucket: 'uploads', key: 'uploads/a b/c+d', size: 11, etag: 'abc', sequencer: '0055', eventTime: '2026-11-21T08:00:00.000Z' },
+      {
+        eventName: 'ObjectCreated:Put',
+        bucket: 'uploads',
+        key: 'uploads/a b/c+d',
+        size: 11,
+        etag: 'abc',
+        sequencer: '0055',
+        eventTime: '2026-11-21T08:00:00.000Z',
+      },
     ]);
   });
 
@@ -41,13 +49,13 @@ describe('storageEventKey', () => {
     const [put] = parseS3Notification(JSON.stringify({ Records: [record('ObjectCreated:Put', 'uploads/k')] }));
     const [again] = parseS3Notification(JSON.stringify({ Records: [record('ObjectCreated:Put', 'uploads/k')] }));
     const [complete] = parseS3Notification(JSON.stringify({ Records: [record('ObjectCreated:CompleteMultipartUpload', 'uploads/k')] }));
-    expect(storageEventKey(put!)).toBe(storageEventKey(again!));
-    expect(storageEventKey(put!)).not.toBe(storageEventKey(complete!));
+    expect(storageEventKey(put)).toBe(storageEventKey(again));
+    expect(storageEventKey(put)).not.toBe(storageEventKey(complete));
   });
 
   it('prefers the sequencer, which orders events on AWS', () => {
     const [e] = parseS3Notification(JSON.stringify({ Records: [record('ObjectCreated:Put', 'uploads/k', { sequencer: '00A1' })] }));
-    expect(storageEventKey(e!)).toBe('uploads/uploads/k#ObjectCreated:Put#00A1');
+    expect(storageEventKey(e)).toBe('uploads/uploads/k#ObjectCreated:Put#00A1');
   });
 });
 

@@ -1,5 +1,12 @@
 import type { StorageEvent } from '@app/contracts';
 
+/** An S3 event record as it arrives: every field is checked before use. */
+interface S3Record {
+  eventName?: unknown;
+  eventTime?: unknown;
+  s3?: { bucket?: { name?: unknown }; object?: { key?: unknown; size?: unknown; eTag?: unknown; sequencer?: unknown } };
+}
+
 /**
  * Parses an SQS message body carrying S3 event notifications into decoded StorageEvents.
  * Handles the shapes real deployments produce: direct S3 -> SQS, S3 -> SNS -> SQS (an SNS
@@ -12,17 +19,17 @@ export function parseS3Notification(body: string): StorageEvent[] {
   if (doc.Type === 'Notification' && typeof doc.Message === 'string') doc = JSON.parse(doc.Message) as Record<string, unknown>;
   if (doc.Event === 's3:TestEvent' || !Array.isArray(doc.Records)) return [];
   const events: StorageEvent[] = [];
-  for (const record of doc.Records as Array<Record<string, any>>) {
-    const s3 = record?.s3;
-    const rawKey = s3?.object?.key;
-    if (typeof record?.eventName !== 'string' || typeof rawKey !== 'string' || typeof s3?.bucket?.name !== 'string') continue;
+  for (const record of doc.Records as S3Record[]) {
+    const object = record?.s3?.object;
+    const bucket = record?.s3?.bucket?.name;
+    if (typeof record?.eventName !== 'string' || typeof object?.key !== 'string' || typeof bucket !== 'string') continue;
     events.push({
       eventName: record.eventName,
-      bucket: s3.bucket.name,
-      key: decodeS3Key(rawKey),
-      size: typeof s3.object.size === 'number' ? s3.object.size : null,
-      etag: typeof s3.object.eTag === 'string' ? s3.object.eTag.replace(/^"|"$/g, '') : null,
-      sequencer: typeof s3.object.sequencer === 'string' ? s3.object.sequencer : null,
+      bucket,
+      key: decodeS3Key(object.key),
+      size: typeof object.size === 'number' ? object.size : null,
+      etag: typeof object.eTag === 'string' ? object.eTag.replace(/^"|"$/g, '') : null,
+      sequencer: typeof object.sequencer === 'string' ? object.sequencer : null,
       eventTime: typeof record.eventTime === 'string' ? record.eventTime : null,
     });
   }

@@ -16,7 +16,11 @@ import { StorageEventSource } from './storage-event-source';
   providers: [
     { provide: S3Client, inject: [APP_CONFIG], useFactory: (c: StorageEnv) => createS3Client(c) },
     { provide: ObjectStorage, inject: [S3Client, APP_CONFIG], useFactory: (s3: S3Client, c: StorageEnv) => new ObjectStorage(s3, c.S3_BUCKET) },
-    { provide: KeyLayout, inject: [APP_CONFIG], useFactory: (c: StorageEnv) => new KeyLayout({ objectPrefix: c.S3_OBJECT_PREFIX, variantPrefix: c.S3_VARIANT_PREFIX }) },
+    {
+      provide: KeyLayout,
+      inject: [APP_CONFIG],
+      useFactory: (c: StorageEnv) => new KeyLayout({ objectPrefix: c.S3_OBJECT_PREFIX, variantPrefix: c.S3_VARIANT_PREFIX }),
+    },
     {
       provide: FastPresigner,
       inject: [S3Client, APP_CONFIG],

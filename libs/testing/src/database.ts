@@ -20,7 +20,10 @@ async function admin<T>(adminUrl: string, run: (c: Client) => Promise<T>): Promi
     await client.connect();
   } catch (error) {
     // Loud on purpose: the integration tier must fail, never skip, without a real Postgres.
-    throw new Error(`Postgres is not reachable at ${new URL(adminUrl).host}: ${(error as Error).message}. The integration and e2e tiers need a real Postgres (scripts/test.sh starts the machine's).`);
+    throw new Error(
+      `Postgres is not reachable at ${new URL(adminUrl).host}: ${(error as Error).message}. The integration and e2e tiers need a real Postgres (scripts/test.sh starts the machine's).`,
+      { cause: error },
+    );
   }
   try {
     return await run(client);
@@ -47,10 +50,9 @@ async function migrationsChecksum(): Promise<string> {
 export async function prepareTemplateDatabase(adminUrl: string): Promise<string> {
   const checksum = await migrationsChecksum();
   const current = await admin(adminUrl, async (c) => {
-    const r = await c.query<{ comment: string | null }>(
-      `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
-      [TEMPLATE],
-    );
+    const r = await c.query<{ comment: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [
+      TEMPLATE,
+    ]);
     return r.rowCount ? (r.rows[0]?.comment ?? '') : null;
   });
   if (current === checksum) return TEMPLATE;

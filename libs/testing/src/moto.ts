@@ -53,5 +53,9 @@ export async function createTestStorage(motoUrl: string, opts: { visibilityTimeo
 
 /** Env strings for a child process. */
 export function envStrings(env: object): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
 }

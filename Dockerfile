@@ -1,0 +1,43 @@
+# One multi-stage image for all four services (the command picks the service).
+# Targets: `runtime` (upload-api, chunk-tracker, sync-notifier), `media` (adds ffmpeg),
+# `tools` (prisma CLI + storage bootstrap, for migrations and local bootstrap).
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json prisma.config.ts ./
+COPY patches ./patches
+COPY prisma ./prisma
+# postinstall applies the adapter patch and generates the Prisma client (no engine download).
+RUN npm ci --no-audit --no-fund
+
+FROM deps AS build
+COPY tsconfig.json nest-cli.json ./
+COPY scripts ./scripts
+COPY apps ./apps
+COPY libs ./libs
+RUN node scripts/build.mjs
+
+FROM build AS tools
+ENV NODE_ENV=production
+CMD ["sh", "-c", "npx prisma migrate deploy && node dist/libs/storage/src/cli/bootstrap-storage.js"]
+
+FROM build AS pruned
+RUN npm prune --omit=dev --ignore-scripts
+
+FROM node:24-bookworm-slim AS runtime
+RUN apt-get update && apt-get install -y --no-install-recommends tini ca-certificates && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production HOST=0.0.0.0
+COPY --from=pruned /app/package.json ./
+COPY --from=pruned /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER node
+# tini forwards SIGTERM so the service drains and exits 0 (docs/architecture.md, Shutdown).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--enable-source-maps"]
+CMD ["dist/apps/upload-api/src/main.js"]
+
+FROM runtime AS media
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
+USER node
+CMD ["dist/apps/media-processor/src/main.js"]
