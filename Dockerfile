@@ -8,7 +8,8 @@ COPY package.json package-lock.json prisma.config.ts ./
 COPY patches ./patches
 COPY prisma ./prisma
 # postinstall applies the adapter patch and generates the Prisma client (no engine download).
-RUN npm ci --no-audit --no-fund
+# npm install rather than npm ci: see docs/adr/0003-node-24.md (lockfile and platform binaries).
+RUN npm install --no-audit --no-fund
 
 FROM deps AS build
 COPY tsconfig.json nest-cli.json ./

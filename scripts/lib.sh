@@ -22,11 +22,18 @@ use_node24() {
   [ "$(node -p 'process.versions.node.split(".")[0]')" = "$NODE_MAJOR" ] || die "could not get Node $NODE_MAJOR"
 }
 
-# npm ci when node_modules is missing or older than the lockfile.
+# Installs dependencies when node_modules is missing or older than the lockfile.
+# `npm install`, not `npm ci`: the lockfile pins every version, but npm writes only this platform's
+# optional native binaries into it (npm/cli#4828, #7638; the registry URLs are omitted here by
+# policy), and `npm ci` rejects such a lockfile as out of sync. See docs/adr/0003-node-24.md.
+npm_install() {
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+}
+
 ensure_deps() {
   if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
-    log "installing dependencies (npm ci)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    log "installing dependencies"
+    npm_install
   fi
 }
 
