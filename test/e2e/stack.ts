@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { createS3Client, FastPresigner } from '@app/storage';
 import {
   createTestDatabase,
   createTestStorage,
@@ -11,6 +10,7 @@ import {
   StorageTestEnv,
   TestDatabase,
   testConfig,
+  testPresigner,
 } from '@app/testing';
 
 export const ALL_SERVICES: ServiceName[] = ['upload-api', 'sync-notifier', 'chunk-tracker', 'media-processor'];
@@ -89,30 +89,12 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
   return stack;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function until<T>(what: string, probe: () => Promise<T | false | null | undefined>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+export { sleep, until } from '@app/testing';
 
 /** Uploads bytes the way a client does: a presigned PUT straight to storage. */
 export async function presignedPut(storage: StorageTestEnv, key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
-  const s3 = createS3Client(storage);
+  const { presigner, s3 } = testPresigner(storage);
   try {
-    const presigner = new FastPresigner({
-      bucket: storage.S3_BUCKET,
-      region: storage.S3_REGION,
-      endpoint: storage.S3_ENDPOINT,
-      forcePathStyle: true,
-      credentials: s3.config.credentials,
-      expiresInSeconds: 300,
-    });
     const url = await presigner.putObject(key, { contentType, contentLength: body.length });
     const res = await fetch(url.url, { method: 'PUT', headers: url.headers, body: new Uint8Array(body) });
     if (res.status !== 200) throw new Error(`PUT ${key} answered ${res.status}: ${await res.text()}`);

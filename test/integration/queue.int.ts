@@ -6,9 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigModule } from '@app/config';
 import { JobQueue, OnJob, QueueModule, RedisHealth } from '@app/queue';
 import type { JobContext } from '@app/queue';
-import { freePort, PrivateRedis, testConfig } from '@app/testing';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { freePort, PrivateRedis, sleep, testConfig, until } from '@app/testing';
 
 /**
  * A stand-in for a long job: the test's own jobs (ids starting "test-") run until the test opens
@@ -47,15 +45,6 @@ async function appServingTracker(prefix: string, shutdownTimeoutMs: number): Pro
   }).compile();
   await module.init();
   return module;
-}
-
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('queue workers on real Redis', () => {

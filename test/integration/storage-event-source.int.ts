@@ -1,19 +1,9 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import type { StorageEvent } from '@app/contracts';
-import { createS3Client, createSqsClient, FastPresigner, StorageEventContext, StorageEventSource } from '@app/storage';
-import { createTestStorage, StorageTestEnv, testConfig } from '@app/testing';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { createSqsClient, FastPresigner, StorageEventContext, StorageEventSource } from '@app/storage';
+import { createTestStorage, sleep, StorageTestEnv, testConfig, testPresigner, until } from '@app/testing';
 
 async function depth(sqs: SQSClient, queueUrl: string) {
   const out = await sqs.send(
@@ -25,21 +15,15 @@ async function depth(sqs: SQSClient, queueUrl: string) {
 describe('StorageEventSource (sqs-consumer on the emulator)', () => {
   let env: StorageTestEnv;
   let sqs: SQSClient;
+  let s3: S3Client;
   let put: (name?: string) => Promise<string>;
 
   beforeEach(async () => {
     // Each test its own bucket + queue: short visibility so redelivery is observable quickly.
     env = await createTestStorage(testConfig().TEST_MOTO_URL, { visibilityTimeoutSeconds: 2, maxReceiveCount: 2 });
     sqs = createSqsClient(env);
-    const s3 = createS3Client(env);
-    const presigner = new FastPresigner({
-      bucket: env.S3_BUCKET,
-      region: env.S3_REGION,
-      endpoint: env.S3_ENDPOINT,
-      forcePathStyle: true,
-      credentials: s3.config.credentials,
-      expiresInSeconds: 900,
-    });
+    let presigner: FastPresigner;
+    ({ presigner, s3 } = testPresigner(env));
     put = async (name = randomUUID()) => {
       const key = `uploads/${randomUUID()}/${name}`;
       const url = await presigner.putObject(key, { contentType: 'text/plain', contentLength: 2 });
@@ -48,7 +32,10 @@ describe('StorageEventSource (sqs-consumer on the emulator)', () => {
     };
   });
 
-  afterEach(() => sqs.destroy());
+  afterEach(() => {
+    sqs.destroy();
+    s3.destroy();
+  });
 
   const source = (drainTimeoutMs = 10_000) =>
     new StorageEventSource(sqs, { queueUrl: env.SQS_QUEUE_URL, batchSize: 10, waitTimeSeconds: 1, visibilityTimeoutSeconds: 2, drainTimeoutMs });

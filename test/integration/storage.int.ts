@@ -2,8 +2,8 @@ import { GetBucketLifecycleConfigurationCommand, GetBucketNotificationConfigurat
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '@app/contracts';
-import { bootstrapStorage, createS3Client, createSqsClient, FastPresigner, KeyLayout, ObjectStorage, parseS3Notification } from '@app/storage';
-import { createTestStorage, resetMoto, StorageTestEnv, testConfig } from '@app/testing';
+import { bootstrapStorage, createSqsClient, FastPresigner, KeyLayout, ObjectStorage, parseS3Notification } from '@app/storage';
+import { createTestStorage, resetMoto, StorageTestEnv, testConfig, testPresigner } from '@app/testing';
 
 const MiB = 1024 * 1024;
 
@@ -19,17 +19,9 @@ describe('storage adapter against the S3+SQS emulator', () => {
   beforeAll(async () => {
     await resetMoto(testConfig().TEST_MOTO_URL);
     env = await createTestStorage(testConfig().TEST_MOTO_URL);
-    s3 = createS3Client(env);
+    ({ presigner, s3 } = testPresigner(env));
     sqs = createSqsClient(env);
     storage = new ObjectStorage(s3, env.S3_BUCKET);
-    presigner = new FastPresigner({
-      bucket: env.S3_BUCKET,
-      region: env.S3_REGION,
-      endpoint: env.S3_ENDPOINT,
-      forcePathStyle: true,
-      credentials: s3.config.credentials,
-      expiresInSeconds: 900,
-    });
   });
 
   afterAll(() => {

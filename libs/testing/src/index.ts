@@ -3,3 +3,4 @@ export * from './database';
 export * from './moto';
 export * from './processes';
 export * from './redis-server';
+export * from './wait';

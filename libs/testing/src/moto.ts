@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { bootstrapStorage, createS3Client, createSqsClient } from '@app/storage';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { bootstrapStorage, createS3Client, createSqsClient, FastPresigner } from '@app/storage';
 import type { SqsEnv, StorageEnv } from '@app/config';
 
 /** Wipes every bucket and queue of the test emulator (between suites). */
@@ -58,4 +59,18 @@ export function envStrings(env: object): Record<string, string> {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => [k, String(v)]),
   );
+}
+
+/** A presigner (and its S3 client, to destroy) for a test's bucket, signing as the services do. */
+export function testPresigner(env: StorageTestEnv): { presigner: FastPresigner; s3: S3Client } {
+  const s3 = createS3Client(env);
+  const presigner = new FastPresigner({
+    bucket: env.S3_BUCKET,
+    region: env.S3_REGION,
+    endpoint: env.S3_ENDPOINT,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE,
+    credentials: s3.config.credentials,
+    expiresInSeconds: env.PRESIGN_EXPIRES_SECONDS,
+  });
+  return { presigner, s3 };
 }

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { sleep } from './wait';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -23,8 +24,6 @@ export async function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One service as a real process, from the build in dist/ (scripts/test.sh builds it first). */
 export class ServiceProcess {

@@ -1,7 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './wait';
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
