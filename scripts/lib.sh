@@ -3,7 +3,8 @@
 # Everything here is idempotent: it starts or installs only what is missing.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STACK_DIR="$ROOT/.stack"
+# Where the stack keeps pids, logs and markers; a test may point it elsewhere.
+STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
 NODE_MAJOR=24
 
 log() { printf '\033[1;34m[stack]\033[0m %s\n' "$*" >&2; }
@@ -42,10 +43,14 @@ load_env() {
     cp "$ROOT/.env.example" "$ROOT/.env"
     log "created .env from .env.example"
   fi
-  set -a
-  # shellcheck disable=SC1091
-  . "$ROOT/.env"
-  set +a
+  # Like dotenv: a variable already in the environment wins over the file.
+  local line name
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in ''|'#'*) continue ;; esac
+    name="${line%%=*}"
+    [ -n "${!name+x}" ] && continue
+    export "$line"
+  done < "$ROOT/.env"
 }
 
 pg_host_port() { # from a postgres URL: host port

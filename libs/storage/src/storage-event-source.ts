@@ -34,6 +34,7 @@ export class StorageEventSource {
   private readonly logger = new Logger(StorageEventSource.name);
   private consumer: Consumer | null = null;
   private inFlight = 0;
+  private stopping = false;
 
   constructor(
     private readonly sqs: SQSClient,
@@ -74,7 +75,11 @@ export class StorageEventSource {
         }
       },
     });
-    this.consumer.on('error', (error) => this.logger.error({ err: error }, 'SQS error'));
+    this.consumer.on('error', (error) => {
+      // stop() aborts an idle long poll on purpose; that abort is not an outage.
+      if (this.stopping && (error as { code?: string }).code === 'AbortError') return this.logger.debug('long poll aborted for shutdown');
+      this.logger.error({ err: error }, 'SQS error');
+    });
     this.consumer.on('processing_error', (error, message) =>
       this.logger.warn({ err: error, messageId: (message as Message | undefined)?.MessageId }, 'storage event failed; left for redelivery'),
     );
@@ -92,6 +97,7 @@ export class StorageEventSource {
     // for it. (Messages an aborted receive had already taken come back after their visibility
     // timeout.) With messages in flight, do not abort: their handlers finish and are acknowledged.
     const abort = this.inFlight === 0;
+    this.stopping = true;
     await new Promise<void>((resolve) => {
       consumer.once('stopped', () => resolve());
       consumer.stop({ abort });

@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { freePort, testConfig } from '@app/testing';
+
+const ROOT = path.resolve(__dirname, '../..');
+const run = promisify(execFile);
+const SERVICES = ['upload-api', 'sync-notifier', 'chunk-tracker', 'media-processor'] as const;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `npm run up` / `down` exactly as a newcomer runs them (scripts/stack.sh), on ports, a database,
+ * a state folder and an emulator of the test's own, so a developer's running stack is untouched.
+ */
+describe('the local stack script', () => {
+  const stackDir = mkdtempSync(path.join(tmpdir(), 'upl-stack-'));
+  const database = `upl_stack_${randomBytes(4).toString('hex')}`;
+  let env: NodeJS.ProcessEnv;
+  let ports: Record<(typeof SERVICES)[number], number>;
+
+  beforeAll(async () => {
+    const moto = await freePort();
+    ports = { 'upload-api': await freePort(), 'sync-notifier': await freePort(), 'chunk-tracker': await freePort(), 'media-processor': await freePort() };
+    const pg = new URL(testConfig().TEST_POSTGRES_URL);
+    pg.pathname = `/${database}`;
+    env = {
+      ...process.env,
+      STACK_DIR: stackDir,
+      DATABASE_URL: pg.toString(),
+      REDIS_URL: testConfig().TEST_REDIS_URL,
+      QUEUE_PREFIX: `stack-${randomBytes(4).toString('hex')}`,
+      S3_ENDPOINT: `http://127.0.0.1:${moto}`,
+      SQS_QUEUE_URL: `http://127.0.0.1:${moto}/123456789012/upload-events`,
+      UPLOAD_API_PORT: String(ports['upload-api']),
+      SYNC_NOTIFIER_PORT: String(ports['sync-notifier']),
+      CHUNK_TRACKER_PORT: String(ports['chunk-tracker']),
+      MEDIA_PROCESSOR_PORT: String(ports['media-processor']),
+    };
+  });
+
+  afterAll(async () => {
+    await run('bash', ['scripts/stack.sh', 'down'], { cwd: ROOT, env }).catch(() => undefined);
+    const admin = new Client({ connectionString: testConfig().TEST_POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+    rmSync(stackDir, { recursive: true, force: true });
+  });
+
+  it('up brings all four services to ready, a second up changes nothing, down leaves nothing running', async () => {
+    const first = await run('bash', ['scripts/stack.sh', 'up'], { cwd: ROOT, env, timeout: 240_000 });
+    expect(first.stdout).toContain(`http://127.0.0.1:${ports['upload-api']}`);
+    expect(first.stdout).toContain('Dev credentials');
+
+    const pids = SERVICES.map((s) => Number(readFileSync(path.join(stackDir, 'run', `${s}.pid`), 'utf8')));
+    const motoPid = Number(readFileSync(path.join(stackDir, 'run', 'moto.pid'), 'utf8'));
+    for (const name of SERVICES) {
+      const ready = await fetch(`http://127.0.0.1:${ports[name]}/health/ready`);
+      expect(ready.status).toBe(200);
+      const doc = (await ready.json()) as { details: Record<string, { status: string }> };
+      expect(Object.keys(doc.details)).toEqual(expect.arrayContaining(['database', 'redis']));
+      const metrics = await (await fetch(`http://127.0.0.1:${ports[name]}/metrics`)).text();
+      expect(metrics).toContain(`service="${name}"`);
+    }
+
+    const second = await run('bash', ['scripts/stack.sh', 'up'], { cwd: ROOT, env, timeout: 60_000 });
+    expect(second.stderr).toContain('already up; nothing to do');
+    expect(SERVICES.map((s) => Number(readFileSync(path.join(stackDir, 'run', `${s}.pid`), 'utf8')))).toEqual(pids);
+
+    await run('bash', ['scripts/stack.sh', 'down'], { cwd: ROOT, env, timeout: 90_000 });
+    for (const pid of [...pids, motoPid]) expect(alive(pid)).toBe(false);
+    for (const name of [...SERVICES, 'moto']) expect(existsSync(path.join(stackDir, 'run', `${name}.pid`))).toBe(false);
+    await expect(fetch(`http://127.0.0.1:${ports['upload-api']}/health/live`)).rejects.toThrow();
+  });
+});
