@@ -41,7 +41,7 @@ export default tseslint.config(
   {
     // Where the environment is read on purpose: the config loader's default, the test harness
     // and the Prisma CLI's own config file.
-    files: ['libs/config/src/load-config.ts', 'libs/testing/src/**/*.ts', 'prisma.config.ts'],
+    files: ['libs/config/src/load-config.ts', 'libs/testing/src/**/*.ts', 'test/**/*.ts', 'prisma.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   prettier,

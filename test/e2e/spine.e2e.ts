@@ -60,6 +60,15 @@ describe('the four services as real processes', () => {
     expect(all.map((r) => r.event_key).join()).not.toContain('hand-written');
   });
 
+  it('carries the caller\'s request id into the answer and the log, and mints one otherwise', async () => {
+    const api = stack.service('upload-api');
+    const given = await fetch(`${api.url}/v1/trace-me`, { headers: { 'x-request-id': 'trace-e2e-42' } });
+    expect(given.headers.get('x-request-id')).toBe('trace-e2e-42');
+    await until('the log line', async () => api.output.some((l) => l.includes('"id":"trace-e2e-42"') && l.includes('/v1/trace-me')));
+    const minted = await fetch(`${api.url}/v1/trace-me`);
+    expect(minted.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('answers unknown routes with problem+json', async () => {
     const res = await fetch(`${stack.service('upload-api').url}/v1/nothing-here`);
     expect(res.status).toBe(404);

@@ -39,6 +39,11 @@ export async function createHttpApp(module: AppEntry, options: Pick<HttpServiceO
   // Errors raised by Fastify before a Nest handler runs (malformed JSON, body too large, bad content type).
   fastify.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, logger));
 
+  // Echo the request id (the caller's, or the one minted for it) so clients can quote it.
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 
@@ -37,11 +37,8 @@ export function loggerParams({ service, level, pretty }: LoggerOptions): Params 
     pinoHttp: {
       level,
       base: { service },
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const id = requestIdOf(req);
-        res.setHeader('x-request-id', id);
-        return id;
-      },
+      // Fastify assigns the id first (requestIdOf); the log lines reuse it.
+      genReqId: (req: IncomingMessage) => requestIdOf(req),
       customAttributeKeys: { reqId: 'requestId' },
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'], censor: '[redacted]' },
       serializers: {
