@@ -60,7 +60,7 @@ describe('the four services as real processes', () => {
     expect(all.map((r) => r.event_key).join()).not.toContain('hand-written');
   });
 
-  it('carries the caller\'s request id into the answer and the log, and mints one otherwise', async () => {
+  it("carries the caller's request id into the answer and the log, and mints one otherwise", async () => {
     const api = stack.service('upload-api');
     const given = await fetch(`${api.url}/v1/trace-me`, { headers: { 'x-request-id': 'trace-e2e-42' } });
     expect(given.headers.get('x-request-id')).toBe('trace-e2e-42');
