@@ -38,11 +38,14 @@ describe('readiness follows Redis, without restarts', () => {
       }),
     );
     for (const ms of notReadyAfter.values()) expect(ms).toBeLessThan(10_000);
+    process.stdout.write(`readiness: not ready after Redis stopped, ms: ${JSON.stringify(Object.fromEntries(notReadyAfter))}\n`);
 
     await redis.start();
+    const restartedAt = Date.now();
     await Promise.all(
       ALL_SERVICES.map((name) => until(`${name} to be ready again`, async () => (await stack.service(name).readiness()).status === 200, 20_000, 200)),
     );
+    process.stdout.write(`readiness: all ready again ${Date.now() - restartedAt} ms after Redis returned\n`);
     // The same processes: recovery needed no restart.
     for (const name of ALL_SERVICES) expect(stack.service(name).pid).toBe(pids.get(name));
   });

@@ -31,6 +31,7 @@ describe('graceful shutdown', () => {
     if (signal === 'SIGTERM') {
       expect(result.code).toBe(0);
       expect(result.ms).toBeLessThan(10_000);
+      process.stdout.write(`shutdown: chunk-tracker stopped mid-stream by SIGTERM, exited ${result.code} in ${result.ms} ms\n`);
     }
     const atStop = (await countEvents(stack, tenantId)).rows;
     expect(atStop).toBeLessThan(total);
@@ -47,6 +48,7 @@ describe('graceful shutdown', () => {
     const result = await stack.service(name).stop('SIGTERM');
     expect(result).toMatchObject({ code: 0, signal: null });
     expect(result.ms).toBeLessThan(10_000);
+    process.stdout.write(`shutdown: ${name} exited ${result.code} ${result.ms} ms after SIGTERM\n`);
     expect(stack.service(name).output.join('\n')).toMatch(/"msg":"stopped"/);
   });
 });
