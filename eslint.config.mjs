@@ -34,6 +34,7 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
       // Fakes implement async interfaces without awaiting anything.
       '@typescript-eslint/require-await': 'off',
     },

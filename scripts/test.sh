@@ -13,6 +13,9 @@ export TEST_MOTO_URL="http://127.0.0.1:$TEST_MOTO_PORT"
 
 use_node24
 ensure_deps || die "dependency install failed"
+# Jest >= 30.4.2 on Node >= 24.9 loads ESM-only packages through require(esm) with this flag
+# (jestjs/jest#15651); without it, their CommonJS consumers fail under jest only.
+export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --disable-warning=ExperimentalWarning"
 cd "$ROOT"
 
 prepare_services() {

@@ -1,10 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { ZodSerializerInterceptor, ZodValidationPipe } from 'nestjs-zod';
 import { ConfigModule } from '@app/config';
 import { DatabaseHealth, DatabaseModule } from '@app/database';
 import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, StorageModule } from '@app/storage';
+import { TenantsController } from './admin/tenants.controller';
+import { TenantsService } from './admin/tenants.service';
+import { AuthGuard } from './auth/auth.guard';
+import { CredentialsService } from './auth/credentials.service';
 import type { UploadApiConfig } from './config';
+import { TokensController } from './tokens/tokens.controller';
 
 /** The HTTP API for internal teams: metadata in, presigned URLs out; never file bytes. */
 @Module({})
@@ -24,6 +31,15 @@ export class UploadApiModule {
         StorageModule,
         // A producer only: its jobs run in chunk-tracker and media-processor.
         QueueModule.forRoot({ serve: [] }),
+      ],
+      controllers: [TenantsController, TokensController],
+      providers: [
+        CredentialsService,
+        TenantsService,
+        // Request bodies are validated by the zod schemas that also generate the OpenAPI document.
+        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
+        { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };
   }

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { cleanupOpenApiDoc } from 'nestjs-zod';
 
 /** OpenAPI JSON at /docs/openapi.json and the UI at /docs (api-v1.md, Conventions). */
 export function setupOpenApi(app: NestFastifyApplication): void {
@@ -12,5 +13,5 @@ export function setupOpenApi(app: NestFastifyApplication): void {
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Admin token, tenant API key or user token' })
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+  SwaggerModule.setup('docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
 }

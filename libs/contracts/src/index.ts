@@ -2,3 +2,4 @@ export * from './errors';
 export * from './file-status';
 export * from './change-events';
 export * from './storage-events';
+export * from './api';

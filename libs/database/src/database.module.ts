@@ -3,10 +3,11 @@ import { ChangeEventRepository } from './change-event.repository';
 import { DatabaseHealth } from './database.health';
 import { PrismaService } from './prisma.service';
 import { StorageEventRepository } from './storage-event.repository';
+import { TenantRepository } from './tenant.repository';
 
 @Global()
 @Module({
-  providers: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository],
-  exports: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository],
+  providers: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository, TenantRepository],
+  exports: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository, TenantRepository],
 })
 export class DatabaseModule {}

@@ -30,11 +30,14 @@ export async function createHttpApp(module: AppEntry, options: Pick<HttpServiceO
     // Keep-alive sockets would hold a graceful close open; idle ones are closed at once.
     forceCloseConnections: 'idle',
   });
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, abortOnError: false });
+  // JSON only: Nest's extra parsers (form bodies) are off, and Fastify's text/plain parser is
+  // removed, so any other content type answers 415 (api-v1.md: JSON bodies).
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, abortOnError: false, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ProblemFilter());
 
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
   const logger = new NestLogger('Http');
   // Errors raised by Fastify before a Nest handler runs (malformed JSON, body too large, bad content type).
   fastify.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, logger));

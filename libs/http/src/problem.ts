@@ -52,6 +52,11 @@ export function toProblem(error: unknown): Problem {
     const { operation: _op, storageError: _se, storageStatus: _ss, ...publicExtra } = error.extra;
     return problemOf(error.code, error.detail, publicExtra);
   }
+  const zodIssues = zodIssuesOf(error);
+  if (zodIssues) {
+    const errors = zodIssues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
+    return problemOf('validation_failed', `The request is invalid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`.slice(0, 1_000), { errors });
+  }
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const body = error.getResponse();
@@ -65,4 +70,16 @@ export function toProblem(error: unknown): Problem {
     return { ...problemOf(code, fe.message ?? ErrorCodes[code].title), status: fe.statusCode };
   }
   return problemOf('internal_error', 'An unexpected error occurred; it has been logged.');
+}
+
+interface ZodIssueLike {
+  path: PropertyKey[];
+  message: string;
+}
+
+/** The issues of a nestjs-zod validation failure (ZodValidationException.getZodError()). */
+function zodIssuesOf(error: unknown): ZodIssueLike[] | null {
+  if (!(error instanceof HttpException) || !('getZodError' in error) || typeof error.getZodError !== 'function') return null;
+  const zodError = (error.getZodError as () => unknown)() as { issues?: ZodIssueLike[] } | undefined;
+  return Array.isArray(zodError?.issues) ? zodError.issues : null;
 }

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { TenantRepository } from '@app/database';
+import { CredentialsService } from './credentials.service';
+
+const config = { ADMIN_TOKEN: 'admin-token-0123456789', TOKEN_SIGNING_SECRET: 'signing-secret-0123456789abcdef0123456789' };
+
+function service(keys: Record<string, { tenantId: string; apiKeyId: string }> = {}) {
+  const tenants = { findByApiKeyHash: jest.fn(async (hash: string) => keys[hash] ?? null) } as unknown as jest.Mocked<TenantRepository>;
+  return { credentials: new CredentialsService(config, tenants), tenants };
+}
+
+describe('CredentialsService', () => {
+  it('recognises the admin token and nothing resembling it', async () => {
+    const { credentials, tenants } = service();
+    await expect(credentials.authenticate('Bearer admin-token-0123456789')).resolves.toEqual({ kind: 'admin' });
+    await expect(credentials.authenticate('Bearer admin-token-012345678')).resolves.toBeNull();
+    await expect(credentials.authenticate('admin-token-0123456789')).resolves.toBeNull();
+    await expect(credentials.authenticate(undefined)).resolves.toBeNull();
+    expect(tenants.findByApiKeyHash).not.toHaveBeenCalled();
+  });
+
+  it('makes API keys of 256 random bits and looks them up by SHA-256 only', async () => {
+    const key = CredentialsService.newApiKey();
+    expect(key.key).toMatch(/^upk_[A-Za-z0-9_-]{43}$/);
+    expect(key.hash).toBe(createHash('sha256').update(key.key).digest('hex'));
+    expect(key.prefix).toBe(key.key.slice(0, 12));
+    expect(CredentialsService.newApiKey().key).not.toBe(key.key);
+    const { credentials, tenants } = service({ [key.hash]: { tenantId: 't1', apiKeyId: 'k1' } });
+    await expect(credentials.authenticate(`Bearer ${key.key}`)).resolves.toEqual({ kind: 'tenant', tenantId: 't1', apiKeyId: 'k1' });
+    expect(tenants.findByApiKeyHash).toHaveBeenCalledWith(key.hash);
+    await expect(credentials.authenticate(`Bearer ${CredentialsService.newApiKey().key}`)).resolves.toBeNull();
+  });
+
+  it('issues user tokens bound to one tenant and owner that verify until they expire', async () => {
+    const { credentials } = service();
+    const { token, expiresAt } = credentials.issueUserToken('t1', 'alice', 60);
+    expect(expiresAt.getTime()).toBeGreaterThan(Date.now() + 55_000);
+    await expect(credentials.authenticate(`Bearer ${token}`)).resolves.toEqual({ kind: 'user', tenantId: 't1', ownerId: 'alice' });
+    const old = credentials.issueUserToken('t1', 'alice', 60, new Date(Date.now() - 120_000));
+    await expect(credentials.authenticate(`Bearer ${old.token}`)).resolves.toBeNull();
+  });
+
+  it('refuses tokens signed with another key or algorithm', async () => {
+    const { credentials } = service();
+    const other = new CredentialsService({ ...config, TOKEN_SIGNING_SECRET: 'another-secret-0123456789abcdef0123456789' }, {} as TenantRepository);
+    const { token } = other.issueUserToken('t1', 'alice', 60);
+    await expect(credentials.authenticate(`Bearer ${token}`)).resolves.toBeNull();
+    const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"alice","tid":"t1","aud":"upload-platform:user"}').toString('base64url')}.`;
+    await expect(credentials.authenticate(`Bearer ${unsigned}`)).resolves.toBeNull();
+  });
+});

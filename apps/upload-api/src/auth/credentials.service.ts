@@ -1,0 +1,84 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { APP_CONFIG } from '@app/config';
+import type { AuthEnv } from '@app/config';
+import { TenantRepository } from '@app/database';
+import type { Principal } from './principal';
+
+const API_KEY_PREFIX = 'upk_';
+const USER_TOKEN_AUDIENCE = 'upload-platform:user';
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+
+export interface NewApiKey {
+  /** Shown to the caller once. */
+  key: string;
+  /** What is stored: SHA-256 (hex). The key has 256 random bits, so no slow hash is needed. */
+  hash: string;
+  /** First characters, to recognise a key in listings and logs. */
+  prefix: string;
+}
+
+interface UserTokenClaims {
+  sub: string;
+  tid: string;
+}
+
+/**
+ * Turns a bearer credential into a Principal: the admin token (compared in constant time),
+ * a tenant API key (looked up by hash), or a user token (a JWT signed with HS256 by this API,
+ * bound to one tenant and owner, with an expiry).
+ */
+@Injectable()
+export class CredentialsService {
+  private readonly adminDigest: Buffer;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AuthEnv,
+    private readonly tenants: TenantRepository,
+  ) {
+    this.adminDigest = sha256(config.ADMIN_TOKEN);
+  }
+
+  static newApiKey(): NewApiKey {
+    const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+    return { key, hash: sha256(key).toString('hex'), prefix: key.slice(0, 12) };
+  }
+
+  issueUserToken(tenantId: string, ownerId: string, ttlSeconds: number, now = new Date()): { token: string; expiresAt: Date } {
+    const iat = Math.floor(now.getTime() / 1000);
+    const token = jwt.sign(
+      { sub: ownerId, tid: tenantId, iat, exp: iat + ttlSeconds } satisfies UserTokenClaims & { iat: number; exp: number },
+      this.config.TOKEN_SIGNING_SECRET,
+      {
+        algorithm: 'HS256',
+        audience: USER_TOKEN_AUDIENCE,
+      },
+    );
+    return { token, expiresAt: new Date((iat + ttlSeconds) * 1000) };
+  }
+
+  /** null for anything that is not a valid, current credential. */
+  async authenticate(authorization: string | undefined): Promise<Principal | null> {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) return null;
+    const credential = match[1];
+    if (timingSafeEqual(sha256(credential), this.adminDigest)) return { kind: 'admin' };
+    if (credential.startsWith(API_KEY_PREFIX)) {
+      const key = await this.tenants.findByApiKeyHash(sha256(credential).toString('hex'));
+      return key ? { kind: 'tenant', tenantId: key.tenantId, apiKeyId: key.apiKeyId } : null;
+    }
+    return this.verifyUserToken(credential);
+  }
+
+  private verifyUserToken(token: string): Principal | null {
+    try {
+      const claims = jwt.verify(token, this.config.TOKEN_SIGNING_SECRET, { algorithms: ['HS256'], audience: USER_TOKEN_AUDIENCE }) as Partial<UserTokenClaims>;
+      if (typeof claims.sub !== 'string' || typeof claims.tid !== 'string') return null;
+      return { kind: 'user', tenantId: claims.tid, ownerId: claims.sub };
+    } catch {
+      return null;
+    }
+  }
+}

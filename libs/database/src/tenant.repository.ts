@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from './prisma.service';
+
+export interface NewTenant {
+  name: string;
+  quotaBytes: bigint;
+  maxFileBytes: bigint;
+  allowedTypes: string[];
+  dedupScope: 'owner' | 'tenant';
+  apiKey: { hash: string; prefix: string };
+}
+
+export interface TenantRecord {
+  id: string;
+  name: string;
+  quotaBytes: bigint;
+  maxFileBytes: bigint;
+  allowedTypes: string[];
+  dedupScope: 'owner' | 'tenant';
+}
+
+const tenantFields = { id: true, name: true, quotaBytes: true, maxFileBytes: true, allowedTypes: true, dedupScope: true } as const;
+
+@Injectable()
+export class TenantRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Tenant, its first API key (hash only) and its quota row, in one transaction. */
+  async create(tenant: NewTenant): Promise<TenantRecord> {
+    return this.prisma.tenant.create({
+      data: {
+        name: tenant.name,
+        quotaBytes: tenant.quotaBytes,
+        maxFileBytes: tenant.maxFileBytes,
+        allowedTypes: tenant.allowedTypes,
+        dedupScope: tenant.dedupScope,
+        apiKeys: { create: { keyHash: tenant.apiKey.hash, prefix: tenant.apiKey.prefix } },
+        quota: { create: {} },
+      },
+      select: tenantFields,
+    });
+  }
+
+  async find(id: string): Promise<TenantRecord | null> {
+    return this.prisma.tenant.findUnique({ where: { id }, select: tenantFields });
+  }
+
+  /** The tenant of a live (not revoked) API key, by the key's hash. */
+  async findByApiKeyHash(keyHash: string): Promise<{ tenantId: string; apiKeyId: string } | null> {
+    const key = await this.prisma.apiKey.findUnique({ where: { keyHash }, select: { id: true, tenantId: true, revokedAt: true } });
+    if (!key || key.revokedAt) return null;
+    return { tenantId: key.tenantId, apiKeyId: key.id };
+  }
+}
