@@ -24,7 +24,7 @@ class SlowPrune {
     this.release();
   }
 
-  @OnJob('storage-events.prune')
+  @OnJob('changes.prune')
   async run(_payload: unknown, context: JobContext) {
     if (!context.id.startsWith('test-')) return { scheduled: true };
     this.started++;
@@ -35,11 +35,11 @@ class SlowPrune {
   }
 }
 
-async function appServingTracker(prefix: string, shutdownTimeoutMs: number): Promise<TestingModule> {
+async function appServingSync(prefix: string, shutdownTimeoutMs: number): Promise<TestingModule> {
   const module = await Test.createTestingModule({
     imports: [
       ConfigModule.forRoot({ REDIS_URL: testConfig().TEST_REDIS_URL, QUEUE_PREFIX: prefix, SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs }),
-      QueueModule.forRoot({ serve: ['tracker'] }),
+      QueueModule.forRoot({ serve: ['sync'] }),
     ],
     providers: [SlowPrune],
   }).compile();
@@ -70,9 +70,9 @@ describe('queue workers on real Redis', () => {
 
   it('on shutdown stops taking jobs and finishes the active one before closing', async () => {
     const p = prefix();
-    const app = await appServingTracker(p, 10_000);
+    const app = await appServingSync(p, 10_000);
     const handler = app.get(SlowPrune);
-    const jobId = await app.get(JobQueue).enqueue('storage-events.prune', { v: 1 }, { jobId: 'test-drain-1' });
+    const jobId = await app.get(JobQueue).enqueue('changes.prune', { v: 1 }, { jobId: 'test-drain-1' });
     await until('the job to start', () => handler.started === 1);
 
     let closed = false;
@@ -83,7 +83,7 @@ describe('queue workers on real Redis', () => {
     handler.open();
     await closing;
     expect(handler.finished).toBe(1);
-    const queue = new Queue('tracker', { connection: inspector, prefix: p });
+    const queue = new Queue('sync', { connection: inspector, prefix: p });
     const job = await queue.getJob(jobId);
     expect(await job!.getState()).toBe('completed');
     expect(job!.returnvalue).toEqual({ done: true });
@@ -92,9 +92,9 @@ describe('queue workers on real Redis', () => {
 
   it('past the drain deadline it leaves the job in Redis for redelivery, never marks it done', async () => {
     const p = prefix();
-    const app = await appServingTracker(p, 1_000);
+    const app = await appServingSync(p, 1_000);
     const handler = app.get(SlowPrune);
-    const jobId = await app.get(JobQueue).enqueue('storage-events.prune', { v: 1 }, { jobId: 'test-drain-2' });
+    const jobId = await app.get(JobQueue).enqueue('changes.prune', { v: 1 }, { jobId: 'test-drain-2' });
     await until('the job to start', () => handler.started === 1);
 
     const started = Date.now();
@@ -103,30 +103,30 @@ describe('queue workers on real Redis', () => {
     expect(handler.aborted).toBe(true);
     // Read Redis directly: the job is still in the active list (its lock expires and the stalled
     // check hands it to another worker), with no finish time: neither completed nor failed.
-    expect(await inspector.lrange(`${p}:tracker:active`, 0, -1)).toContain(jobId);
-    expect(await inspector.hget(`${p}:tracker:${jobId}`, 'finishedOn')).toBeNull();
-    expect(await inspector.zscore(`${p}:tracker:completed`, jobId)).toBeNull();
-    expect(await inspector.zscore(`${p}:tracker:failed`, jobId)).toBeNull();
+    expect(await inspector.lrange(`${p}:sync:active`, 0, -1)).toContain(jobId);
+    expect(await inspector.hget(`${p}:sync:${jobId}`, 'finishedOn')).toBeNull();
+    expect(await inspector.zscore(`${p}:sync:completed`, jobId)).toBeNull();
+    expect(await inspector.zscore(`${p}:sync:failed`, jobId)).toBeNull();
     // The gate stays shut: a real process exits here (runHttpService), so the abandoned handler
     // never resumes on the closed connections.
   });
 
   it('enqueueing with the same jobId twice runs the work once', async () => {
     const p = prefix();
-    const app = await appServingTracker(p, 10_000);
+    const app = await appServingSync(p, 10_000);
     const handler = app.get(SlowPrune);
     handler.open();
     const jobs = app.get(JobQueue);
     const [a, b] = await Promise.all([
-      jobs.enqueue('storage-events.prune', { v: 1 }, { jobId: 'test-same' }),
-      jobs.enqueue('storage-events.prune', { v: 1 }, { jobId: 'test-same' }),
+      jobs.enqueue('changes.prune', { v: 1 }, { jobId: 'test-same' }),
+      jobs.enqueue('changes.prune', { v: 1 }, { jobId: 'test-same' }),
     ]);
     expect(a).toBe(b);
     await until('the job to finish', () => handler.finished === 1);
     await sleep(300);
     expect(handler.started).toBe(1);
     await app.close();
-    const queue = new Queue('tracker', { connection: inspector, prefix: p });
+    const queue = new Queue('sync', { connection: inspector, prefix: p });
     await queue.close();
   });
 });

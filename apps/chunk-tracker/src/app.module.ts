@@ -5,6 +5,8 @@ import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, SqsHealth, StorageEventsModule, StorageModule } from '@app/storage';
 import type { TrackerConfig } from './config';
+import { CompletionService } from './completion.service';
+import { FileLifecycleService } from './file-lifecycle.service';
 import { HousekeepingService } from './housekeeping.service';
 import { StorageEventsService } from './storage-events.service';
 
@@ -26,7 +28,7 @@ export class ChunkTrackerModule {
         StorageEventsModule,
         QueueModule.forRoot({ serve: ['tracker'] }),
       ],
-      providers: [StorageEventsService, HousekeepingService],
+      providers: [StorageEventsService, HousekeepingService, CompletionService, FileLifecycleService],
     };
   }
 }

@@ -1,15 +1,23 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import type { StorageEvent } from '@app/contracts';
-import { StorageEventRepository } from '@app/database';
-import { MetricsService } from '@app/observability';
-import { KeyLayout, StorageEventContext, StorageEventSource, storageEventKey } from '@app/storage';
 import { APP_CONFIG } from '@app/config';
+import type { FileStatusName, StorageEvent } from '@app/contracts';
+import { FileRepository, FileRow, StorageEventRepository } from '@app/database';
+import { MetricsService } from '@app/observability';
+import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventSource, storageEventKey } from '@app/storage';
 import type { TrackerConfig } from './config';
+import { FileLifecycleService } from './file-lifecycle.service';
+
+type Outcome = 'uploaded' | 'rejected' | 'deleted' | 'recorded' | 'duplicate' | 'ignored';
+
+const AWAITING_BYTES: readonly FileStatusName[] = ['pending', 'uploading', 'completing'];
+const STORED: readonly FileStatusName[] = ['uploaded', 'processing', 'ready'];
 
 /**
- * Storage is the source of truth for "the bytes exist": this consumes the bucket's S3 event
- * notifications and records each event exactly once (processed_storage_events), however often
- * SQS delivers it. A message is acknowledged only after its events are committed.
+ * Storage is the witness: a file becomes `uploaded` only when its ObjectCreated event arrives
+ * and a HEAD shows the declared size; a different size is `rejected` (object deleted, quota
+ * released). Each event is recorded in the same transaction as the transition it causes, so
+ * SQS's redeliveries, duplicates and reordering change nothing. A message is acknowledged only
+ * after that commit.
  */
 @Injectable()
 export class StorageEventsService implements OnApplicationBootstrap {
@@ -19,6 +27,9 @@ export class StorageEventsService implements OnApplicationBootstrap {
   constructor(
     private readonly source: StorageEventSource,
     private readonly ledger: StorageEventRepository,
+    private readonly files: FileRepository,
+    private readonly storage: ObjectStorage,
+    private readonly lifecycle: FileLifecycleService,
     private readonly keys: KeyLayout,
     @Inject(APP_CONFIG) private readonly config: TrackerConfig,
     metrics: MetricsService,
@@ -37,7 +48,7 @@ export class StorageEventsService implements OnApplicationBootstrap {
     }
   }
 
-  private async handleOne(event: StorageEvent, context: StorageEventContext): Promise<'recorded' | 'duplicate' | 'ignored'> {
+  private async handleOne(event: StorageEvent, context: StorageEventContext): Promise<Outcome> {
     if (event.bucket !== this.config.S3_BUCKET) {
       this.logger.warn({ bucket: event.bucket, key: event.key, messageId: context.messageId }, 'event for another bucket ignored');
       return 'ignored';
@@ -48,8 +59,63 @@ export class StorageEventsService implements OnApplicationBootstrap {
       this.logger.warn({ key: event.key, event: event.eventName }, 'event for an unknown key ignored');
       return 'ignored';
     }
-    const fresh = await this.ledger.recordOnce({ eventKey: storageEventKey(event), eventName: event.eventName, fileId: ids.fileId });
-    this.logger.log({ fileId: ids.fileId, event: event.eventName, size: event.size, receiveCount: context.receiveCount, duplicate: !fresh }, 'storage event');
-    return fresh ? 'recorded' : 'duplicate';
+    const record = { eventKey: storageEventKey(event), eventName: event.eventName, fileId: ids.fileId };
+    // Fast path for redeliveries: no HEAD, no transaction.
+    if (await this.ledger.find(record.eventKey)) return 'duplicate';
+    const file = await this.files.find(ids.fileId);
+    if (!file || file.tenantId !== ids.tenantId) {
+      this.logger.warn({ key: event.key, event: event.eventName }, 'event for a key with no upload');
+      return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
+    }
+    if (event.eventName.startsWith('ObjectCreated:')) return this.created(file, record, context);
+    if (event.eventName.startsWith('ObjectRemoved:')) return this.removed(file, record);
+    return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
+  }
+
+  private async created(file: FileRow, record: { eventKey: string; eventName: string; fileId: string }, context: StorageEventContext): Promise<Outcome> {
+    if (!AWAITING_BYTES.includes(file.status)) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
+    const head = await this.storage.head(file.storageKey);
+    if (!head) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate'; // already removed again
+    const declared = Number(file.size);
+    if (head.size === declared) {
+      const { duplicate, file: moved } = await this.files.transitionForEvent(record, file.id, {
+        to: 'uploaded',
+        from: AWAITING_BYTES,
+        quota: 'commit',
+        data: { etag: head.etag, uploadedAt: new Date() },
+        change: { type: 'file.uploaded', data: { size: declared, contentType: file.contentType, filename: file.filename } },
+      });
+      if (duplicate) return 'duplicate';
+      if (!moved) return 'recorded';
+      this.logger.log({ fileId: file.id, size: declared, event: record.eventName, receiveCount: context.receiveCount }, 'file uploaded');
+      return 'uploaded';
+    }
+    const reason = `size_mismatch: storage holds ${head.size} bytes, ${declared} were declared`;
+    const { duplicate, file: rejected } = await this.files.transitionForEvent(record, file.id, {
+      to: 'rejected',
+      from: AWAITING_BYTES,
+      quota: 'release',
+      data: { statusReason: reason },
+      change: { type: 'file.rejected', data: { reason } },
+    });
+    if (duplicate) return 'duplicate';
+    if (!rejected) return 'recorded';
+    this.logger.warn({ fileId: file.id, reason }, 'upload rejected');
+    await this.lifecycle.removeFromStorage(file);
+    return 'rejected';
+  }
+
+  /** An object removed behind the platform's back: the file is gone for its owner too. */
+  private async removed(file: FileRow, record: { eventKey: string; eventName: string; fileId: string }): Promise<Outcome> {
+    if (!STORED.includes(file.status) || (await this.storage.head(file.storageKey))) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
+    const { duplicate, file: deleted } = await this.files.transitionForEvent(record, file.id, {
+      to: 'deleted',
+      from: STORED,
+      quota: 'free',
+      data: { statusReason: 'removed_from_storage', deletedAt: new Date() },
+      change: { type: 'file.deleted', data: { reason: 'removed_from_storage' } },
+    });
+    if (duplicate) return 'duplicate';
+    return deleted ? 'deleted' : 'recorded';
   }
 }

@@ -12,6 +12,8 @@ import { AuthGuard } from './auth/auth.guard';
 import { CredentialsService } from './auth/credentials.service';
 import type { UploadApiConfig } from './config';
 import { TokensController } from './tokens/tokens.controller';
+import { UploadsController } from './uploads/uploads.controller';
+import { UploadsService } from './uploads/uploads.service';
 
 /** The HTTP API for internal teams: metadata in, presigned URLs out; never file bytes. */
 @Module({})
@@ -32,10 +34,11 @@ export class UploadApiModule {
         // A producer only: its jobs run in chunk-tracker and media-processor.
         QueueModule.forRoot({ serve: [] }),
       ],
-      controllers: [TenantsController, TokensController],
+      controllers: [TenantsController, TokensController, UploadsController],
       providers: [
         CredentialsService,
         TenantsService,
+        UploadsService,
         // Request bodies are validated by the zod schemas that also generate the OpenAPI document.
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },

@@ -68,6 +68,17 @@ export const authEnv = z.object({
   TOKEN_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters'),
 });
 
+export const uploadsEnv = z.object({
+  /** How long an upload may stay unfinished before it is expired (aborted, quota released). */
+  UPLOAD_EXPIRY_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
+  /** Files up to this size are sent with one PUT; larger ones in parts. */
+  MULTIPART_THRESHOLD_BYTES: z.coerce.number().int().min(0).max(5 * 1024 ** 3).default(16 * 1024 ** 2),
+  /** Smallest part size chosen (S3's floor is 5 MiB); larger files get larger parts. */
+  MIN_PART_BYTES: z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(8 * 1024 ** 2),
+  /** Part URLs returned with the initiation answer (more are signed on request). */
+  INITIAL_PART_URLS: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
 export const retentionEnv = z.object({
   PROCESSED_EVENTS_RETENTION_HOURS: positiveInt.default(72),
   CHANGES_RETENTION_DAYS: positiveInt.default(30),
@@ -93,5 +104,6 @@ export type RedisEnv = z.infer<typeof redisEnv>;
 export type StorageEnv = z.infer<typeof storageEnv>;
 export type SqsEnv = z.infer<typeof sqsEnv>;
 export type AuthEnv = z.infer<typeof authEnv>;
+export type UploadsEnv = z.infer<typeof uploadsEnv>;
 export type RetentionEnv = z.infer<typeof retentionEnv>;
 export type MediaEnv = z.infer<typeof mediaEnv>;

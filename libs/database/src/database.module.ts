@@ -4,10 +4,12 @@ import { DatabaseHealth } from './database.health';
 import { PrismaService } from './prisma.service';
 import { StorageEventRepository } from './storage-event.repository';
 import { TenantRepository } from './tenant.repository';
+import { FileRepository } from './file.repository';
+import { FilePartRepository } from './file-part.repository';
 
 @Global()
 @Module({
-  providers: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository, TenantRepository],
-  exports: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository, TenantRepository],
+  providers: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository, TenantRepository, FileRepository, FilePartRepository],
+  exports: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository, TenantRepository, FileRepository, FilePartRepository],
 })
 export class DatabaseModule {}

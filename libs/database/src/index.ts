@@ -4,5 +4,7 @@ export * from './database.module';
 export * from './storage-event.repository';
 export * from './change-event.repository';
 export * from './tenant.repository';
+export * from './file.repository';
+export * from './file-part.repository';
 export { Prisma } from './generated/prisma/client';
 export type * from './generated/prisma/client';

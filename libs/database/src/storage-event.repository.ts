@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Tx } from './change-event.repository';
 import { PrismaService } from './prisma.service';
 
 export interface StorageEventRecord {
@@ -12,10 +13,13 @@ export interface StorageEventRecord {
 export class StorageEventRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Records the event; false when it had been recorded before (a redelivery). */
-  async recordOnce(event: StorageEventRecord): Promise<boolean> {
+  /**
+   * Records the event; false when it had been recorded before (a redelivery). Pass the
+   * transaction of the state change the event causes, so both commit or neither does.
+   */
+  async recordOnce(event: StorageEventRecord, tx?: Tx): Promise<boolean> {
     // ON CONFLICT DO NOTHING: the primary key decides, not a read-then-write race.
-    const inserted = await this.prisma.$executeRaw`
+    const inserted = await (tx ?? this.prisma).$executeRaw`
       INSERT INTO processed_storage_events (event_key, event_name, file_id)
       VALUES (${event.eventKey}, ${event.eventName}, ${event.fileId}::uuid)
       ON CONFLICT (event_key) DO NOTHING`;

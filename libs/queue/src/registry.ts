@@ -23,6 +23,10 @@ interface Versioned {
 }
 
 export interface JobPayloads {
+  /** Complete a multipart upload in storage once the API has checked its parts. */
+  'upload.complete': Versioned & { fileId: string; parts?: Array<{ partNumber: number; etag: string }> };
+  /** A client's optional report of one uploaded part, for the part ledger. */
+  'upload.part-reported': Versioned & { fileId: string; partNumber: number; etag: string; size: number };
   /** Delete processed-storage-event dedup rows past their retention. */
   'storage-events.prune': Versioned;
   /** Delete change-feed events past their retention. */
@@ -46,7 +50,18 @@ const housekeeping: JobsOptions = {
   removeOnFail: { count: 1_000 },
 };
 
+/** Storage calls fail transiently (throttling, restarts): retry with backoff, then leave it to the reconciler. */
+const storageWork: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { count: 1_000 },
+  removeOnFail: { count: 10_000 },
+};
+
 export const JOBS: Record<JobName, JobDefinition> = {
+  'upload.complete': { queue: 'tracker', options: storageWork },
+  // A lost report only delays the ledger: ListParts is the truth. Few retries.
+  'upload.part-reported': { queue: 'tracker', options: { ...storageWork, attempts: 3, removeOnComplete: true } },
   'storage-events.prune': { queue: 'tracker', options: housekeeping, everyMs: 60 * 60_000 },
   'changes.prune': { queue: 'sync', options: housekeeping, everyMs: 60 * 60_000 },
 };

@@ -7,7 +7,7 @@ import { collectHandlers, HandlerRegistrationError } from './worker-host';
 
 @Injectable()
 class Prune {
-  @OnJob('storage-events.prune')
+  @OnJob('changes.prune')
   async prune() {
     return 'pruned';
   }
@@ -15,7 +15,7 @@ class Prune {
 
 @Injectable()
 class PruneAgain {
-  @OnJob('storage-events.prune')
+  @OnJob('changes.prune')
   async prune() {
     return 'again';
   }
@@ -23,7 +23,7 @@ class PruneAgain {
 
 @Injectable()
 class Changes {
-  @OnJob('changes.prune')
+  @OnJob('storage-events.prune')
   async prune() {
     return 'changes';
   }
@@ -36,23 +36,23 @@ async function handlersOf(providers: Array<new () => object>, served: QueueName[
 
 describe('collectHandlers', () => {
   it('maps each job of the served queues to its one handler, bound to its instance', async () => {
-    const handlers = await handlersOf([Prune], ['tracker']);
-    expect([...handlers.keys()]).toEqual(['storage-events.prune']);
-    await expect(handlers.get('storage-events.prune')!({ v: 1 }, { id: '1', attempt: 1, signal: new AbortController().signal })).resolves.toBe('pruned');
+    const handlers = await handlersOf([Prune], ['sync']);
+    expect([...handlers.keys()]).toEqual(['changes.prune']);
+    await expect(handlers.get('changes.prune')!({ v: 1 }, { id: '1', attempt: 1, signal: new AbortController().signal })).resolves.toBe('pruned');
   });
 
   it('fails at startup when a job of a served queue has no handler', async () => {
-    await expect(handlersOf([], ['tracker'])).rejects.toThrow(
-      new HandlerRegistrationError('no handler for job(s) storage-events.prune of the queues this service serves'),
+    await expect(handlersOf([], ['sync'])).rejects.toThrow(
+      new HandlerRegistrationError('no handler for job(s) changes.prune of the queues this service serves'),
     );
   });
 
   it('fails at startup when a job has two handlers', async () => {
-    await expect(handlersOf([Prune, PruneAgain], ['tracker'])).rejects.toThrow(/job "storage-events.prune" has two handlers: Prune.prune and PruneAgain.prune/);
+    await expect(handlersOf([Prune, PruneAgain], ['sync'])).rejects.toThrow(/job "changes.prune" has two handlers: Prune.prune and PruneAgain.prune/);
   });
 
   it('fails at startup on a handler for a queue the service does not serve', async () => {
-    await expect(handlersOf([Prune, Changes], ['tracker'])).rejects.toThrow(/handlers for job\(s\) changes.prune whose queues this service does not serve/);
+    await expect(handlersOf([Prune, Changes], ['sync'])).rejects.toThrow(/handlers for job\(s\) storage-events.prune whose queues this service does not serve/);
   });
 
   it('accepts a served queue that has no jobs yet', async () => {

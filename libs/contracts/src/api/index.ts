@@ -1,3 +1,4 @@
 export * from './common';
 export * from './admin';
 export * from './tokens';
+export * from './uploads';

@@ -1,0 +1,222 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { APP_CONFIG } from '@app/config';
+import type { UploadsEnv } from '@app/config';
+import { checkParts, CompleteUploadBody, CreateUploadBody, DomainError, FileStatusName, planUpload, SignPartsBody, typeAllowed, UploadView } from '@app/contracts';
+import { FileRepository, FileRow, TenantRepository } from '@app/database';
+import { JobQueue } from '@app/queue';
+import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
+import type { OwnerScope } from '../auth/principal';
+
+const ACTIVE: readonly FileStatusName[] = ['pending', 'uploading', 'completing'];
+const PAST_UPLOAD: readonly FileStatusName[] = ['uploaded', 'processing', 'ready'];
+
+export interface PartUrlView {
+  partNumber: number;
+  url: string;
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+export type InitiateResult =
+  | { id: string; status: 'pending'; mode: 'single'; size: number; expiresAt: string; upload: { method: 'PUT'; url: string; headers: Record<string, string> } }
+  | { id: string; status: 'pending'; mode: 'multipart'; size: number; partSize: number; partCount: number; expiresAt: string; parts: PartUrlView[] };
+
+const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+
+@Injectable()
+export class UploadsService {
+  private readonly logger = new Logger(UploadsService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: UploadsEnv,
+    private readonly files: FileRepository,
+    private readonly tenants: TenantRepository,
+    private readonly storage: ObjectStorage,
+    private readonly presigner: FastPresigner,
+    private readonly keys: KeyLayout,
+    private readonly jobs: JobQueue,
+  ) {}
+
+  async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<InitiateResult> {
+    const tenant = await this.tenants.find(scope.tenantId);
+    if (!tenant) throw new DomainError('unauthorized', 'The tenant of this credential no longer exists.');
+    if (BigInt(body.size) > tenant.maxFileBytes) {
+      throw new DomainError('file_too_large', `This tenant accepts files of at most ${tenant.maxFileBytes} bytes.`, { maxFileBytes: Number(tenant.maxFileBytes) });
+    }
+    if (!typeAllowed(body.contentType, tenant.allowedTypes)) {
+      throw new DomainError('type_not_allowed', `Content type ${body.contentType} is not allowed for this tenant.`, { allowedTypes: tenant.allowedTypes });
+    }
+    const plan = planUpload(body.size, { multipartThresholdBytes: this.config.MULTIPART_THRESHOLD_BYTES, minPartBytes: this.config.MIN_PART_BYTES });
+    if (body.checksum && plan.mode !== 'multipart') {
+      // A single PUT is checked against the whole-file sha256, when declared.
+      body = { ...body, checksum: undefined };
+    }
+    const id = randomUUID();
+    const storageKey = this.keys.objectKey({ tenantId: scope.tenantId, fileId: id });
+    const file = await this.files.createPending({
+      id,
+      tenantId: scope.tenantId,
+      ownerId: scope.ownerId,
+      filename: body.filename,
+      contentType: body.contentType,
+      size: BigInt(body.size),
+      declaredSha256: body.sha256 ?? null,
+      storageKey,
+      mode: plan.mode,
+      partSize: plan.mode === 'multipart' ? BigInt(plan.partSize) : null,
+      partCount: plan.mode === 'multipart' ? plan.partCount : null,
+      checksumAlgorithm: body.checksum ? 'SHA256' : null,
+      metadata: body.metadata as never,
+      expiresAt: new Date(Date.now() + this.config.UPLOAD_EXPIRY_SECONDS * 1000),
+    });
+    if (!file) throw new DomainError('quota_exceeded', `This upload of ${body.size} bytes would exceed the tenant's storage quota.`);
+    this.logger.log({ fileId: id, tenantId: scope.tenantId, size: body.size, mode: plan.mode }, 'upload initiated');
+
+    const expiresAt = file.expiresAt.toISOString();
+    if (plan.mode === 'single') {
+      const put = await this.presigner.putObject(storageKey, {
+        contentType: body.contentType,
+        contentLength: body.size,
+        checksumSha256: body.sha256 ? hexToBase64(body.sha256) : undefined,
+      });
+      return { id, status: 'pending', mode: 'single', size: body.size, expiresAt, upload: { method: 'PUT', url: put.url, headers: put.headers } };
+    }
+
+    let uploadId: string;
+    try {
+      uploadId = await this.storage.createMultipartUpload(storageKey, { contentType: body.contentType, checksumSha256: Boolean(body.checksum) });
+    } catch (error) {
+      // Storage refused: hand the reservation back so the failed attempt costs the tenant nothing.
+      await this.files.transition(id, { to: 'aborted', quota: 'release', data: { statusReason: 'storage_unavailable' }, change: { type: 'upload.aborted', data: { reason: 'storage_unavailable' } } });
+      throw error;
+    }
+    await this.files.setUploadId(id, uploadId);
+    // With declared part checksums the client must send them with each signing request.
+    const first = body.checksum ? [] : await this.signBatch(storageKey, uploadId, range(1, Math.min(plan.partCount, this.config.INITIAL_PART_URLS)), {});
+    return { id, status: 'pending', mode: 'multipart', size: body.size, partSize: plan.partSize, partCount: plan.partCount, expiresAt, parts: first };
+  }
+
+  async signParts(scope: OwnerScope, id: string, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
+    const file = await this.activeMultipart(scope, id);
+    const beyond = body.partNumbers.filter((n) => n > file.partCount!);
+    if (beyond.length) throw invalidParts(`This upload has ${file.partCount} parts.`, beyond.map((n) => ({ field: `partNumbers`, message: `part ${n} is beyond the last part` })));
+    const checksums = body.checksums ?? {};
+    if (file.checksumAlgorithm) {
+      const missing = body.partNumbers.filter((n) => !checksums[String(n)]);
+      if (missing.length) throw invalidParts('This upload was created with part checksums: send one per part.', missing.map((n) => ({ field: `checksums.${n}`, message: 'is required' })));
+    }
+    await this.files.transition(id, { to: 'uploading', from: ['pending'] });
+    return { parts: await this.signBatch(file.storageKey, file.s3UploadId!, body.partNumbers, checksums) };
+  }
+
+  async reportPart(scope: OwnerScope, id: string, partNumber: number, report: { etag: string; size: number }): Promise<void> {
+    const file = await this.activeMultipart(scope, id);
+    if (partNumber < 1 || partNumber > file.partCount!) throw invalidParts(`This upload has ${file.partCount} parts.`, [{ field: 'partNumber', message: 'is out of range' }]);
+    await this.files.transition(id, { to: 'uploading', from: ['pending'] });
+    // The tracker owns the ledger; the report is advisory (ListParts is the truth).
+    await this.jobs.enqueue('upload.part-reported', { v: 1, fileId: id, partNumber, etag: report.etag.replace(/"/g, ''), size: report.size });
+  }
+
+  async get(scope: OwnerScope, id: string): Promise<UploadView> {
+    const file = await this.files.findOwned(scope, id);
+    if (!file) throw notFound();
+    return this.view(file);
+  }
+
+  /**
+   * Checks the parts storage holds against the plan (and any ETags the client sent), then hands
+   * completion to chunk-tracker. The file becomes `uploaded` only when storage's own event arrives.
+   */
+  async complete(scope: OwnerScope, id: string, body: CompleteUploadBody): Promise<{ status: 200 | 202; body: UploadView | { id: string; status: 'completing' } }> {
+    const file = await this.files.findOwned(scope, id);
+    if (!file) throw notFound();
+    if (PAST_UPLOAD.includes(file.status)) return { status: 200, body: await this.view(file) };
+    if (!ACTIVE.includes(file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { status: file.status });
+
+    if (file.mode === 'single') {
+      const head = await this.storage.head(file.storageKey);
+      if (!head) throw new DomainError('parts_missing', 'Storage holds no object for this upload yet: PUT the file first.', { missingParts: [1] });
+    } else {
+      const stored = await this.storage.listParts(file.storageKey, file.s3UploadId!);
+      checkParts(file, stored, body.parts);
+    }
+    const moved = await this.files.transition(id, { to: 'completing', from: ACTIVE });
+    if (!moved) return this.complete(scope, id, body); // raced with another transition: answer from the new state
+    await this.jobs.enqueue('upload.complete', { v: 1, fileId: id, parts: body.parts }, { jobId: `complete-${id}` });
+    return { status: 202, body: { id, status: 'completing' } };
+  }
+
+  /** Abort: idempotent for an upload already ended; a stored file is deleted through /v1/files. */
+  async abort(scope: OwnerScope, id: string): Promise<void> {
+    const file = await this.files.findOwned(scope, id);
+    if (!file) throw notFound();
+    if (file.status === 'aborted' || file.status === 'expired') return;
+    const aborted = await this.files.transition(id, { to: 'aborted', from: ACTIVE, quota: 'release', data: { statusReason: 'aborted_by_client' }, change: { type: 'upload.aborted' } });
+    if (!aborted) throw new DomainError('invalid_state', `The upload is ${file.status}; delete the file with DELETE /v1/files/${id}.`, { status: file.status });
+    // After the commit: a failure here leaves an orphan the reconciler (and the bucket lifecycle rule) remove.
+    try {
+      if (file.mode === 'multipart' && file.s3UploadId) await this.storage.abortMultipartUpload(file.storageKey, file.s3UploadId);
+      else await this.storage.delete(file.storageKey);
+    } catch (error) {
+      this.logger.warn({ err: error, fileId: id }, 'abort in storage failed; left to the reconciler');
+    }
+  }
+
+  private async activeMultipart(scope: OwnerScope, id: string): Promise<FileRow> {
+    const file = await this.files.findOwned(scope, id);
+    if (!file) throw notFound();
+    if (file.mode !== 'multipart') throw new DomainError('invalid_state', 'This is a single-PUT upload; it has no parts.', { status: file.status });
+    if (!ACTIVE.includes(file.status) || file.status === 'completing') throw new DomainError('invalid_state', `The upload is ${file.status}.`, { status: file.status });
+    if (!file.s3UploadId) throw new DomainError('invalid_state', 'The upload is not ready for parts yet.', { status: file.status });
+    return file;
+  }
+
+  private async signBatch(key: string, uploadId: string, partNumbers: number[], checksums: Record<string, string>): Promise<PartUrlView[]> {
+    const signed = await this.presigner.uploadParts(
+      key,
+      uploadId,
+      partNumbers.map((partNumber) => ({ partNumber, checksumSha256: checksums[String(partNumber)] })),
+    );
+    return signed.map((p) => ({ partNumber: p.partNumber, url: p.url, headers: p.headers, expiresAt: p.expiresAt.toISOString() }));
+  }
+
+  private async view(file: FileRow): Promise<UploadView> {
+    let parts: Array<{ partNumber: number; size: number; etag: string }> = [];
+    if (file.mode === 'multipart') {
+      if (ACTIVE.includes(file.status) && file.s3UploadId) {
+        // What storage holds is the truth a client resumes from (paginated past 1,000 parts).
+        parts = (await this.storage.listParts(file.storageKey, file.s3UploadId)).map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag }));
+      } else {
+        parts = (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
+      }
+    }
+    const stored = PAST_UPLOAD.includes(file.status);
+    return {
+      id: file.id,
+      status: file.status,
+      mode: file.mode,
+      filename: file.filename,
+      size: Number(file.size),
+      contentType: file.contentType,
+      ...(file.mode === 'multipart' ? { partSize: Number(file.partSize), partCount: file.partCount! } : {}),
+      uploadedParts: parts,
+      bytesUploaded: stored ? Number(file.size) : parts.reduce((sum, p) => sum + p.size, 0),
+      expiresAt: file.expiresAt.toISOString(),
+      createdAt: file.createdAt.toISOString(),
+    };
+  }
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+function notFound(): DomainError {
+  return new DomainError('not_found', 'No such upload.');
+}
+
+function invalidParts(detail: string, errors: Array<{ field: string; message: string }>): DomainError {
+  return new DomainError('validation_failed', detail, { errors });
+}
+

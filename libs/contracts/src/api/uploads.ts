@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { FILE_STATUSES } from '../file-status';
+import { byteCount, MAX_OBJECT_BYTES } from './common';
+
+/** S3 multipart limits (docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html). */
+export const MIN_PART_BYTES = 5 * 1024 ** 2;
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+export const MAX_PARTS = 10_000;
+/** Largest part-URL batch one call signs. */
+export const MAX_PART_URLS_PER_CALL = 1_000;
+export const MAX_METADATA_BYTES = 4 * 1024;
+
+// C0 and C1 controls and DEL: never in a filename (they break headers, logs and terminals).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const filename = z
+  .string()
+  .min(1)
+  .refine((v) => Buffer.byteLength(v, 'utf8') <= 255, 'must be at most 255 bytes in UTF-8')
+  .refine((v) => !CONTROL.test(v), 'must not contain control characters')
+  .refine((v) => v.trim().length > 0, 'must not be blank');
+
+export const contentType = z
+  .string()
+  .max(255)
+  .regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, 'must be a MIME type such as image/jpeg')
+  .transform((v) => v.toLowerCase());
+
+/** SHA-256 of the whole file, hex (64) or base64 (44). Normalised to hex. */
+export const sha256Digest = z
+  .string()
+  .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be a SHA-256 digest in hex or base64')
+  .transform((v) => (v.length === 64 ? v.toLowerCase() : Buffer.from(v, 'base64').toString('hex')));
+
+const metadata = z
+  .record(z.string().max(128), z.unknown())
+  .refine((v) => Buffer.byteLength(JSON.stringify(v), 'utf8') <= MAX_METADATA_BYTES, `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
+
+export const createUploadBody = z
+  .object({
+    filename,
+    size: byteCount.max(MAX_OBJECT_BYTES),
+    contentType,
+    sha256: sha256Digest.optional().describe('SHA-256 of the whole file; verified against the stored bytes'),
+    checksum: z.enum(['sha256']).optional().describe('Multipart only: parts will carry x-amz-checksum-sha256, checked by storage'),
+    metadata: metadata.optional().describe('Free-form JSON kept with the file (at most 4 KiB)'),
+  })
+  .strict();
+
+export type CreateUploadBody = z.infer<typeof createUploadBody>;
+
+export const partUrl = z.object({
+  partNumber: z.number().int(),
+  url: z.string(),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: z.string().datetime(),
+});
+
+const partNumber = z.number().int().min(1).max(MAX_PARTS);
+const base64Sha256 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a base64 SHA-256');
+
+export const signPartsBody = z
+  .object({
+    partNumbers: z
+      .array(partNumber)
+      .min(1)
+      .max(MAX_PART_URLS_PER_CALL)
+      .refine((v) => new Set(v).size === v.length, 'must not repeat a part number'),
+    checksums: z.record(z.string().regex(/^\d{1,5}$/), base64Sha256).optional(),
+  })
+  .strict();
+
+export type SignPartsBody = z.infer<typeof signPartsBody>;
+
+export const reportPartBody = z
+  .object({
+    etag: z.string().min(1).max(128),
+    size: byteCount.max(MAX_PART_BYTES),
+  })
+  .strict();
+
+export const completeUploadBody = z
+  .object({
+    parts: z
+      .array(z.object({ partNumber, etag: z.string().min(1).max(128) }).strict())
+      .max(MAX_PARTS)
+      .optional(),
+  })
+  .strict();
+
+export type CompleteUploadBody = z.infer<typeof completeUploadBody>;
+
+export const uploadStatus = z.enum(FILE_STATUSES);
+
+export const uploadView = z.object({
+  id: z.string().uuid(),
+  status: uploadStatus,
+  mode: z.enum(['single', 'multipart']),
+  filename: z.string(),
+  size: byteCount,
+  contentType: z.string(),
+  partSize: byteCount.optional(),
+  partCount: z.number().int().optional(),
+  uploadedParts: z.array(z.object({ partNumber: z.number().int(), size: byteCount, etag: z.string() })),
+  bytesUploaded: byteCount,
+  expiresAt: z.string().datetime(),
+  createdAt: z.string().datetime(),
+});
+
+export type UploadView = z.infer<typeof uploadView>;

@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import type { ChangeType, FileStatusName } from '@app/contracts';
+import { TRANSITIONS } from '@app/contracts';
+import { ChangeEventRepository, Tx } from './change-event.repository';
+import type { File, Prisma } from './generated/prisma/client';
+import { PrismaService } from './prisma.service';
+import { StorageEventRecord, StorageEventRepository } from './storage-event.repository';
+
+export type FileRow = File;
+
+/** What a transition does to the tenant's quota, in the same transaction. */
+export type QuotaEffect =
+  /** reserved -> used: storage confirmed the bytes. */
+  | 'commit'
+  /** reserved -> free: the upload will never complete (aborted, expired, rejected). */
+  | 'release'
+  /** used -> free: a stored file is deleted. */
+  | 'free';
+
+export interface Transition {
+  to: FileStatusName;
+  /** Statuses it may leave; defaults to the state machine's (libs/contracts/file-status.ts). */
+  from?: readonly FileStatusName[];
+  data?: Prisma.FileUpdateManyMutationInput;
+  quota?: QuotaEffect;
+  change?: { type: ChangeType; data?: Record<string, unknown> };
+}
+
+export interface NewUpload {
+  id: string;
+  tenantId: string;
+  ownerId: string;
+  filename: string;
+  contentType: string;
+  size: bigint;
+  declaredSha256: string | null;
+  storageKey: string;
+  mode: 'single' | 'multipart';
+  partSize: bigint | null;
+  partCount: number | null;
+  checksumAlgorithm: string | null;
+  metadata: Prisma.InputJsonValue | undefined;
+  expiresAt: Date;
+}
+
+/**
+ * Files and uploads. Every state change goes through `transition`: one guarded UPDATE
+ * (`WHERE status IN (from)`), its quota effect and its change event, all in one transaction, so a
+ * duplicate or late event that finds the row moved on changes nothing at all.
+ */
+@Injectable()
+export class FileRepository {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly changes: ChangeEventRepository,
+    private readonly events: StorageEventRepository,
+  ) {}
+
+  /**
+   * The transition a storage event causes, committed together with the event's dedup record: a
+   * redelivered event finds its record and changes nothing; a failed commit records nothing, so
+   * the redelivery does the work.
+   */
+  async transitionForEvent(event: StorageEventRecord, id: string, t: Transition): Promise<{ duplicate: boolean; file: FileRow | null }> {
+    return this.prisma.$transaction(async (tx) => {
+      if (!(await this.events.recordOnce(event, tx))) return { duplicate: true, file: null };
+      return { duplicate: false, file: await this.transitionIn(tx, id, t) };
+    });
+  }
+
+  /**
+   * Reserves quota and records a pending upload with its `upload.created` change. Returns null
+   * (and writes nothing) when the reservation would exceed the tenant's quota: the check and the
+   * increment are one conditional UPDATE, so concurrent initiations cannot overshoot.
+   */
+  async createPending(upload: NewUpload): Promise<FileRow | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const reserved = await tx.$executeRaw`
+        UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${upload.size}, updated_at = now()
+        FROM tenants t
+        WHERE q.tenant_id = ${upload.tenantId}::uuid AND t.id = q.tenant_id
+          AND q.used_bytes + q.reserved_bytes + ${upload.size} <= t.quota_bytes`;
+      if (reserved !== 1) return null;
+      const file = await tx.file.create({ data: { ...upload, status: 'pending' } });
+      await this.changes.append(tx, {
+        tenantId: upload.tenantId,
+        ownerId: upload.ownerId,
+        type: 'upload.created',
+        fileId: file.id,
+        data: { filename: file.filename, size: Number(file.size), contentType: file.contentType, mode: file.mode },
+      });
+      return file;
+    });
+  }
+
+  /** A file of this owner, or null: other owners' and tenants' files do not exist for the caller. */
+  async findOwned(scope: { tenantId: string; ownerId: string }, id: string): Promise<FileRow | null> {
+    return this.prisma.file.findFirst({ where: { id, tenantId: scope.tenantId, ownerId: scope.ownerId } });
+  }
+
+  async find(id: string): Promise<FileRow | null> {
+    return this.prisma.file.findUnique({ where: { id } });
+  }
+
+  async setUploadId(id: string, s3UploadId: string): Promise<void> {
+    await this.prisma.file.update({ where: { id }, data: { s3UploadId } });
+  }
+
+  /** Applies a transition; null when the row was not in a `from` status (nothing changed). */
+  async transition(id: string, t: Transition, tx?: Tx): Promise<FileRow | null> {
+    if (tx) return this.transitionIn(tx, id, t);
+    return this.prisma.$transaction((inner) => this.transitionIn(inner, id, t));
+  }
+
+  private async transitionIn(tx: Tx, id: string, t: Transition): Promise<FileRow | null> {
+    const from = t.from ?? TRANSITIONS[t.to];
+    const now = new Date();
+    const { count } = await tx.file.updateMany({
+      where: { id, status: { in: [...from] } },
+      data: { ...t.data, status: t.to, statusChangedAt: now },
+    });
+    if (count !== 1) return null;
+    const file = await tx.file.findUniqueOrThrow({ where: { id } });
+    if (t.quota) await this.applyQuota(tx, file.tenantId, file.size, t.quota);
+    if (t.change) {
+      await this.changes.append(tx, { tenantId: file.tenantId, ownerId: file.ownerId, type: t.change.type, fileId: file.id, data: { status: file.status, ...t.change.data } });
+    }
+    return file;
+  }
+
+  private async applyQuota(tx: Tx, tenantId: string, size: bigint, effect: QuotaEffect): Promise<void> {
+    if (size === 0n) return;
+    if (effect === 'commit') {
+      await tx.$executeRaw`UPDATE quota_usage SET reserved_bytes = reserved_bytes - ${size}, used_bytes = used_bytes + ${size}, updated_at = now() WHERE tenant_id = ${tenantId}::uuid`;
+    } else if (effect === 'release') {
+      await tx.$executeRaw`UPDATE quota_usage SET reserved_bytes = reserved_bytes - ${size}, updated_at = now() WHERE tenant_id = ${tenantId}::uuid`;
+    } else {
+      await tx.$executeRaw`UPDATE quota_usage SET used_bytes = used_bytes - ${size}, updated_at = now() WHERE tenant_id = ${tenantId}::uuid`;
+    }
+  }
+
+  /** Parts the ledger knows as stored (for resume views after storage forgot them). */
+  async storedParts(fileId: string) {
+    return this.prisma.filePart.findMany({ where: { fileId }, orderBy: { partNumber: 'asc' } });
+  }
+}
