@@ -14,7 +14,12 @@ export class FileLifecycleService {
 
   /** rejected + quota released + change event, then the object or multipart upload removed. */
   async reject(file: FileRow, reason: string): Promise<void> {
-    const rejected = await this.files.transition(file.id, { to: 'rejected', quota: 'release', data: { statusReason: reason }, change: { type: 'file.rejected', data: { reason } } });
+    const rejected = await this.files.transition(file.id, {
+      to: 'rejected',
+      quota: 'release',
+      data: { statusReason: reason },
+      change: { type: 'file.rejected', data: { reason } },
+    });
     if (!rejected) return;
     this.logger.warn({ fileId: file.id, reason }, 'upload rejected');
     await this.removeFromStorage(file);

@@ -20,15 +20,33 @@ const event = (overrides: Partial<StorageEvent> = {}): StorageEvent => ({
   ...overrides,
 });
 const ctx = { messageId: 'm1', receiveCount: 1 };
-const file = (overrides: Partial<FileRow> = {}) => ({ id: fileId, tenantId, ownerId: 'o', status: 'pending', size: 5n, storageKey: key, mode: 'single', s3UploadId: null, contentType: 'text/plain', filename: 'a.txt', ...overrides }) as FileRow;
+const file = (overrides: Partial<FileRow> = {}) =>
+  ({
+    id: fileId,
+    tenantId,
+    ownerId: 'o',
+    status: 'pending',
+    size: 5n,
+    storageKey: key,
+    mode: 'single',
+    s3UploadId: null,
+    contentType: 'text/plain',
+    filename: 'a.txt',
+    ...overrides,
+  }) as FileRow;
 
 function setup(opts: { known?: boolean; file?: FileRow | null; headSize?: number | null } = {}) {
   const ledger = { find: jest.fn(async () => (opts.known ? { eventKey: 'k' } : null)), recordOnce: jest.fn(async () => true) };
   const files = {
     find: jest.fn(async () => (opts.file === undefined ? file() : opts.file)),
-    transitionForEvent: jest.fn(async (_r: unknown, _id: string, t: { to: string }) => ({ duplicate: false, file: file({ status: t.to as FileRow['status'] }) })),
+    transitionForEvent: jest.fn(async (_r: unknown, _id: string, t: { to: string }) => ({
+      duplicate: false,
+      file: file({ status: t.to as FileRow['status'] }),
+    })),
   };
-  const storage = { head: jest.fn(async () => (opts.headSize === null ? null : { size: opts.headSize ?? 5, etag: 'e1', contentType: null, lastModified: null })) };
+  const storage = {
+    head: jest.fn(async () => (opts.headSize === null ? null : { size: opts.headSize ?? 5, etag: 'e1', contentType: null, lastModified: null })),
+  };
   const lifecycle = { removeFromStorage: jest.fn(async () => undefined) };
   const metrics = new MetricsService('test');
   const service = new StorageEventsService(
@@ -41,7 +59,8 @@ function setup(opts: { known?: boolean; file?: FileRow | null; headSize?: number
     { S3_BUCKET: 'uploads' } as TrackerConfig,
     metrics,
   );
-  const count = async (outcome: string) => (await metrics.registry.getSingleMetric('storage_events_total')!.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  const count = async (outcome: string) =>
+    (await metrics.registry.getSingleMetric('storage_events_total')!.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
   return { service, ledger, files, storage, lifecycle, count };
 }
 
@@ -95,7 +114,7 @@ describe('StorageEventsService', () => {
     expect(await count('ignored')).toBe(2);
   });
 
-  it('records an event for a key with no upload (or another tenant\'s id pair) and changes no file', async () => {
+  it("records an event for a key with no upload (or another tenant's id pair) and changes no file", async () => {
     const { service, files, ledger } = setup({ file: file({ tenantId: '11111111-1111-4111-8111-111111111111' }) });
     await service.handle([event()], ctx);
     expect(files.transitionForEvent).not.toHaveBeenCalled();

@@ -70,11 +70,25 @@ export const authEnv = z.object({
 
 export const uploadsEnv = z.object({
   /** How long an upload may stay unfinished before it is expired (aborted, quota released). */
-  UPLOAD_EXPIRY_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
+  UPLOAD_EXPIRY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(24 * 3600),
   /** Files up to this size are sent with one PUT; larger ones in parts. */
-  MULTIPART_THRESHOLD_BYTES: z.coerce.number().int().min(0).max(5 * 1024 ** 3).default(16 * 1024 ** 2),
+  MULTIPART_THRESHOLD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(5 * 1024 ** 3)
+    .default(16 * 1024 ** 2),
   /** Smallest part size chosen (S3's floor is 5 MiB); larger files get larger parts. */
-  MIN_PART_BYTES: z.coerce.number().int().min(5 * 1024 ** 2).max(5 * 1024 ** 3).default(8 * 1024 ** 2),
+  MIN_PART_BYTES: z.coerce
+    .number()
+    .int()
+    .min(5 * 1024 ** 2)
+    .max(5 * 1024 ** 3)
+    .default(8 * 1024 ** 2),
   /** Part URLs returned with the initiation answer (more are signed on request). */
   INITIAL_PART_URLS: z.coerce.number().int().min(1).max(1000).default(100),
 });

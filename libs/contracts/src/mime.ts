@@ -4,7 +4,7 @@
  */
 export function typeAllowed(contentType: string, patterns: readonly string[]): boolean {
   if (patterns.length === 0) return true;
-  const [type = '', subtype = ''] = contentType.split(';')[0]!.trim().toLowerCase().split('/');
+  const [type = '', subtype = ''] = contentType.split(';')[0].trim().toLowerCase().split('/');
   return patterns.some((pattern) => {
     const [pt, ps] = pattern.toLowerCase().split('/');
     return (pt === '*' || pt === type) && (ps === '*' || ps === subtype);

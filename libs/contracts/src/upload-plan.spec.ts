@@ -66,7 +66,10 @@ describe('checkParts', () => {
   });
 
   it('reports parts of the wrong size and ETags that disagree with storage', () => {
-    const result = codeOf(() => checkParts(file, [part(1, 8 * MiB), part(2, 7 * MiB), part(3, 4 * MiB + 3)], [{ partNumber: 3, etag: '"other"' }])) as { code: string; extra: { mismatchedParts: Array<{ partNumber: number }> } };
+    const result = codeOf(() => checkParts(file, [part(1, 8 * MiB), part(2, 7 * MiB), part(3, 4 * MiB + 3)], [{ partNumber: 3, etag: '"other"' }])) as {
+      code: string;
+      extra: { mismatchedParts: Array<{ partNumber: number }> };
+    };
     expect(result.code).toBe('part_mismatch');
     expect(result.extra.mismatchedParts.map((p) => p.partNumber)).toEqual([2, 3]);
   });

@@ -37,7 +37,10 @@ export function checkParts(
   const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
   const missing = Array.from({ length: file.partCount! }, (_, i) => i + 1).filter((n) => !byNumber.has(n));
   if (missing.length) {
-    throw new DomainError('parts_missing', `${missing.length} of ${file.partCount} parts are not in storage.`, { missingParts: missing.slice(0, 1_000), missingCount: missing.length });
+    throw new DomainError('parts_missing', `${missing.length} of ${file.partCount} parts are not in storage.`, {
+      missingParts: missing.slice(0, 1_000),
+      missingCount: missing.length,
+    });
   }
   const mismatched: Array<{ partNumber: number; reason: string }> = [];
   for (const part of stored) {
@@ -50,5 +53,6 @@ export function checkParts(
     const p = byNumber.get(g.partNumber);
     if (p && p.etag !== g.etag.replace(/"/g, '')) mismatched.push({ partNumber: g.partNumber, reason: 'ETag differs from storage' });
   }
-  if (mismatched.length) throw new DomainError('part_mismatch', `${mismatched.length} part(s) disagree with storage.`, { mismatchedParts: mismatched.slice(0, 1_000) });
+  if (mismatched.length)
+    throw new DomainError('part_mismatch', `${mismatched.length} part(s) disagree with storage.`, { mismatchedParts: mismatched.slice(0, 1_000) });
 }

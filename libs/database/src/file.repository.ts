@@ -123,7 +123,13 @@ export class FileRepository {
     const file = await tx.file.findUniqueOrThrow({ where: { id } });
     if (t.quota) await this.applyQuota(tx, file.tenantId, file.size, t.quota);
     if (t.change) {
-      await this.changes.append(tx, { tenantId: file.tenantId, ownerId: file.ownerId, type: t.change.type, fileId: file.id, data: { status: file.status, ...t.change.data } });
+      await this.changes.append(tx, {
+        tenantId: file.tenantId,
+        ownerId: file.ownerId,
+        type: t.change.type,
+        fileId: file.id,
+        data: { status: file.status, ...t.change.data },
+      });
     }
     return file;
   }

@@ -37,3 +37,10 @@ describe('toProblem', () => {
     expect(JSON.stringify(problem)).not.toContain('secret');
   });
 });
+
+describe('problemOf', () => {
+  it('never lets extras override the RFC 9457 members', () => {
+    const problem = toProblem(new DomainError('invalid_state', 'The upload is aborted.', { status: 'aborted', code: 'x', title: 'y' }));
+    expect(problem).toMatchObject({ status: 409, code: 'invalid_state', title: 'Invalid state for this operation' });
+  });
+});

@@ -31,7 +31,8 @@ const STATUS_CODES: Record<number, ErrorCode> = {
 
 export function problemOf(code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): Problem {
   const { status, title } = ErrorCodes[code];
-  return { type: `${TYPE_BASE}${code.replace(/_/g, '-')}`, title, status, detail, code, ...extra };
+  // Extras never override the RFC 9457 members or the code.
+  return { ...extra, type: `${TYPE_BASE}${code.replace(/_/g, '-')}`, title, status, detail, code };
 }
 
 interface FastifyLikeError {

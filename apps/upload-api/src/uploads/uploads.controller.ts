@@ -69,7 +69,12 @@ export class UploadsController {
   @ApiResponse({ status: 202, description: '{ id, status: "completing" }' })
   @ApiResponse({ status: 200, type: UploadViewDto })
   @ApiResponse({ status: 409, description: 'parts_missing, part_mismatch or invalid_state' })
-  async complete(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string, @Body() body: CompleteUploadDto, @Res({ passthrough: true }) reply: FastifyReply) {
+  async complete(
+    @Scope() scope: OwnerScope,
+    @Param('id', IdPipe) id: string,
+    @Body() body: CompleteUploadDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const result = await this.uploads.complete(scope, id, body);
     void reply.status(result.status);
     return result.body;

@@ -2,7 +2,17 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG } from '@app/config';
 import type { UploadsEnv } from '@app/config';
-import { checkParts, CompleteUploadBody, CreateUploadBody, DomainError, FileStatusName, planUpload, SignPartsBody, typeAllowed, UploadView } from '@app/contracts';
+import {
+  checkParts,
+  CompleteUploadBody,
+  CreateUploadBody,
+  DomainError,
+  FileStatusName,
+  planUpload,
+  SignPartsBody,
+  typeAllowed,
+  UploadView,
+} from '@app/contracts';
 import { FileRepository, FileRow, TenantRepository } from '@app/database';
 import { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
@@ -42,7 +52,9 @@ export class UploadsService {
     const tenant = await this.tenants.find(scope.tenantId);
     if (!tenant) throw new DomainError('unauthorized', 'The tenant of this credential no longer exists.');
     if (BigInt(body.size) > tenant.maxFileBytes) {
-      throw new DomainError('file_too_large', `This tenant accepts files of at most ${tenant.maxFileBytes} bytes.`, { maxFileBytes: Number(tenant.maxFileBytes) });
+      throw new DomainError('file_too_large', `This tenant accepts files of at most ${tenant.maxFileBytes} bytes.`, {
+        maxFileBytes: Number(tenant.maxFileBytes),
+      });
     }
     if (!typeAllowed(body.contentType, tenant.allowedTypes)) {
       throw new DomainError('type_not_allowed', `Content type ${body.contentType} is not allowed for this tenant.`, { allowedTypes: tenant.allowedTypes });
@@ -88,7 +100,12 @@ export class UploadsService {
       uploadId = await this.storage.createMultipartUpload(storageKey, { contentType: body.contentType, checksumSha256: Boolean(body.checksum) });
     } catch (error) {
       // Storage refused: hand the reservation back so the failed attempt costs the tenant nothing.
-      await this.files.transition(id, { to: 'aborted', quota: 'release', data: { statusReason: 'storage_unavailable' }, change: { type: 'upload.aborted', data: { reason: 'storage_unavailable' } } });
+      await this.files.transition(id, {
+        to: 'aborted',
+        quota: 'release',
+        data: { statusReason: 'storage_unavailable' },
+        change: { type: 'upload.aborted', data: { reason: 'storage_unavailable' } },
+      });
       throw error;
     }
     await this.files.setUploadId(id, uploadId);
@@ -100,11 +117,19 @@ export class UploadsService {
   async signParts(scope: OwnerScope, id: string, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
     const file = await this.activeMultipart(scope, id);
     const beyond = body.partNumbers.filter((n) => n > file.partCount!);
-    if (beyond.length) throw invalidParts(`This upload has ${file.partCount} parts.`, beyond.map((n) => ({ field: `partNumbers`, message: `part ${n} is beyond the last part` })));
+    if (beyond.length)
+      throw invalidParts(
+        `This upload has ${file.partCount} parts.`,
+        beyond.map((n) => ({ field: `partNumbers`, message: `part ${n} is beyond the last part` })),
+      );
     const checksums = body.checksums ?? {};
     if (file.checksumAlgorithm) {
       const missing = body.partNumbers.filter((n) => !checksums[String(n)]);
-      if (missing.length) throw invalidParts('This upload was created with part checksums: send one per part.', missing.map((n) => ({ field: `checksums.${n}`, message: 'is required' })));
+      if (missing.length)
+        throw invalidParts(
+          'This upload was created with part checksums: send one per part.',
+          missing.map((n) => ({ field: `checksums.${n}`, message: 'is required' })),
+        );
     }
     await this.files.transition(id, { to: 'uploading', from: ['pending'] });
     return { parts: await this.signBatch(file.storageKey, file.s3UploadId!, body.partNumbers, checksums) };
@@ -112,7 +137,8 @@ export class UploadsService {
 
   async reportPart(scope: OwnerScope, id: string, partNumber: number, report: { etag: string; size: number }): Promise<void> {
     const file = await this.activeMultipart(scope, id);
-    if (partNumber < 1 || partNumber > file.partCount!) throw invalidParts(`This upload has ${file.partCount} parts.`, [{ field: 'partNumber', message: 'is out of range' }]);
+    if (partNumber < 1 || partNumber > file.partCount!)
+      throw invalidParts(`This upload has ${file.partCount} parts.`, [{ field: 'partNumber', message: 'is out of range' }]);
     await this.files.transition(id, { to: 'uploading', from: ['pending'] });
     // The tracker owns the ledger; the report is advisory (ListParts is the truth).
     await this.jobs.enqueue('upload.part-reported', { v: 1, fileId: id, partNumber, etag: report.etag.replace(/"/g, ''), size: report.size });
@@ -128,11 +154,15 @@ export class UploadsService {
    * Checks the parts storage holds against the plan (and any ETags the client sent), then hands
    * completion to chunk-tracker. The file becomes `uploaded` only when storage's own event arrives.
    */
-  async complete(scope: OwnerScope, id: string, body: CompleteUploadBody): Promise<{ status: 200 | 202; body: UploadView | { id: string; status: 'completing' } }> {
+  async complete(
+    scope: OwnerScope,
+    id: string,
+    body: CompleteUploadBody,
+  ): Promise<{ status: 200 | 202; body: UploadView | { id: string; status: 'completing' } }> {
     const file = await this.files.findOwned(scope, id);
     if (!file) throw notFound();
     if (PAST_UPLOAD.includes(file.status)) return { status: 200, body: await this.view(file) };
-    if (!ACTIVE.includes(file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { status: file.status });
+    if (!ACTIVE.includes(file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
 
     if (file.mode === 'single') {
       const head = await this.storage.head(file.storageKey);
@@ -152,8 +182,15 @@ export class UploadsService {
     const file = await this.files.findOwned(scope, id);
     if (!file) throw notFound();
     if (file.status === 'aborted' || file.status === 'expired') return;
-    const aborted = await this.files.transition(id, { to: 'aborted', from: ACTIVE, quota: 'release', data: { statusReason: 'aborted_by_client' }, change: { type: 'upload.aborted' } });
-    if (!aborted) throw new DomainError('invalid_state', `The upload is ${file.status}; delete the file with DELETE /v1/files/${id}.`, { status: file.status });
+    const aborted = await this.files.transition(id, {
+      to: 'aborted',
+      from: ACTIVE,
+      quota: 'release',
+      data: { statusReason: 'aborted_by_client' },
+      change: { type: 'upload.aborted' },
+    });
+    if (!aborted)
+      throw new DomainError('invalid_state', `The upload is ${file.status}; delete the file with DELETE /v1/files/${id}.`, { uploadStatus: file.status });
     // After the commit: a failure here leaves an orphan the reconciler (and the bucket lifecycle rule) remove.
     try {
       if (file.mode === 'multipart' && file.s3UploadId) await this.storage.abortMultipartUpload(file.storageKey, file.s3UploadId);
@@ -166,9 +203,10 @@ export class UploadsService {
   private async activeMultipart(scope: OwnerScope, id: string): Promise<FileRow> {
     const file = await this.files.findOwned(scope, id);
     if (!file) throw notFound();
-    if (file.mode !== 'multipart') throw new DomainError('invalid_state', 'This is a single-PUT upload; it has no parts.', { status: file.status });
-    if (!ACTIVE.includes(file.status) || file.status === 'completing') throw new DomainError('invalid_state', `The upload is ${file.status}.`, { status: file.status });
-    if (!file.s3UploadId) throw new DomainError('invalid_state', 'The upload is not ready for parts yet.', { status: file.status });
+    if (file.mode !== 'multipart') throw new DomainError('invalid_state', 'This is a single-PUT upload; it has no parts.', { uploadStatus: file.status });
+    if (!ACTIVE.includes(file.status) || file.status === 'completing')
+      throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
+    if (!file.s3UploadId) throw new DomainError('invalid_state', 'The upload is not ready for parts yet.', { uploadStatus: file.status });
     return file;
   }
 
@@ -219,4 +257,3 @@ function notFound(): DomainError {
 function invalidParts(detail: string, errors: Array<{ field: string; message: string }>): DomainError {
   return new DomainError('validation_failed', detail, { errors });
 }
-

@@ -1,0 +1,287 @@
+import fc from 'fast-check';
+import { createHash, randomUUID } from 'node:crypto';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ObjectStorage } from '@app/storage';
+import { testPresigner } from '@app/testing';
+import { ApiHarness, createTenant, startApi } from './api-harness';
+
+const MiB = 1024 ** 2;
+
+describe('upload-api: uploads (real Postgres, Redis, moto)', () => {
+  let api: ApiHarness;
+  let tenant: { id: string; apiKey: string };
+  let storage: ObjectStorage;
+  const as = (owner: string) => ({ token: tenant.apiKey, headers: { 'x-owner-id': owner } });
+
+  beforeAll(async () => {
+    api = await startApi();
+    tenant = await createTenant(api, { quotaBytes: 1024 ** 4 });
+    const { s3 } = testPresigner(api.storage);
+    storage = new ObjectStorage(s3, api.storage.S3_BUCKET);
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  const initiate = (body: Record<string, unknown>, owner = 'alice') => api.request('POST', '/v1/uploads', { ...as(owner), body });
+  const fileRows = async () => Number((await api.sql<{ n: string }>('SELECT count(*) AS n FROM files'))[0].n);
+  const quota = async (tenantId = tenant.id) =>
+    (await api.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
+
+  it('a small file gets one presigned PUT, with type and length signed, under a key made of ids', async () => {
+    const res = await initiate({ filename: 'photo.jpg', size: 11, contentType: 'image/jpeg' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      status: 'pending',
+      mode: 'single',
+      size: 11,
+      upload: { method: 'PUT', headers: { 'content-type': 'image/jpeg', 'content-length': '11' } },
+    });
+    const url = new URL(res.body.upload.url);
+    expect(url.pathname).toBe(`/${api.storage.S3_BUCKET}/uploads/${tenant.id}/${res.body.id}`);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+    const put = await fetch(res.body.upload.url, { method: 'PUT', headers: res.body.upload.headers, body: 'hello world' });
+    expect(put.status).toBe(200);
+    const view = await api.request('GET', `/v1/uploads/${res.body.id}`, as('alice'));
+    expect(view.body).toMatchObject({ id: res.body.id, status: 'pending', mode: 'single', filename: 'photo.jpg', size: 11, uploadedParts: [] });
+  });
+
+  it('signs the declared SHA-256 into a single PUT', async () => {
+    const body = Buffer.from('checked bytes');
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const res = await initiate({ filename: 'a.txt', size: body.length, contentType: 'text/plain', sha256 });
+    expect(res.body.upload.headers['x-amz-checksum-sha256']).toBe(Buffer.from(sha256, 'hex').toString('base64'));
+    expect(new URL(res.body.upload.url).searchParams.get('X-Amz-SignedHeaders')).toContain('x-amz-checksum-sha256');
+  });
+
+  it('a large file gets a part plan and the first batch of part URLs; resume shows what storage holds', async () => {
+    const size = 20 * MiB + 5;
+    const res = await initiate({ filename: 'video.mp4', size, contentType: 'video/mp4' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ mode: 'multipart', partSize: 8 * MiB, partCount: 3 });
+    expect(res.body.parts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1, 2, 3]);
+    const [p1, p2] = res.body.parts as Array<{ url: string; headers: Record<string, string> }>;
+    await fetch(p1.url, { method: 'PUT', headers: p1.headers, body: new Uint8Array(8 * MiB) });
+    await fetch(p2.url, { method: 'PUT', headers: p2.headers, body: new Uint8Array(8 * MiB) });
+
+    const view = await api.request('GET', `/v1/uploads/${res.body.id}`, as('alice'));
+    expect(view.body.uploadedParts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1, 2]);
+    expect(view.body.bytesUploaded).toBe(16 * MiB);
+
+    const missing = await api.request('POST', `/v1/uploads/${res.body.id}/complete`, { ...as('alice'), body: {} });
+    expect(missing.status).toBe(409);
+    expect(missing.body).toMatchObject({ code: 'parts_missing', missingParts: [3] });
+
+    const again = await api.request('POST', `/v1/uploads/${res.body.id}/parts`, { ...as('alice'), body: { partNumbers: [3] } });
+    expect(again.status).toBe(200);
+    await fetch(again.body.parts[0].url, { method: 'PUT', body: new Uint8Array(4 * MiB + 5) });
+    const wrongEtag = await api.request('POST', `/v1/uploads/${res.body.id}/complete`, {
+      ...as('alice'),
+      body: { parts: [{ partNumber: 1, etag: 'not-it' }] },
+    });
+    expect(wrongEtag.body).toMatchObject({ code: 'part_mismatch', mismatchedParts: [{ partNumber: 1 }] });
+
+    const done = await api.request('POST', `/v1/uploads/${res.body.id}/complete`, { ...as('alice'), body: {} });
+    expect(done.status).toBe(202);
+    expect(done.body).toEqual({ id: res.body.id, status: 'completing' });
+    const [row] = await api.sql<{ status: string }>('SELECT status FROM files WHERE id = $1', [res.body.id]);
+    expect(row.status).toBe('completing');
+  });
+
+  it('signs parts lazily in batches of up to 1,000, only within the plan', async () => {
+    const res = await initiate({ filename: 'big.bin', size: 200 * 1024 ** 3, contentType: 'application/octet-stream' });
+    expect(res.status).toBe(201);
+    // 200 GiB / 10,000 parts rounds up to 21 MiB parts.
+    expect(res.body).toMatchObject({ partSize: 21 * MiB, partCount: Math.ceil((200 * 1024 ** 3) / (21 * MiB)) });
+    expect(res.body.parts).toHaveLength(100);
+    const batch = await api.request('POST', `/v1/uploads/${res.body.id}/parts`, {
+      ...as('alice'),
+      body: { partNumbers: Array.from({ length: 1000 }, (_, i) => i + 101) },
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body.parts).toHaveLength(1000);
+    expect(
+      (await api.request('POST', `/v1/uploads/${res.body.id}/parts`, { ...as('alice'), body: { partNumbers: Array.from({ length: 1001 }, (_, i) => i + 1) } }))
+        .status,
+    ).toBe(400);
+    expect((await api.request('POST', `/v1/uploads/${res.body.id}/parts`, { ...as('alice'), body: { partNumbers: [res.body.partCount + 1] } })).status).toBe(
+      400,
+    );
+    expect((await api.request('POST', `/v1/uploads/${res.body.id}/parts`, { ...as('alice'), body: { partNumbers: [1, 1] } })).status).toBe(400);
+  });
+
+  it('enforces the tenant limits: size (413), type (415), quota (403), and writes nothing', async () => {
+    const small = await createTenant(api, { quotaBytes: 100, maxFileBytes: 50, allowedTypes: ['image/*'] });
+    const before = await fileRows();
+    const big = await api.request('POST', '/v1/uploads', {
+      token: small.apiKey,
+      headers: { 'x-owner-id': 'o' },
+      body: { filename: 'a.png', size: 51, contentType: 'image/png' },
+    });
+    expect(big.status).toBe(413);
+    expect(big.body.code).toBe('file_too_large');
+    const exe = await api.request('POST', '/v1/uploads', {
+      token: small.apiKey,
+      headers: { 'x-owner-id': 'o' },
+      body: { filename: 'a.exe', size: 5, contentType: 'application/x-msdownload' },
+    });
+    expect(exe.status).toBe(415);
+    expect(exe.body.code).toBe('type_not_allowed');
+    expect(await fileRows()).toBe(before);
+    expect(
+      (
+        await api.request('POST', '/v1/uploads', {
+          token: small.apiKey,
+          headers: { 'x-owner-id': 'o' },
+          body: { filename: 'a.png', size: 50, contentType: 'image/png' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await api.request('POST', '/v1/uploads', {
+          token: small.apiKey,
+          headers: { 'x-owner-id': 'o' },
+          body: { filename: 'b.png', size: 50, contentType: 'image/png' },
+        })
+      ).status,
+    ).toBe(201);
+    const over = await api.request('POST', '/v1/uploads', {
+      token: small.apiKey,
+      headers: { 'x-owner-id': 'o' },
+      body: { filename: 'c.png', size: 1, contentType: 'image/png' },
+    });
+    expect(over.status).toBe(403);
+    expect(over.body.code).toBe('quota_exceeded');
+    expect(await quota(small.id)).toEqual({ used_bytes: '0', reserved_bytes: '100' });
+  });
+
+  it('50 concurrent initiations cannot exceed a quota', async () => {
+    const team = await createTenant(api, { quotaBytes: 10 * MiB });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        api.request('POST', '/v1/uploads', {
+          token: team.apiKey,
+          headers: { 'x-owner-id': `o${i}` },
+          body: { filename: `f${i}`, size: MiB, contentType: 'application/octet-stream' },
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(10);
+    expect(results.filter((r) => r.status === 403 && r.body.code === 'quota_exceeded')).toHaveLength(40);
+    expect(await quota(team.id)).toEqual({ used_bytes: '0', reserved_bytes: String(10 * MiB) });
+    const [rows] = await api.sql<{ n: string }>('SELECT count(*) AS n FROM files WHERE tenant_id = $1', [team.id]);
+    expect(rows.n).toBe('10');
+  });
+
+  it('another owner or tenant sees 404 for an upload, never 403', async () => {
+    const res = await initiate({ filename: 'mine.txt', size: 1, contentType: 'text/plain' }, 'alice');
+    const other = await createTenant(api);
+    for (const [method, path, body] of [
+      ['GET', `/v1/uploads/${res.body.id}`, undefined],
+      ['POST', `/v1/uploads/${res.body.id}/complete`, {}],
+      ['POST', `/v1/uploads/${res.body.id}/parts`, { partNumbers: [1] }],
+      ['DELETE', `/v1/uploads/${res.body.id}`, undefined],
+    ] as const) {
+      expect((await api.request(method, path, { ...as('bob'), body })).status).toBe(404);
+      expect((await api.request(method, path, { token: other.apiKey, headers: { 'x-owner-id': 'alice' }, body })).status).toBe(404);
+    }
+    expect((await api.request('GET', '/v1/uploads/not-a-uuid', as('alice'))).status).toBe(404);
+    expect((await api.request('GET', `/v1/uploads/${randomUUID()}`, as('alice'))).status).toBe(404);
+    // A user token acts only for its own owner.
+    const { token } = (await api.request('POST', '/v1/tokens', { token: tenant.apiKey, body: { ownerId: 'alice' } })).body as { token: string };
+    expect((await api.request('GET', `/v1/uploads/${res.body.id}`, { token })).status).toBe(200);
+    const bobToken = ((await api.request('POST', '/v1/tokens', { token: tenant.apiKey, body: { ownerId: 'bob' } })).body as { token: string }).token;
+    expect((await api.request('GET', `/v1/uploads/${res.body.id}`, { token: bobToken })).status).toBe(404);
+  });
+
+  it('abort releases the quota, removes the multipart upload from storage, and is idempotent', async () => {
+    const team = await createTenant(api, { quotaBytes: 100 * MiB });
+    const res = await api.request('POST', '/v1/uploads', {
+      token: team.apiKey,
+      headers: { 'x-owner-id': 'o' },
+      body: { filename: 'x.bin', size: 30 * MiB, contentType: 'application/octet-stream' },
+    });
+    const [row] = await api.sql<{ s3_upload_id: string; storage_key: string }>('SELECT s3_upload_id, storage_key FROM files WHERE id = $1', [res.body.id]);
+    expect((await storage.listMultipartUploads('uploads/')).map((u) => u.uploadId)).toContain(row.s3_upload_id);
+    expect(await quota(team.id)).toEqual({ used_bytes: '0', reserved_bytes: String(30 * MiB) });
+
+    expect((await api.request('DELETE', `/v1/uploads/${res.body.id}`, { token: team.apiKey, headers: { 'x-owner-id': 'o' } })).status).toBe(204);
+    expect((await api.request('DELETE', `/v1/uploads/${res.body.id}`, { token: team.apiKey, headers: { 'x-owner-id': 'o' } })).status).toBe(204);
+    expect(await quota(team.id)).toEqual({ used_bytes: '0', reserved_bytes: '0' });
+    expect((await storage.listMultipartUploads('uploads/')).map((u) => u.uploadId)).not.toContain(row.s3_upload_id);
+    const view = await api.request('GET', `/v1/uploads/${res.body.id}`, { token: team.apiKey, headers: { 'x-owner-id': 'o' } });
+    expect(view.body.status).toBe('aborted');
+    const complete = await api.request('POST', `/v1/uploads/${res.body.id}/complete`, { token: team.apiKey, headers: { 'x-owner-id': 'o' }, body: {} });
+    expect(complete).toMatchObject({ status: 409, body: { status: 409, code: 'invalid_state', uploadStatus: 'aborted' } });
+    const changes = await api.sql<{ type: string }>('SELECT type FROM change_events WHERE file_id = $1 ORDER BY seq', [res.body.id]);
+    expect(changes.map((c) => c.type)).toEqual(['upload.created', 'upload.aborted']);
+  });
+
+  it('hostile filenames never reach a key; control characters and over-long names are refused', async () => {
+    for (const filename of ['../../x', '..\\..\\boot.ini', 'a\u202Egnp.exe', '/etc/passwd', 'name with spaces & ümlauts.txt']) {
+      const res = await initiate({ filename, size: 1, contentType: 'text/plain' });
+      expect(res.status).toBe(201);
+      const [row] = await api.sql<{ storage_key: string; filename: string }>('SELECT storage_key, filename FROM files WHERE id = $1', [res.body.id]);
+      expect(row.storage_key).toBe(`uploads/${tenant.id}/${res.body.id}`);
+      expect(row.filename).toBe(filename);
+    }
+    for (const filename of ['a\u0000b', 'line\nbreak', 'tab\there', 'bell\u0007', 'c1\u0085', 'x'.repeat(256), 'é'.repeat(150), '   ']) {
+      const res = await initiate({ filename, size: 1, contentType: 'text/plain' });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].field).toBe('filename');
+    }
+  });
+
+  it('property: no initiation body answers 5xx, and a rejected one writes no row', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.anything(),
+          fc.record(
+            {
+              filename: fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constant('')),
+              size: fc.oneof(fc.integer(), fc.double(), fc.bigInt().map(String), fc.constant(-1), fc.constant(6 * 1024 ** 4)),
+              contentType: fc.oneof(fc.constantFrom('image/png', 'text/plain', 'bad', ''), fc.string()),
+              sha256: fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }), fc.string()),
+              metadata: fc.oneof(fc.anything(), fc.dictionary(fc.string(), fc.string({ maxLength: 3000 }))),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        async (body) => {
+          const before = await fileRows();
+          const res = await initiate(body as Record<string, unknown>, `prop-${randomUUID()}`);
+          expect(res.status).toBeLessThan(500);
+          if (res.status !== 201) expect(await fileRows()).toBe(before);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('property: part, complete and report bodies never answer 5xx', async () => {
+    const res = await initiate({ filename: 'p.bin', size: 40 * MiB, contentType: 'application/octet-stream' });
+    await fc.assert(
+      fc.asyncProperty(fc.anything(), fc.anything(), fc.oneof(fc.integer(), fc.string()), async (a, b, n) => {
+        expect((await api.request('POST', `/v1/uploads/${res.body.id}/parts`, { ...as('alice'), body: a })).status).toBeLessThan(500);
+        expect((await api.request('POST', `/v1/uploads/${res.body.id}/complete`, { ...as('alice'), body: b })).status).toBeLessThan(500);
+        expect(
+          (await api.request('PUT', `/v1/uploads/${res.body.id}/parts/${encodeURIComponent(String(n))}`, { ...as('alice'), body: a })).status,
+        ).toBeLessThan(500);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('metadata is limited to 4 KiB', async () => {
+    expect((await initiate({ filename: 'm', size: 1, contentType: 'text/plain', metadata: { note: 'x'.repeat(5000) } })).status).toBe(400);
+    const ok = await initiate({ filename: 'm', size: 1, contentType: 'text/plain', metadata: { album: 'summer', tags: ['a', 'b'] } });
+    expect(ok.status).toBe(201);
+  });
+
+  it('has no SQS client: only chunk-tracker consumes storage events', () => {
+    expect(() => api.app.get(SQSClient, { strict: false })).toThrow(/could not find/);
+  });
+});
