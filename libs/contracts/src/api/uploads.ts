@@ -11,6 +11,7 @@ export const MAX_PART_URLS_PER_CALL = 1_000;
 export const MAX_METADATA_BYTES = 4 * 1024;
 
 // C0 and C1 controls and DEL: never in a filename (they break headers, logs and terminals).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 export const filename = z
