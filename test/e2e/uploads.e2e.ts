@@ -35,7 +35,7 @@ describe('the upload path end to end: storage events decide', () => {
   const quota = async () =>
     (
       await stack.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId])
-    )[0]!;
+    )[0];
 
   it.each([
     ['0 B', 0],
@@ -47,8 +47,8 @@ describe('the upload path end to end: storage events decide', () => {
     const id = await client.upload(bytes, `f-${size}.bin`);
     await uploaded(id);
     const [row] = await stack.sql<{ storage_key: string; uploaded_at: Date }>('SELECT storage_key, uploaded_at FROM files WHERE id = $1', [id]);
-    expect(row!.uploaded_at).toBeInstanceOf(Date);
-    const stored = Buffer.concat(await (await storage.openReadStream(row!.storage_key)).toArray());
+    expect(row.uploaded_at).toBeInstanceOf(Date);
+    const stored = Buffer.concat(await (await storage.openReadStream(row.storage_key)).toArray());
     expect(sha(stored)).toBe(sha(bytes));
     const events = await stack.sql<{ event_name: string }>('SELECT event_name FROM processed_storage_events WHERE file_id = $1', [id]);
     expect(events.length).toBeGreaterThanOrEqual(1);
@@ -75,13 +75,13 @@ describe('the upload path end to end: storage events decide', () => {
       eventSource: 'aws:s3',
       eventTime: new Date().toISOString(),
       eventName,
-      s3: { bucket: { name: stack.storage.S3_BUCKET }, object: { key: row!.storage_key.replace(/\//g, '%2F'), size: bytes.length, eTag: etag } },
+      s3: { bucket: { name: stack.storage.S3_BUCKET }, object: { key: row.storage_key.replace(/\//g, '%2F'), size: bytes.length, eTag: etag } },
     });
     const sqs = createSqsClient(stack.storage);
     // Redeliveries of the real event, a Complete after the Put, and an event with another ETag: in reverse order, three times.
     const bodies = [
-      record('ObjectCreated:CompleteMultipartUpload', row!.etag),
-      record('ObjectCreated:Put', `${row!.etag}`),
+      record('ObjectCreated:CompleteMultipartUpload', row.etag),
+      record('ObjectCreated:Put', `${row.etag}`),
       record('ObjectCreated:Put', 'another-etag'),
     ].reverse();
     for (let i = 0; i < 3; i++)
@@ -107,8 +107,8 @@ describe('the upload path end to end: storage events decide', () => {
     expect(await putRaw(init.body.upload.url, 'application/octet-stream', randomBytes(4096))).toBe(200);
     await until('rejection', async () => ((await status(init.body.id)) === 'rejected' ? true : null), 30_000);
     const [row] = await stack.sql<{ storage_key: string; status_reason: string }>('SELECT storage_key, status_reason FROM files WHERE id = $1', [init.body.id]);
-    expect(row!.status_reason).toMatch(/^size_mismatch/);
-    expect(await storage.head(row!.storage_key)).toBeNull();
+    expect(row.status_reason).toMatch(/^size_mismatch/);
+    expect(await storage.head(row.storage_key)).toBeNull();
     expect(await quota()).toEqual(before);
     const changes = await stack.sql<{ type: string }>('SELECT type FROM change_events WHERE file_id = $1 ORDER BY seq', [init.body.id]);
     expect(changes.map((c) => c.type)).toEqual(['upload.created', 'file.rejected']);
