@@ -33,9 +33,7 @@ describe('the upload path end to end: storage events decide', () => {
   const status = async (id: string) => (await client.call('GET', `/v1/uploads/${id}`)).body.status as string;
   const uploaded = (id: string) => until(`${id} uploaded`, async () => ((await status(id)) === 'uploaded' ? true : null), 30_000, 100);
   const quota = async () =>
-    (
-      await stack.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId])
-    )[0];
+    (await stack.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
 
   it.each([
     ['0 B', 0],
