@@ -12,6 +12,8 @@ import { AuthGuard } from './auth/auth.guard';
 import { CredentialsService } from './auth/credentials.service';
 import type { UploadApiConfig } from './config';
 import { TokensController } from './tokens/tokens.controller';
+import { FilesController } from './files/files.controller';
+import { FilesService } from './files/files.service';
 import { UploadsController } from './uploads/uploads.controller';
 import { UploadsService } from './uploads/uploads.service';
 
@@ -34,11 +36,12 @@ export class UploadApiModule {
         // A producer only: its jobs run in chunk-tracker and media-processor.
         QueueModule.forRoot({ serve: [] }),
       ],
-      controllers: [TenantsController, TokensController, UploadsController],
+      controllers: [TenantsController, TokensController, UploadsController, FilesController],
       providers: [
         CredentialsService,
         TenantsService,
         UploadsService,
+        FilesService,
         // Request bodies are validated by the zod schemas that also generate the OpenAPI document.
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },

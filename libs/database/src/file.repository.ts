@@ -145,6 +145,25 @@ export class FileRepository {
     }
   }
 
+  /** The owner's files in the given statuses, newest first, keyset-paginated by (createdAt, id). */
+  async listOwned(scope: { tenantId: string; ownerId: string }, statuses: readonly FileStatusName[], limit: number, after?: { createdAt: Date; id: string }) {
+    return this.prisma.file.findMany({
+      where: {
+        tenantId: scope.tenantId,
+        ownerId: scope.ownerId,
+        status: { in: [...statuses] },
+        ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+      include: { variants: { orderBy: { name: 'asc' } } },
+    });
+  }
+
+  async findOwnedWithVariants(scope: { tenantId: string; ownerId: string }, id: string) {
+    return this.prisma.file.findFirst({ where: { id, tenantId: scope.tenantId, ownerId: scope.ownerId }, include: { variants: { orderBy: { name: 'asc' } } } });
+  }
+
   /** Parts the ledger knows as stored (for resume views after storage forgot them). */
   async storedParts(fileId: string) {
     return this.prisma.filePart.findMany({ where: { fileId }, orderBy: { partNumber: 'asc' } });

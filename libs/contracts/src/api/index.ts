@@ -2,3 +2,4 @@ export * from './common';
 export * from './admin';
 export * from './tokens';
 export * from './uploads';
+export * from './files';
