@@ -31,7 +31,7 @@ export interface E2eStack {
  * The four services as real processes on free ports, with their own database (a template clone),
  * their own bucket + queue on the test emulator, and a unique queue prefix in Redis.
  */
-export async function startStack(opts: { redisUrl?: string; services?: ServiceName[] } = {}): Promise<E2eStack> {
+export async function startStack(opts: { redisUrl?: string; services?: ServiceName[]; env?: Record<string, string> } = {}): Promise<E2eStack> {
   const cfg = testConfig();
   const db = await createTestDatabase(cfg.TEST_POSTGRES_URL);
   const storage = await createTestStorage(cfg.TEST_MOTO_URL, { visibilityTimeoutSeconds: 10 });
@@ -49,6 +49,7 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
     TOKEN_SIGNING_SECRET: 'e2e-token-signing-secret-0123456789abcdef',
     SHUTDOWN_TIMEOUT_MS: 8_000,
     MEDIA_QUEUES: 'verify,image,video',
+    ...opts.env,
   });
   const services = new Map<ServiceName, ServiceProcess>();
   const ports = new Map<ServiceName, number>();

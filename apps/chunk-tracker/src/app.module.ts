@@ -8,6 +8,7 @@ import type { TrackerConfig } from './config';
 import { CompletionService } from './completion.service';
 import { FileLifecycleService } from './file-lifecycle.service';
 import { HousekeepingService } from './housekeeping.service';
+import { ReconcilerService } from './reconciler.service';
 import { StorageEventsService } from './storage-events.service';
 
 @Module({})
@@ -26,9 +27,9 @@ export class ChunkTrackerModule {
         DatabaseModule,
         StorageModule,
         StorageEventsModule,
-        QueueModule.forRoot({ serve: ['tracker'] }),
+        QueueModule.forRoot({ serve: ['tracker'], intervals: { 'uploads.reconcile': config.RECONCILE_INTERVAL_MS } }),
       ],
-      providers: [StorageEventsService, HousekeepingService, CompletionService, FileLifecycleService],
+      providers: [StorageEventsService, HousekeepingService, CompletionService, FileLifecycleService, ReconcilerService],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnv, databaseEnv, port, redisEnv, retentionEnv, sqsEnv, storageEnv } from '@app/config';
+import { baseEnv, databaseEnv, port, reconcileEnv, redisEnv, retentionEnv, sqsEnv, storageEnv } from '@app/config';
 
 export const trackerEnv = baseEnv
   .extend(databaseEnv.shape)
@@ -7,6 +7,7 @@ export const trackerEnv = baseEnv
   .extend(storageEnv.shape)
   .extend(sqsEnv.shape)
   .extend(retentionEnv.shape)
+  .extend(reconcileEnv.shape)
   .extend({ CHUNK_TRACKER_PORT: port.default(3002) });
 
 export type TrackerConfig = z.infer<typeof trackerEnv>;

@@ -73,7 +73,7 @@ export const uploadsEnv = z.object({
   UPLOAD_EXPIRY_SECONDS: z.coerce
     .number()
     .int()
-    .min(60)
+    .min(1)
     .default(24 * 3600),
   /** Files up to this size are sent with one PUT; larger ones in parts. */
   MULTIPART_THRESHOLD_BYTES: z.coerce
@@ -91,6 +91,15 @@ export const uploadsEnv = z.object({
     .default(8 * 1024 ** 2),
   /** Part URLs returned with the initiation answer (more are signed on request). */
   INITIAL_PART_URLS: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const reconcileEnv = z.object({
+  /** How often chunk-tracker's reconciler runs. */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(500).default(60_000),
+  /** An upload in `completing` longer than this is re-driven. */
+  RECONCILE_STUCK_SECONDS: z.coerce.number().int().min(1).default(600),
+  /** A multipart upload storage holds with no live upload row is aborted once older than this. */
+  ORPHAN_UPLOAD_MIN_AGE_SECONDS: z.coerce.number().int().min(0).default(3600),
 });
 
 export const retentionEnv = z.object({
@@ -119,5 +128,6 @@ export type StorageEnv = z.infer<typeof storageEnv>;
 export type SqsEnv = z.infer<typeof sqsEnv>;
 export type AuthEnv = z.infer<typeof authEnv>;
 export type UploadsEnv = z.infer<typeof uploadsEnv>;
+export type ReconcileEnv = z.infer<typeof reconcileEnv>;
 export type RetentionEnv = z.infer<typeof retentionEnv>;
 export type MediaEnv = z.infer<typeof mediaEnv>;

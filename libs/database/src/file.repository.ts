@@ -164,6 +164,20 @@ export class FileRepository {
     return this.prisma.file.findFirst({ where: { id, tenantId: scope.tenantId, ownerId: scope.ownerId }, include: { variants: { orderBy: { name: 'asc' } } } });
   }
 
+  /** Uploads still waiting for bytes whose deadline has passed (oldest first, a batch at a time). */
+  async findOverdue(now: Date, limit: number): Promise<FileRow[]> {
+    return this.prisma.file.findMany({
+      where: { status: { in: ['pending', 'uploading', 'completing'] }, expiresAt: { lt: now } },
+      orderBy: { expiresAt: 'asc' },
+      take: limit,
+    });
+  }
+
+  /** Files that entered `status` before `before` and are still there. */
+  async findStuck(status: FileStatusName, before: Date, limit: number): Promise<FileRow[]> {
+    return this.prisma.file.findMany({ where: { status, statusChangedAt: { lt: before } }, orderBy: { statusChangedAt: 'asc' }, take: limit });
+  }
+
   /** Parts the ledger knows as stored (for resume views after storage forgot them). */
   async storedParts(fileId: string) {
     return this.prisma.filePart.findMany({ where: { fileId }, orderBy: { partNumber: 'asc' } });

@@ -43,14 +43,11 @@ export class JobQueue {
   }
 
   /** Installs (or updates) the schedules of every job of these queues that has one. Idempotent. */
-  async installSchedules(queues: QueueName[]): Promise<void> {
+  async installSchedules(queues: QueueName[], intervals: Partial<Record<JobName, number>> = {}): Promise<void> {
     for (const [name, definition] of Object.entries(JOBS) as Array<[JobName, (typeof JOBS)[JobName]]>) {
-      if (!definition.everyMs || !queues.includes(definition.queue)) continue;
-      await this.queue(definition.queue).upsertJobScheduler(
-        `schedule:${name}`,
-        { every: definition.everyMs },
-        { name, data: { v: 1 }, opts: definition.options },
-      );
+      const every = intervals[name] ?? definition.everyMs;
+      if (!every || !queues.includes(definition.queue)) continue;
+      await this.queue(definition.queue).upsertJobScheduler(`schedule:${name}`, { every }, { name, data: { v: 1 }, opts: definition.options });
     }
   }
 

@@ -6,13 +6,14 @@ import type { BaseEnv, RedisEnv } from '@app/config';
 import type { DependencyCheck } from '@app/observability';
 import { JobQueue } from './job-queue';
 import { createRedis } from './redis';
-import type { QueueName } from './registry';
+import type { JobName, QueueName } from './registry';
 import { collectHandlers, WorkerHost } from './worker-host';
 
 const WORKER_REDIS = Symbol('WORKER_REDIS');
 const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
 const PROBE_REDIS = Symbol('PROBE_REDIS');
 const SERVED_QUEUES = Symbol('SERVED_QUEUES');
+const QUEUE_OPTIONS = Symbol('QUEUE_OPTIONS');
 
 @Injectable()
 export class RedisHealth implements DependencyCheck {
@@ -37,6 +38,7 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: BaseEnv & RedisEnv,
     @Inject(SERVED_QUEUES) private readonly served: QueueName[],
+    @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
     @Inject(WORKER_REDIS) private readonly workerRedis: Redis,
     @Inject(PRODUCER_REDIS) private readonly producerRedis: Redis,
     @Inject(PROBE_REDIS) private readonly probeRedis: Redis,
@@ -56,7 +58,7 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     });
     this.host.start();
     // Schedules live in Redis; installing them on every start restores them after Redis lost its data.
-    await this.jobs.installSchedules(this.served).catch(() => undefined);
+    await this.jobs.installSchedules(this.served, this.options.intervals).catch(() => undefined);
   }
 
   /** Stop taking jobs and finish the active ones while the database is still connected. */
@@ -73,6 +75,8 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
 export interface QueueModuleOptions {
   /** The queues whose jobs this process runs; [] for a pure producer. */
   serve: QueueName[];
+  /** Schedule intervals overriding the registry's (e.g. from configuration). */
+  intervals?: Partial<Record<JobName, number>>;
 }
 
 @Global()
@@ -92,6 +96,7 @@ export class QueueModule {
         redis(PRODUCER_REDIS, 'producer'),
         redis(PROBE_REDIS, 'probe'),
         { provide: SERVED_QUEUES, useValue: options.serve },
+        { provide: QUEUE_OPTIONS, useValue: options },
         { provide: JobQueue, inject: [PRODUCER_REDIS, APP_CONFIG], useFactory: (r: Redis, c: RedisEnv) => new JobQueue(r, c.QUEUE_PREFIX) },
         QueueLifecycle,
         RedisHealth,

@@ -11,7 +11,7 @@ describe('job registry', () => {
   });
 
   it('lists the jobs of a queue', () => {
-    expect(jobsOfQueue('tracker').sort()).toEqual(['storage-events.prune', 'upload.complete', 'upload.part-reported']);
+    expect(jobsOfQueue('tracker').sort()).toEqual(['storage-events.prune', 'upload.complete', 'upload.part-reported', 'uploads.reconcile']);
     expect(jobsOfQueue('sync')).toEqual(['changes.prune']);
   });
 });

@@ -27,6 +27,8 @@ export interface JobPayloads {
   'upload.complete': Versioned & { fileId: string; parts?: Array<{ partNumber: number; etag: string }> };
   /** A client's optional report of one uploaded part, for the part ledger. */
   'upload.part-reported': Versioned & { fileId: string; partNumber: number; etag: string; size: number };
+  /** Expire overdue uploads, abort orphan multipart uploads, re-drive stuck ones. */
+  'uploads.reconcile': Versioned;
   /** Delete processed-storage-event dedup rows past their retention. */
   'storage-events.prune': Versioned;
   /** Delete change-feed events past their retention. */
@@ -63,6 +65,8 @@ export const JOBS: Record<JobName, JobDefinition> = {
   // A lost report only delays the ledger: ListParts is the truth. Few retries.
   'upload.part-reported': { queue: 'tracker', options: { ...storageWork, attempts: 3, removeOnComplete: true } },
   'storage-events.prune': { queue: 'tracker', options: housekeeping, everyMs: 60 * 60_000 },
+  // Each run is complete in itself; a failed run is simply followed by the next one.
+  'uploads.reconcile': { queue: 'tracker', options: { ...housekeeping, attempts: 1 }, everyMs: 60_000 },
   'changes.prune': { queue: 'sync', options: housekeeping, everyMs: 60 * 60_000 },
 };
 
