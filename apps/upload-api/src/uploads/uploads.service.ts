@@ -115,6 +115,8 @@ export class UploadsService {
   }
 
   async signParts(scope: OwnerScope, id: string, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
+    const single = await this.files.findOwned(scope, id);
+    if (single?.mode === 'single') return this.resignSingle(single, body);
     const file = await this.activeMultipart(scope, id);
     const beyond = body.partNumbers.filter((n) => n > file.partCount!);
     if (beyond.length)
@@ -133,6 +135,20 @@ export class UploadsService {
     }
     await this.files.transition(id, { to: 'uploading', from: ['pending'] });
     return { parts: await this.signBatch(file.storageKey, file.s3UploadId!, body.partNumbers, checksums) };
+  }
+
+  /** A single-PUT upload is its own part 1: re-signing it lets a client retry after the URL expired. */
+  private async resignSingle(file: FileRow, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
+    if (!['pending', 'uploading'].includes(file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
+    if (body.partNumbers.length !== 1 || body.partNumbers[0] !== 1) {
+      throw invalidParts('A single-PUT upload has exactly one part, number 1.', [{ field: 'partNumbers', message: 'must be [1]' }]);
+    }
+    const put = await this.presigner.putObject(file.storageKey, {
+      contentType: file.contentType,
+      contentLength: Number(file.size),
+      checksumSha256: file.declaredSha256 ? hexToBase64(file.declaredSha256) : undefined,
+    });
+    return { parts: [{ partNumber: 1, url: put.url, headers: put.headers, expiresAt: put.expiresAt.toISOString() }] };
   }
 
   async reportPart(scope: OwnerScope, id: string, partNumber: number, report: { etag: string; size: number }): Promise<void> {
@@ -238,6 +254,7 @@ export class UploadsService {
       size: Number(file.size),
       contentType: file.contentType,
       ...(file.mode === 'multipart' ? { partSize: Number(file.partSize), partCount: file.partCount! } : {}),
+      checksum: file.checksumAlgorithm ? 'sha256' : null,
       uploadedParts: parts,
       bytesUploaded: stored ? Number(file.size) : parts.reduce((sum, p) => sum + p.size, 0),
       expiresAt: file.expiresAt.toISOString(),

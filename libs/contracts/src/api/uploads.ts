@@ -102,6 +102,7 @@ export const uploadView = z.object({
   contentType: z.string(),
   partSize: byteCount.optional(),
   partCount: z.number().int().optional(),
+  checksum: z.enum(['sha256']).nullable().describe('Multipart: whether each part must carry x-amz-checksum-sha256'),
   uploadedParts: z.array(z.object({ partNumber: z.number().int(), size: byteCount, etag: z.string() })),
   bytesUploaded: byteCount,
   expiresAt: z.string().datetime(),

@@ -1,0 +1,6 @@
+export * from './api';
+export * from './client';
+export * from './sources';
+export * from './retry';
+export { Upload, StorageUploadError } from './upload';
+export type { UploadOptions, UploadProgress, UploadResult } from './upload';

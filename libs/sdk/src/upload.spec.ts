@@ -1,0 +1,189 @@
+import { UploadClient } from './client';
+import { backoffDelay } from './retry';
+import { fromBytes } from './sources';
+
+const MiB = 1024 ** 2;
+
+interface Call {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+/**
+ * A scripted API + storage: the API plans parts of `partSize`, signs URLs (s3://part/N), and
+ * storage answers PUTs through `onPut` (which may fail, hang or succeed).
+ */
+function fakePlatform(opts: { size: number; partSize: number; onPut?: (n: number, attempt: number, call: Call) => Response | Promise<Response>; stored?: number[] }) {
+  const calls: Call[] = [];
+  const attempts = new Map<number, number>();
+  const partCount = Math.ceil(opts.size / opts.partSize);
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let signCount = 0;
+  let aborted = false;
+  const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  const urlFor = (n: number, expiresIn = 900_000) => ({ partNumber: n, url: `https://storage.test/part/${n}?sig=${signCount}`, headers: {}, expiresAt: new Date(Date.now() + expiresIn).toISOString() });
+  const fetchImpl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const url = String(input);
+    const call: Call = { method: init.method ?? 'GET', url, headers: (init.headers ?? {}) as Record<string, string>, body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined };
+    calls.push(call);
+    if (url.startsWith('https://storage.test/part/')) {
+      const n = Number(/part\/(\d+)/.exec(url)![1]);
+      const attempt = (attempts.get(n) ?? 0) + 1;
+      attempts.set(n, attempt);
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        if (init.signal?.aborted) throw init.signal.reason;
+        const res = await Promise.race([
+          Promise.resolve(opts.onPut?.(n, attempt, call) ?? new Response(null, { status: 200, headers: { etag: `"etag-${n}"` } })),
+          new Promise<never>((_, reject) => init.signal?.addEventListener('abort', () => reject(init.signal!.reason))),
+        ]);
+        return res;
+      } finally {
+        inFlight--;
+      }
+    }
+    if (url.endsWith('/v1/uploads') && call.method === 'POST') {
+      return json({ id: 'u1', status: 'pending', mode: 'multipart', size: opts.size, partSize: opts.partSize, partCount, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), parts: [] }, 201);
+    }
+    if (url.endsWith('/v1/uploads/u1/parts')) {
+      signCount++;
+      return json({ parts: (call.body as { partNumbers: number[] }).partNumbers.map((n) => urlFor(n)) });
+    }
+    if (url.endsWith('/v1/uploads/u1') && call.method === 'GET') {
+      return json({
+        id: 'u1',
+        status: 'uploading',
+        mode: 'multipart',
+        filename: 'f',
+        size: opts.size,
+        contentType: 'a/b',
+        partSize: opts.partSize,
+        partCount,
+        checksum: 'sha256',
+        uploadedParts: (opts.stored ?? []).map((n) => ({ partNumber: n, size: n < partCount ? opts.partSize : opts.size - opts.partSize * (partCount - 1), etag: `etag-${n}` })),
+        bytesUploaded: 0,
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        createdAt: new Date().toISOString(),
+      });
+    }
+    if (url.endsWith('/v1/uploads/u1/complete')) return json({ id: 'u1', status: 'completing' }, 202);
+    if (url.endsWith('/v1/uploads/u1') && call.method === 'DELETE') {
+      aborted = true;
+      return new Response(null, { status: 204 });
+    }
+    return json({ code: 'not_found' }, 404);
+  }) as typeof fetch;
+  return {
+    client: new UploadClient({ baseUrl: 'https://api.test', token: 't', fetch: fetchImpl, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } }),
+    calls,
+    attempts,
+    stats: () => ({ maxInFlight, signCount, aborted }),
+    puts: () => calls.filter((c) => c.url.startsWith('https://storage.test/')),
+  };
+}
+
+const bytes = (n: number) => new Uint8Array(n).map((_, i) => i % 251);
+
+describe('SDK uploads', () => {
+  it('sends every part once with its SHA-256, at most `concurrency` at a time, then completes with the ETags', async () => {
+    const platform = fakePlatform({ size: 10 * MiB + 3, partSize: MiB, onPut: async (n) => { await new Promise((r) => setTimeout(r, 2)); return new Response(null, { status: 200, headers: { etag: `"etag-${n}"` } }); } });
+    const progress: number[] = [];
+    const upload = platform.client.upload(fromBytes(bytes(10 * MiB + 3)), { filename: 'f.bin', concurrency: 3, onProgress: (p) => progress.push(p.bytesUploaded) });
+    await expect(upload.done).resolves.toEqual({ id: 'u1', status: 'completing' });
+    expect(platform.puts().map((c) => Number(/part\/(\d+)/.exec(c.url)![1])).sort((a, b) => a - b)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(platform.stats().maxInFlight).toBe(3);
+    const complete = platform.calls.find((c) => c.url.endsWith('/complete'))!;
+    expect((complete.body as { parts: Array<{ etag: string }> }).parts.map((p) => p.etag)).toEqual(Array.from({ length: 11 }, (_, i) => `etag-${i + 1}`));
+    const sign = platform.calls.find((c) => c.url.endsWith('/parts'))!;
+    expect(Object.values((sign.body as { checksums: Record<string, string> }).checksums)[0]).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(progress[progress.length - 1]).toBe(10 * MiB + 3);
+    // Parts requested in the same tick share one signing call.
+    expect(platform.stats().signCount).toBeLessThan(11);
+  });
+
+  it('retries failed PUTs (network errors, 500, 503) with backoff, and re-signs after a 403', async () => {
+    const platform = fakePlatform({
+      size: 3 * MiB,
+      partSize: MiB,
+      onPut: (n, attempt) => {
+        if (n === 1 && attempt === 1) throw new TypeError('fetch failed');
+        if (n === 2 && attempt <= 2) return new Response('slow down', { status: attempt === 1 ? 500 : 503 });
+        if (n === 3 && attempt === 1) return new Response('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>', { status: 403 });
+        return new Response(null, { status: 200, headers: { etag: `"etag-${n}"` } });
+      },
+    });
+    await expect(platform.client.upload(fromBytes(bytes(3 * MiB)), { filename: 'f' }).done).resolves.toMatchObject({ status: 'completing' });
+    expect(platform.attempts.get(1)).toBe(2);
+    expect(platform.attempts.get(2)).toBe(3);
+    expect(platform.attempts.get(3)).toBe(2);
+    const part3 = platform.puts().filter((c) => c.url.includes('/part/3'));
+    expect(part3[0].url).not.toBe(part3[1].url); // a fresh signature after the 403
+  });
+
+  it('gives up after the retry budget with an error naming the part', async () => {
+    const platform = fakePlatform({ size: MiB, partSize: MiB, onPut: () => new Response('down', { status: 500 }) });
+    await expect(platform.client.upload(fromBytes(bytes(MiB)), { filename: 'f' }).done).rejects.toThrow(/part 1 failed after 4 attempt/);
+  });
+
+  it('does not retry a refusal that will not change (400)', async () => {
+    const platform = fakePlatform({ size: MiB, partSize: MiB, onPut: () => new Response('bad digest', { status: 400 }) });
+    await expect(platform.client.upload(fromBytes(bytes(MiB)), { filename: 'f' }).done).rejects.toThrow(/HTTP 400/);
+    expect(platform.attempts.get(1)).toBe(1);
+  });
+
+  it('pauses (cancelling parts in flight), resumes, and finishes with every part', async () => {
+    let gate!: () => void;
+    const held = new Promise<void>((r) => (gate = r));
+    const platform = fakePlatform({
+      size: 4 * MiB,
+      partSize: MiB,
+      onPut: async (n, attempt) => {
+        if (attempt === 1) await held;
+        return new Response(null, { status: 200, headers: { etag: `"etag-${n}"` } });
+      },
+    });
+    const upload = platform.client.upload(fromBytes(bytes(4 * MiB)), { filename: 'f', concurrency: 2 });
+    await new Promise((r) => setTimeout(r, 50));
+    upload.pause();
+    gate();
+    await new Promise((r) => setTimeout(r, 50));
+    const whilePaused = platform.puts().length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(platform.puts().length).toBe(whilePaused); // nothing sent while paused
+    upload.resume();
+    await expect(upload.done).resolves.toMatchObject({ status: 'completing' });
+    const complete = platform.calls.find((c) => c.url.endsWith('/complete'))!;
+    expect((complete.body as { parts: unknown[] }).parts).toHaveLength(4);
+  });
+
+  it('abort cancels the upload and tells the API (quota released server-side)', async () => {
+    const platform = fakePlatform({ size: 4 * MiB, partSize: MiB, onPut: () => new Promise(() => undefined) });
+    const upload = platform.client.upload(fromBytes(bytes(4 * MiB)), { filename: 'f' });
+    await new Promise((r) => setTimeout(r, 50));
+    await upload.abort();
+    await expect(upload.done).rejects.toThrow(/aborted/);
+    expect(platform.stats().aborted).toBe(true);
+  });
+
+  it('resumes an upload by id and sends only the parts storage lacks', async () => {
+    const platform = fakePlatform({ size: 5 * MiB, partSize: MiB, stored: [1, 2, 4] });
+    await expect(platform.client.resume('u1', fromBytes(bytes(5 * MiB))).done).resolves.toMatchObject({ status: 'completing' });
+    expect(platform.puts().map((c) => Number(/part\/(\d+)/.exec(c.url)![1])).sort()).toEqual([3, 5]);
+    const complete = platform.calls.find((c) => c.url.endsWith('/complete'))!;
+    expect((complete.body as { parts: Array<{ partNumber: number }> }).parts.map((p) => p.partNumber)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('backoffDelay', () => {
+  it('grows exponentially up to the cap, with full jitter', () => {
+    const policy = { attempts: 10, baseDelayMs: 100, maxDelayMs: 1_000 };
+    expect(backoffDelay(1, policy, () => 0.999)).toBe(99);
+    expect(backoffDelay(3, policy, () => 0.999)).toBe(399);
+    expect(backoffDelay(8, policy, () => 0.999)).toBe(999);
+    expect(backoffDelay(3, policy, () => 0)).toBe(0);
+  });
+});

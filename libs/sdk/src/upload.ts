@@ -1,0 +1,246 @@
+import { ApiClient, PartUrl, UploadApiError, UploadState } from './api';
+import { base64ToHex, sha256Base64 } from './hash';
+import { backoffDelay, retryableStatus, sleep } from './retry';
+import type { UploadSource } from './sources';
+
+export interface UploadProgress {
+  bytesUploaded: number;
+  totalBytes: number;
+  partsDone: number;
+  partCount: number;
+}
+
+export interface UploadOptions {
+  filename: string;
+  contentType?: string;
+  metadata?: Record<string, unknown>;
+  /** Parts in flight at once (default 4). */
+  concurrency?: number;
+  /** SHA-256 of every part (and of a single-PUT file), signed into its URL and checked by storage (default true). */
+  checksums?: boolean;
+  onProgress?: (progress: UploadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  id: string;
+  /** `completing` (storage has the parts; its event will mark the file uploaded) or later. */
+  status: string;
+}
+
+/** A storage PUT that failed for good. */
+export class StorageUploadError extends Error {
+  constructor(
+    readonly partNumber: number,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StorageUploadError';
+  }
+}
+
+/** URLs are re-signed this long before they expire, so a slow part never starts on a dying URL. */
+const EXPIRY_MARGIN_MS = 60_000;
+
+/**
+ * One upload: single PUT or parallel parts, resumable from its id. Starts on construction;
+ * `done` settles when storage holds every byte and completion was requested.
+ */
+export class Upload {
+  id: string | null;
+  readonly done: Promise<UploadResult>;
+  private readonly abortController = new AbortController();
+  private pauseController = new AbortController();
+  private paused: { promise: Promise<void>; release: () => void } | null = null;
+  private readonly urls = new Map<number, PartUrl>();
+  private pendingSigns = new Map<number, Array<{ resolve: (u: PartUrl) => void; reject: (e: unknown) => void; checksum?: string }>>();
+  private signScheduled = false;
+  private progress: UploadProgress = { bytesUploaded: 0, totalBytes: 0, partsDone: 0, partCount: 0 };
+  private readonly etags = new Map<number, string>();
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly source: UploadSource,
+    private readonly options: UploadOptions,
+    resumeId?: string,
+  ) {
+    this.id = resumeId ?? null;
+    options.signal?.addEventListener('abort', () => void this.abort(), { once: true });
+    this.done = this.run();
+    // Callers may attach to `done` later; an abort must not surface as an unhandled rejection meanwhile.
+    this.done.catch(() => undefined);
+  }
+
+  /** Stops sending: parts in flight are cancelled and sent again on resume(). */
+  pause(): void {
+    if (this.paused) return;
+    let release!: () => void;
+    const promise = new Promise<void>((r) => (release = r));
+    this.paused = { promise, release };
+    this.pauseController.abort(new DOMException('paused', 'AbortError'));
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.pauseController = new AbortController();
+    this.paused.release();
+    this.paused = null;
+  }
+
+  /** Cancels everything in flight and aborts the upload server-side (quota released). */
+  async abort(): Promise<void> {
+    if (this.abortController.signal.aborted) return;
+    this.abortController.abort(new DOMException('upload aborted', 'AbortError'));
+    this.paused?.release();
+    if (this.id) await this.api.abort(this.id).catch(() => undefined);
+  }
+
+  private get signal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  private async run(): Promise<UploadResult> {
+    const checksums = this.options.checksums ?? true;
+    let state: UploadState | null = null;
+    if (this.id) {
+      state = await this.api.get(this.id, this.signal);
+      if (!['pending', 'uploading', 'completing'].includes(state.status)) return { id: state.id, status: state.status };
+      if (state.size !== this.source.size) throw new Error(`the source has ${this.source.size} bytes; upload ${state.id} expects ${state.size}`);
+    } else {
+      const wholeHash = checksums && this.source.size <= 64 * 1024 ** 2 ? base64ToHex(await sha256Base64(await this.source.read(0, this.source.size))) : undefined;
+      const initiated = await this.api.initiate(
+        {
+          filename: this.options.filename,
+          size: this.source.size,
+          contentType: this.options.contentType ?? 'application/octet-stream',
+          ...(wholeHash ? { sha256: wholeHash } : {}),
+          ...(checksums ? { checksum: 'sha256' as const } : {}),
+          ...(this.options.metadata ? { metadata: this.options.metadata } : {}),
+        },
+        this.signal,
+      );
+      this.id = initiated.id;
+      if (initiated.mode === 'single') {
+        this.urls.set(1, { partNumber: 1, url: initiated.upload.url, headers: initiated.upload.headers, expiresAt: initiated.expiresAt });
+        state = { id: initiated.id, status: 'pending', mode: 'single', filename: this.options.filename, size: initiated.size, contentType: '', uploadedParts: [], bytesUploaded: 0, expiresAt: initiated.expiresAt, createdAt: '' };
+      } else {
+        for (const p of initiated.parts) this.urls.set(p.partNumber, p);
+        state = { id: initiated.id, status: 'pending', mode: 'multipart', filename: this.options.filename, size: initiated.size, contentType: '', partSize: initiated.partSize, partCount: initiated.partCount, checksum: checksums ? 'sha256' : null, uploadedParts: [], bytesUploaded: 0, expiresAt: initiated.expiresAt, createdAt: '' };
+      }
+    }
+    const id = state.id;
+    const partSize = state.mode === 'multipart' ? state.partSize! : Math.max(1, state.size);
+    const partCount = state.mode === 'multipart' ? state.partCount! : 1;
+    const sizeOf = (n: number) => (n < partCount ? partSize : state.size - partSize * (partCount - 1));
+
+    // Resume: keep what storage holds (at the planned size); send everything else.
+    for (const p of state.uploadedParts) if (p.size === sizeOf(p.partNumber)) this.etags.set(p.partNumber, p.etag);
+    this.progress = { totalBytes: state.size, partCount, partsDone: this.etags.size, bytesUploaded: [...this.etags.keys()].reduce((s, n) => s + sizeOf(n), 0) };
+    this.options.onProgress?.({ ...this.progress });
+
+    if (state.status !== 'completing') {
+      const queue = Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !this.etags.has(n));
+      const workers = Math.max(1, Math.min(this.options.concurrency ?? 4, queue.length));
+      // Part checksums follow how the upload was created (a resumed upload may predate this client).
+      const partChecksums = state.mode === 'multipart' && (state.checksum === 'sha256' || (state.checksum === undefined && checksums));
+      await Promise.all(Array.from({ length: workers }, () => this.worker(id, queue, sizeOf, partSize, partChecksums)));
+    }
+    if (state.mode === 'single') return { id, status: 'pending' };
+    const parts = [...this.etags].map(([partNumber, etag]) => ({ partNumber, etag })).sort((a, b) => a.partNumber - b.partNumber);
+    const completed = await this.api.complete(id, parts, this.signal);
+    return { id, status: completed.status };
+  }
+
+  private async worker(id: string, queue: number[], sizeOf: (n: number) => number, partSize: number, checksums: boolean): Promise<void> {
+    for (;;) {
+      if (this.paused) await this.paused.promise;
+      if (this.signal.aborted) throw this.signal.reason;
+      const n = queue.shift();
+      if (n === undefined) return;
+      const start = (n - 1) * partSize;
+      const bytes = await this.source.read(start, start + sizeOf(n));
+      const checksum = checksums ? await sha256Base64(bytes) : undefined;
+      const etag = await this.sendPart(id, n, bytes, checksum);
+      if (etag === null) {
+        queue.unshift(n); // paused mid-flight: send it again after resume()
+        continue;
+      }
+      this.etags.set(n, etag);
+      this.progress = { ...this.progress, partsDone: this.progress.partsDone + 1, bytesUploaded: this.progress.bytesUploaded + bytes.byteLength };
+      this.options.onProgress?.({ ...this.progress });
+    }
+  }
+
+  /** PUTs one part with retries; null when cancelled by pause(). */
+  private async sendPart(id: string, n: number, bytes: Uint8Array, checksum: string | undefined): Promise<string | null> {
+    const retry = this.api.retry;
+    for (let attempt = 1; ; attempt++) {
+      const pauseSignal = this.pauseController.signal;
+      let url = await this.urlFor(id, n, checksum);
+      if (Date.parse(url.expiresAt) - EXPIRY_MARGIN_MS < Date.now()) {
+        this.urls.delete(n);
+        url = await this.urlFor(id, n, checksum);
+      }
+      let response: Response | null = null;
+      let failure: unknown = null;
+      try {
+        response = await this.api.fetch(url.url, { method: 'PUT', headers: url.headers, body: bytes as Uint8Array<ArrayBuffer>, signal: AbortSignal.any([this.signal, pauseSignal]) });
+      } catch (error) {
+        if (this.signal.aborted) throw this.signal.reason;
+        if (pauseSignal.aborted) return null;
+        failure = error;
+      }
+      if (response?.ok) {
+        const etag = response.headers.get('etag');
+        if (!etag) throw new StorageUploadError(n, response.status, 'storage answered without an ETag (is it exposed by the bucket CORS rule?)');
+        return etag.replace(/"/g, '');
+      }
+      // An expired or otherwise refused signature: sign again.
+      if (response?.status === 403) this.urls.delete(n);
+      const again = failure !== null || (response !== null && (response.status === 403 || retryableStatus(response.status)));
+      if (!again || attempt >= retry.attempts) {
+        throw new StorageUploadError(n, response?.status ?? 0, `part ${n} failed after ${attempt} attempt(s): ${response ? `HTTP ${response.status}` : String(failure)}`);
+      }
+      await sleep(backoffDelay(attempt, retry), this.signal);
+    }
+  }
+
+  /** Signs URLs lazily and in batches: requests made in the same tick share one API call. */
+  private urlFor(id: string, n: number, checksum?: string): Promise<PartUrl> {
+    const cached = this.urls.get(n);
+    if (cached) return Promise.resolve(cached);
+    return new Promise((resolve, reject) => {
+      const waiters = this.pendingSigns.get(n) ?? [];
+      waiters.push({ resolve, reject, checksum });
+      this.pendingSigns.set(n, waiters);
+      if (!this.signScheduled) {
+        this.signScheduled = true;
+        setTimeout(() => void this.flushSigns(id), 0);
+      }
+    });
+  }
+
+  private async flushSigns(id: string): Promise<void> {
+    this.signScheduled = false;
+    const batch = this.pendingSigns;
+    this.pendingSigns = new Map();
+    const numbers = [...batch.keys()].slice(0, 1000);
+    const checksums: Record<string, string> = {};
+    for (const n of numbers) {
+      const c = batch.get(n)?.find((w) => w.checksum)?.checksum;
+      if (c) checksums[String(n)] = c;
+    }
+    try {
+      const { parts } = await this.api.signParts(id, numbers, Object.keys(checksums).length ? checksums : undefined, this.signal);
+      for (const p of parts) {
+        this.urls.set(p.partNumber, p);
+        for (const w of batch.get(p.partNumber) ?? []) w.resolve(p);
+      }
+    } catch (error) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+    }
+  }
+}
+
+export { UploadApiError };
