@@ -63,7 +63,10 @@ export class ApiClient {
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
-  initiate(body: { filename: string; size: number; contentType: string; sha256?: string; checksum?: 'sha256'; metadata?: Record<string, unknown> }, signal?: AbortSignal) {
+  initiate(
+    body: { filename: string; size: number; contentType: string; sha256?: string; checksum?: 'sha256'; metadata?: Record<string, unknown> },
+    signal?: AbortSignal,
+  ) {
     return this.call<Initiated>('POST', '/v1/uploads', body, signal);
   }
 
@@ -97,7 +100,12 @@ export class ApiClient {
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
-        response = await this.fetch(url, { method, headers: await this.headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body), signal });
+        response = await this.fetch(url, {
+          method,
+          headers: await this.headers(body !== undefined),
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal,
+        });
       } catch (error) {
         if (signal?.aborted || attempt >= this.retry.attempts) throw error;
         await sleep(backoffDelay(attempt, this.retry), signal);
@@ -113,7 +121,9 @@ export class ApiClient {
         await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : backoffDelay(attempt, this.retry), signal);
         continue;
       }
-      throw new UploadApiError(response.status, String(problem.code ?? 'http_error'), String(problem.detail ?? `${method} ${path} answered ${response.status}`), problem);
+      const code = typeof problem.code === 'string' ? problem.code : 'http_error';
+      const detail = typeof problem.detail === 'string' ? problem.detail : `${method} ${path} answered ${response.status}`;
+      throw new UploadApiError(response.status, code, detail, problem);
     }
   }
 }

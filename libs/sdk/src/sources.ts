@@ -17,6 +17,6 @@ export function fromBlob(blob: Blob): UploadSource {
 export function fromBytes(bytes: Uint8Array): UploadSource {
   return {
     size: bytes.byteLength,
-    read: async (start, end) => bytes.subarray(start, end),
+    read: (start, end) => Promise.resolve(bytes.subarray(start, end)),
   };
 }

@@ -15,7 +15,12 @@ interface Call {
  * A scripted API + storage: the API plans parts of `partSize`, signs URLs (s3://part/N), and
  * storage answers PUTs through `onPut` (which may fail, hang or succeed).
  */
-function fakePlatform(opts: { size: number; partSize: number; onPut?: (n: number, attempt: number, call: Call) => Response | Promise<Response>; stored?: number[] }) {
+function fakePlatform(opts: {
+  size: number;
+  partSize: number;
+  onPut?: (n: number, attempt: number, call: Call) => Response | Promise<Response>;
+  stored?: number[];
+}) {
   const calls: Call[] = [];
   const attempts = new Map<number, number>();
   const partCount = Math.ceil(opts.size / opts.partSize);
@@ -24,10 +29,20 @@ function fakePlatform(opts: { size: number; partSize: number; onPut?: (n: number
   let signCount = 0;
   let aborted = false;
   const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-  const urlFor = (n: number, expiresIn = 900_000) => ({ partNumber: n, url: `https://storage.test/part/${n}?sig=${signCount}`, headers: {}, expiresAt: new Date(Date.now() + expiresIn).toISOString() });
+  const urlFor = (n: number, expiresIn = 900_000) => ({
+    partNumber: n,
+    url: `https://storage.test/part/${n}?sig=${signCount}`,
+    headers: {},
+    expiresAt: new Date(Date.now() + expiresIn).toISOString(),
+  });
   const fetchImpl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const url = String(input);
-    const call: Call = { method: init.method ?? 'GET', url, headers: (init.headers ?? {}) as Record<string, string>, body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined };
+    const url = input instanceof Request ? input.url : input.toString();
+    const call: Call = {
+      method: init.method ?? 'GET',
+      url,
+      headers: (init.headers ?? {}) as Record<string, string>,
+      body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
+    };
     calls.push(call);
     if (url.startsWith('https://storage.test/part/')) {
       const n = Number(/part\/(\d+)/.exec(url)![1]);
@@ -39,7 +54,7 @@ function fakePlatform(opts: { size: number; partSize: number; onPut?: (n: number
         if (init.signal?.aborted) throw init.signal.reason;
         const res = await Promise.race([
           Promise.resolve(opts.onPut?.(n, attempt, call) ?? new Response(null, { status: 200, headers: { etag: `"etag-${n}"` } })),
-          new Promise<never>((_, reject) => init.signal?.addEventListener('abort', () => reject(init.signal!.reason))),
+          new Promise<never>((_, reject) => init.signal?.addEventListener('abort', () => reject(init.signal!.reason as Error))),
         ]);
         return res;
       } finally {
@@ -47,7 +62,19 @@ function fakePlatform(opts: { size: number; partSize: number; onPut?: (n: number
       }
     }
     if (url.endsWith('/v1/uploads') && call.method === 'POST') {
-      return json({ id: 'u1', status: 'pending', mode: 'multipart', size: opts.size, partSize: opts.partSize, partCount, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), parts: [] }, 201);
+      return json(
+        {
+          id: 'u1',
+          status: 'pending',
+          mode: 'multipart',
+          size: opts.size,
+          partSize: opts.partSize,
+          partCount,
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+          parts: [],
+        },
+        201,
+      );
     }
     if (url.endsWith('/v1/uploads/u1/parts')) {
       signCount++;
@@ -64,7 +91,11 @@ function fakePlatform(opts: { size: number; partSize: number; onPut?: (n: number
         partSize: opts.partSize,
         partCount,
         checksum: 'sha256',
-        uploadedParts: (opts.stored ?? []).map((n) => ({ partNumber: n, size: n < partCount ? opts.partSize : opts.size - opts.partSize * (partCount - 1), etag: `etag-${n}` })),
+        uploadedParts: (opts.stored ?? []).map((n) => ({
+          partNumber: n,
+          size: n < partCount ? opts.partSize : opts.size - opts.partSize * (partCount - 1),
+          etag: `etag-${n}`,
+        })),
         bytesUploaded: 0,
         expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
         createdAt: new Date().toISOString(),
@@ -90,11 +121,27 @@ const bytes = (n: number) => new Uint8Array(n).map((_, i) => i % 251);
 
 describe('SDK uploads', () => {
   it('sends every part once with its SHA-256, at most `concurrency` at a time, then completes with the ETags', async () => {
-    const platform = fakePlatform({ size: 10 * MiB + 3, partSize: MiB, onPut: async (n) => { await new Promise((r) => setTimeout(r, 2)); return new Response(null, { status: 200, headers: { etag: `"etag-${n}"` } }); } });
+    const platform = fakePlatform({
+      size: 10 * MiB + 3,
+      partSize: MiB,
+      onPut: async (n) => {
+        await new Promise((r) => setTimeout(r, 2));
+        return new Response(null, { status: 200, headers: { etag: `"etag-${n}"` } });
+      },
+    });
     const progress: number[] = [];
-    const upload = platform.client.upload(fromBytes(bytes(10 * MiB + 3)), { filename: 'f.bin', concurrency: 3, onProgress: (p) => progress.push(p.bytesUploaded) });
+    const upload = platform.client.upload(fromBytes(bytes(10 * MiB + 3)), {
+      filename: 'f.bin',
+      concurrency: 3,
+      onProgress: (p) => progress.push(p.bytesUploaded),
+    });
     await expect(upload.done).resolves.toEqual({ id: 'u1', status: 'completing' });
-    expect(platform.puts().map((c) => Number(/part\/(\d+)/.exec(c.url)![1])).sort((a, b) => a - b)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(
+      platform
+        .puts()
+        .map((c) => Number(/part\/(\d+)/.exec(c.url)![1]))
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
     expect(platform.stats().maxInFlight).toBe(3);
     const complete = platform.calls.find((c) => c.url.endsWith('/complete'))!;
     expect((complete.body as { parts: Array<{ etag: string }> }).parts.map((p) => p.etag)).toEqual(Array.from({ length: 11 }, (_, i) => `etag-${i + 1}`));
@@ -172,7 +219,12 @@ describe('SDK uploads', () => {
   it('resumes an upload by id and sends only the parts storage lacks', async () => {
     const platform = fakePlatform({ size: 5 * MiB, partSize: MiB, stored: [1, 2, 4] });
     await expect(platform.client.resume('u1', fromBytes(bytes(5 * MiB))).done).resolves.toMatchObject({ status: 'completing' });
-    expect(platform.puts().map((c) => Number(/part\/(\d+)/.exec(c.url)![1])).sort()).toEqual([3, 5]);
+    expect(
+      platform
+        .puts()
+        .map((c) => Number(/part\/(\d+)/.exec(c.url)![1]))
+        .sort(),
+    ).toEqual([3, 5]);
     const complete = platform.calls.find((c) => c.url.endsWith('/complete'))!;
     expect((complete.body as { parts: Array<{ partNumber: number }> }).parts.map((p) => p.partNumber)).toEqual([1, 2, 3, 4, 5]);
   });

@@ -108,7 +108,8 @@ export class Upload {
       if (!['pending', 'uploading', 'completing'].includes(state.status)) return { id: state.id, status: state.status };
       if (state.size !== this.source.size) throw new Error(`the source has ${this.source.size} bytes; upload ${state.id} expects ${state.size}`);
     } else {
-      const wholeHash = checksums && this.source.size <= 64 * 1024 ** 2 ? base64ToHex(await sha256Base64(await this.source.read(0, this.source.size))) : undefined;
+      const wholeHash =
+        checksums && this.source.size <= 64 * 1024 ** 2 ? base64ToHex(await sha256Base64(await this.source.read(0, this.source.size))) : undefined;
       const initiated = await this.api.initiate(
         {
           filename: this.options.filename,
@@ -123,10 +124,35 @@ export class Upload {
       this.id = initiated.id;
       if (initiated.mode === 'single') {
         this.urls.set(1, { partNumber: 1, url: initiated.upload.url, headers: initiated.upload.headers, expiresAt: initiated.expiresAt });
-        state = { id: initiated.id, status: 'pending', mode: 'single', filename: this.options.filename, size: initiated.size, contentType: '', uploadedParts: [], bytesUploaded: 0, expiresAt: initiated.expiresAt, createdAt: '' };
+        state = {
+          id: initiated.id,
+          status: 'pending',
+          mode: 'single',
+          filename: this.options.filename,
+          size: initiated.size,
+          contentType: '',
+          uploadedParts: [],
+          bytesUploaded: 0,
+          expiresAt: initiated.expiresAt,
+          createdAt: '',
+        };
       } else {
         for (const p of initiated.parts) this.urls.set(p.partNumber, p);
-        state = { id: initiated.id, status: 'pending', mode: 'multipart', filename: this.options.filename, size: initiated.size, contentType: '', partSize: initiated.partSize, partCount: initiated.partCount, checksum: checksums ? 'sha256' : null, uploadedParts: [], bytesUploaded: 0, expiresAt: initiated.expiresAt, createdAt: '' };
+        state = {
+          id: initiated.id,
+          status: 'pending',
+          mode: 'multipart',
+          filename: this.options.filename,
+          size: initiated.size,
+          contentType: '',
+          partSize: initiated.partSize,
+          partCount: initiated.partCount,
+          checksum: checksums ? 'sha256' : null,
+          uploadedParts: [],
+          bytesUploaded: 0,
+          expiresAt: initiated.expiresAt,
+          createdAt: '',
+        };
       }
     }
     const id = state.id;
@@ -185,7 +211,12 @@ export class Upload {
       let response: Response | null = null;
       let failure: unknown = null;
       try {
-        response = await this.api.fetch(url.url, { method: 'PUT', headers: url.headers, body: bytes as Uint8Array<ArrayBuffer>, signal: AbortSignal.any([this.signal, pauseSignal]) });
+        response = await this.api.fetch(url.url, {
+          method: 'PUT',
+          headers: url.headers,
+          body: bytes as Uint8Array<ArrayBuffer>,
+          signal: AbortSignal.any([this.signal, pauseSignal]),
+        });
       } catch (error) {
         if (this.signal.aborted) throw this.signal.reason;
         if (pauseSignal.aborted) return null;
@@ -200,7 +231,11 @@ export class Upload {
       if (response?.status === 403) this.urls.delete(n);
       const again = failure !== null || (response !== null && (response.status === 403 || retryableStatus(response.status)));
       if (!again || attempt >= retry.attempts) {
-        throw new StorageUploadError(n, response?.status ?? 0, `part ${n} failed after ${attempt} attempt(s): ${response ? `HTTP ${response.status}` : String(failure)}`);
+        throw new StorageUploadError(
+          n,
+          response?.status ?? 0,
+          `part ${n} failed after ${attempt} attempt(s): ${response ? `HTTP ${response.status}` : String(failure)}`,
+        );
       }
       await sleep(backoffDelay(attempt, retry), this.signal);
     }
