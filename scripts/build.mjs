@@ -24,7 +24,7 @@ await rm(out, { recursive: true, force: true });
 const started = Date.now();
 let count = 0;
 const jobs = [];
-for (const top of ['apps', 'libs']) {
+for (const top of ['apps', 'libs', 'bench']) {
   for await (const file of sources(path.join(root, top))) {
     jobs.push(
       (async () => {

@@ -32,7 +32,10 @@ async function reverify(p: PresignedRequest): Promise<{ expected: string; actual
   const actual = query['X-Amz-Signature'];
   const signedHeaders = query['X-Amz-SignedHeaders'].split(';');
   const amzDate = query['X-Amz-Date'];
-  for (const k of ['X-Amz-Signature', 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders']) delete query[k];
+  // Everything SigV4 itself adds comes off; the payload-hash parameter goes back to being the
+  // header the official S3 presigner hoists (`X-Amz-Content-Sha256`, as getSignedUrl sends it).
+  for (const k of ['X-Amz-Signature', 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Content-Sha256'])
+    delete query[k];
   const headers: Record<string, string> = { host: url.host, ...p.headers };
   const request = new HttpRequest({
     method: p.method,
@@ -41,7 +44,7 @@ async function reverify(p: PresignedRequest): Promise<{ expected: string; actual
     port: Number(url.port) || undefined,
     path: url.pathname,
     query,
-    headers: { ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    headers: { ...headers, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
   });
   const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials, sha256: Hash.bind(null, 'sha256'), uriEscapePath: false });
   const signingDate = new Date(

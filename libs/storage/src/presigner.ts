@@ -1,8 +1,8 @@
-import { formatUrl } from '@aws-sdk/util-format-url';
 import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { HttpRequest } from '@smithy/protocol-http';
+import { createScope, getCanonicalQuery, getSigningKey } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { createHash, createHmac, createSecretKey, KeyObject } from 'node:crypto';
 import { encodeKeyPath } from './keys';
 
 export interface PresignedRequest {
@@ -37,20 +37,35 @@ export interface PartSigning {
   checksumSha256?: string;
 }
 
-const SHA256_HEADER = 'x-amz-content-sha256';
+const SHA256_QUERY = 'X-Amz-Content-Sha256';
+/** Stands for the part number in a batch's canonical query template (letters only: escaping leaves it as is). */
+const PART_MARK = 'PARTNUMBERMARK';
+
+interface SigningContext {
+  signingDate: Date;
+  expiresIn: number;
+  longDate: string;
+  scope: string;
+  credentials: AwsCredentialIdentity;
+  key: KeyObject;
+}
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
 
 /**
- * SigV4 query presigning on a prebuilt request. `getSignedUrl` resolves the endpoint through the
- * SDK's middleware stack for every URL (hundreds of microseconds each); this builds the request
- * directly, so a batch of 1,000 part URLs costs milliseconds (bench/presign.bench.ts).
+ * SigV4 query presigning for S3, on @smithy/signature-v4's own building blocks (scope, cached
+ * signing key, canonical query). `getSignedUrl` runs the SDK's middleware stack and endpoint
+ * resolution for every URL, and `SignatureV4.presign` clones and re-processes a request per URL;
+ * here each URL costs one canonical request, one SHA-256 and one HMAC, so 1,000 part URLs take
+ * a few milliseconds (bench/presign.bench.ts). presigner.spec.ts re-verifies every kind of URL
+ * against `SignatureV4.presign` itself.
  *
  * Signed headers are sent by the client as real headers: `content-type` and `content-length`
  * for single PUTs, `x-amz-checksum-sha256` whenever the client declared a checksum.
  */
 export class FastPresigner {
-  private readonly signer: SignatureV4;
+  private readonly credentials: AwsCredentialIdentityProvider;
+  private keyCache: { date: string; credentials: AwsCredentialIdentity; key: KeyObject } | null = null;
   private readonly protocol: string;
   private readonly hostname: string;
   private readonly port: number | undefined;
@@ -58,15 +73,7 @@ export class FastPresigner {
   private readonly now: () => Date;
 
   constructor(private readonly options: PresignerOptions) {
-    this.signer = new SignatureV4({
-      service: 's3',
-      region: options.region,
-      credentials: memoizeCredentials(options.credentials),
-      sha256: Hash.bind(null, 'sha256'),
-      // S3 paths are encoded once by us (encodeKeyPath) and must not be double-encoded.
-      uriEscapePath: false,
-      applyChecksum: false,
-    });
+    this.credentials = memoizeCredentials(options.credentials);
     const endpoint = new URL(options.endpoint ?? `https://s3.${options.region}.amazonaws.com`);
     this.protocol = endpoint.protocol;
     this.port = endpoint.port ? Number(endpoint.port) : undefined;
@@ -102,17 +109,27 @@ export class FastPresigner {
     return this.sign('PUT', key, { partNumber: String(part.partNumber), uploadId }, headers);
   }
 
-  /** Many parts of one upload, all with the same signing time and expiry. */
+  /**
+   * Many parts of one upload, all with the same signing time and expiry. Their canonical queries
+   * differ only in partNumber, so the query is canonicalised once per batch (per set of signed
+   * headers) and each URL costs a SHA-256 and an HMAC.
+   */
   async uploadParts(key: string, uploadId: string, parts: PartSigning[]): Promise<Array<PresignedRequest & { partNumber: number }>> {
-    const signingDate = this.now();
-    return Promise.all(
-      parts.map(async (part) => {
-        const headers: Record<string, string> = {};
-        if (part.checksumSha256) headers[CHECKSUM_HEADER] = part.checksumSha256;
-        const signed = await this.sign('PUT', key, { partNumber: String(part.partNumber), uploadId }, headers, { signingDate });
-        return { ...signed, partNumber: part.partNumber };
-      }),
-    );
+    const ctx = await this.context(this.now(), this.options.expiresInSeconds);
+    const templates = new Map<string, string>();
+    return parts.map((part) => {
+      const headers: Record<string, string> = { host: this.host };
+      if (part.checksumSha256) headers[CHECKSUM_HEADER] = part.checksumSha256;
+      const signedHeaders = Object.keys(headers).sort().join(';');
+      let template = templates.get(signedHeaders);
+      if (!template) {
+        template = this.canonicalQuery(ctx, { partNumber: PART_MARK, uploadId }, signedHeaders);
+        templates.set(signedHeaders, template);
+      }
+      const query = template.replace(`partNumber=${PART_MARK}`, `partNumber=${part.partNumber}`);
+      const { host: _host, ...clientHeaders } = headers;
+      return { ...this.finish(ctx, 'PUT', this.path(key), query, headers, signedHeaders, clientHeaders), partNumber: part.partNumber };
+    });
   }
 
   /** A short-lived GET, optionally overriding the response's disposition and type. */
@@ -123,38 +140,82 @@ export class FastPresigner {
     return this.sign('GET', key, query, {}, { expiresInSeconds: opts.expiresInSeconds });
   }
 
+  /** Date, scope and the day's signing key (a KeyObject, derived once per day and credentials). */
+  private async context(signingDate: Date, expiresIn: number): Promise<SigningContext> {
+    const longDate = signingDate
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+    const shortDate = longDate.slice(0, 8);
+    const credentials = await this.credentials();
+    if (this.keyCache?.date !== shortDate || this.keyCache.credentials !== credentials) {
+      // getSigningKey computes an HMAC for its own cache key on every call, and an HMAC with a raw
+      // key converts it each time: both would dominate a batch, so the key is kept ready here.
+      const raw = await getSigningKey(Hash.bind(null, 'sha256'), credentials, shortDate, this.options.region, 's3');
+      this.keyCache = { date: shortDate, credentials, key: createSecretKey(raw) };
+    }
+    return { signingDate, expiresIn, longDate, credentials, scope: createScope(shortDate, this.options.region, 's3'), key: this.keyCache.key };
+  }
+
+  private get host(): string {
+    return this.port ? `${this.hostname}:${this.port}` : this.hostname;
+  }
+
+  /** S3 paths are encoded once (encodeKeyPath) and signed as they are sent: no double encoding. */
+  private path(key: string): string {
+    return `${this.pathPrefix}${encodeKeyPath(key)}`;
+  }
+
+  private canonicalQuery(ctx: SigningContext, query: Record<string, string>, signedHeaders: string): string {
+    return getCanonicalQuery({
+      query: {
+        ...query,
+        'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+        [SHA256_QUERY]: UNSIGNED_PAYLOAD,
+        'X-Amz-Credential': `${ctx.credentials.accessKeyId}/${ctx.scope}`,
+        'X-Amz-Date': ctx.longDate,
+        'X-Amz-Expires': String(ctx.expiresIn),
+        'X-Amz-SignedHeaders': signedHeaders,
+        ...(ctx.credentials.sessionToken ? { 'X-Amz-Security-Token': ctx.credentials.sessionToken } : {}),
+      },
+    } as unknown as HttpRequest);
+  }
+
+  private finish(
+    ctx: SigningContext,
+    method: 'PUT' | 'GET',
+    path: string,
+    canonicalQuery: string,
+    headers: Record<string, string>,
+    signedHeaders: string,
+    clientHeaders: Record<string, string>,
+  ): PresignedRequest {
+    const canonicalHeaders = signedHeaders
+      .split(';')
+      .map((name) => `${name}:${headers[name].trim().replace(/\s+/g, ' ')}\n`)
+      .join('');
+    const canonicalRequest = `${method}\n${path}\n${canonicalQuery}\n${canonicalHeaders}\n${signedHeaders}\n${UNSIGNED_PAYLOAD}`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${ctx.longDate}\n${ctx.scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+    const signature = createHmac('sha256', ctx.key).update(stringToSign).digest('hex');
+    return {
+      method,
+      url: `${this.protocol}//${this.host}${path}?${canonicalQuery}&X-Amz-Signature=${signature}`,
+      headers: clientHeaders,
+      expiresAt: new Date(ctx.signingDate.getTime() + ctx.expiresIn * 1000),
+    };
+  }
+
   private async sign(
     method: 'PUT' | 'GET',
     key: string,
     query: Record<string, string>,
     clientHeaders: Record<string, string>,
-    opts: { signingDate?: Date; expiresInSeconds?: number } = {},
+    opts: { expiresInSeconds?: number } = {},
   ): Promise<PresignedRequest> {
-    const host = this.port ? `${this.hostname}:${this.port}` : this.hostname;
-    const request = new HttpRequest({
-      method,
-      protocol: this.protocol,
-      hostname: this.hostname,
-      port: this.port,
-      path: `${this.pathPrefix}${encodeKeyPath(key)}`,
-      query,
-      headers: { host, [SHA256_HEADER]: UNSIGNED_PAYLOAD, ...clientHeaders },
-    });
-    const signingDate = opts.signingDate ?? this.now();
-    const expiresIn = opts.expiresInSeconds ?? this.options.expiresInSeconds;
-    const signOptions = {
-      signingDate,
-      expiresIn,
-      // Checksum headers stay headers (S3 checks them against the body); everything signed.
-      unhoistableHeaders: new Set([CHECKSUM_HEADER]),
-    };
-    const signed = await this.signer.presign(request, signOptions);
-    return {
-      method,
-      url: formatUrl(signed),
-      headers: clientHeaders,
-      expiresAt: new Date(signingDate.getTime() + expiresIn * 1000),
-    };
+    const ctx = await this.context(this.now(), opts.expiresInSeconds ?? this.options.expiresInSeconds);
+    const headers: Record<string, string> = { host: this.host, ...clientHeaders };
+    const signedHeaders = Object.keys(headers).sort().join(';');
+    return this.finish(ctx, method, this.path(key), this.canonicalQuery(ctx, query, signedHeaders), headers, signedHeaders, clientHeaders);
   }
 }
 

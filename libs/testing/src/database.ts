@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { repositoryRoot } from './root';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 
-const ROOT = path.resolve(__dirname, '../../..');
+const ROOT = repositoryRoot();
 const TEMPLATE = 'upl_test_template';
 
 function withDatabase(url: string, database: string): string {

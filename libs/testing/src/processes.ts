@@ -1,9 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { repositoryRoot } from './root';
 import { sleep } from './wait';
 
-const ROOT = path.resolve(__dirname, '../../..');
+const ROOT = repositoryRoot();
 
 export type ServiceName = 'upload-api' | 'sync-notifier' | 'chunk-tracker' | 'media-processor';
 
