@@ -110,6 +110,12 @@ ensure_moto() {
   die "moto did not start on $port (see $logfile)"
 }
 
+# How every service's node runs (stack, tests, benchmarks, Dockerfile alike). V8 sizes its young
+# generation from the machine's memory (128 MiB here); the services allocate many short-lived
+# objects per request and retain little, so a 16 MiB semi-space keeps their resident memory flat
+# (docs/benchmarks.md, upload-api memory).
+export NODE_SERVICE_FLAGS="--enable-source-maps --max-semi-space-size=16"
+
 ensure_ffmpeg() {
   command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && return
   log "installing ffmpeg (apt)"

@@ -56,7 +56,7 @@ up() {
   for s in "${missing[@]}"; do
     if alive "$s"; then continue; fi  # running but not ready yet: wait for it below
     log "starting $s"
-    setsid nohup node --enable-source-maps "dist/apps/$s/src/main.js" >>"$LOGS/$s.log" 2>&1 &
+    setsid nohup node $NODE_SERVICE_FLAGS "dist/apps/$s/src/main.js" >>"$LOGS/$s.log" 2>&1 &
     echo $! > "$RUN/$s.pid"
   done
   local deadline=$((SECONDS + 90))

@@ -70,7 +70,9 @@ export class ReconcilerService {
       if (upload.initiated && now.getTime() - upload.initiated.getTime() < minAgeMs) continue;
       const ids = this.keys.parseObjectKey(upload.key);
       const file = ids ? await this.files.find(ids.fileId) : null;
-      const owned = file && file.s3UploadId === upload.uploadId && ACTIVE.includes(file.status);
+      // Owned: a live upload with this id, or one whose initiation has created the multipart upload
+      // but not yet recorded its id (the row is written first, the id right after).
+      const owned = file && ACTIVE.includes(file.status) && (file.s3UploadId === upload.uploadId || file.s3UploadId === null);
       if (owned) continue;
       await this.storage.abortMultipartUpload(upload.key, upload.uploadId);
       aborted++;

@@ -15,6 +15,9 @@ export const PORT_VARIABLE: Record<ServiceName, string> = {
   'media-processor': 'MEDIA_PROCESSOR_PORT',
 };
 
+/** How services run: source maps, and a young generation sized for request churn (docs/benchmarks.md). */
+export const SERVICE_NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=16'];
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -48,7 +51,8 @@ export class ServiceProcess {
 
   start(): this {
     if (this.child) throw new Error(`${this.name} already started`);
-    const child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, 'dist/apps', this.name, 'src/main.js')], {
+    // The same flags as scripts/lib.sh NODE_SERVICE_FLAGS and the Dockerfile.
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(ROOT, 'dist/apps', this.name, 'src/main.js')], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...this.env, [PORT_VARIABLE[this.name]]: String(this.port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -226,6 +226,16 @@ export class UploadsService {
     return file;
   }
 
+  /** ListParts (paginated past 1,000 parts), or null once storage no longer has the multipart upload. */
+  private async listedParts(key: string, uploadId: string): Promise<Array<{ partNumber: number; size: number; etag: string }> | null> {
+    try {
+      return (await this.storage.listParts(key, uploadId)).map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag }));
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'not_found') return null;
+      throw error;
+    }
+  }
+
   private async signBatch(key: string, uploadId: string, partNumbers: number[], checksums: Record<string, string>): Promise<PartUrlView[]> {
     const signed = await this.presigner.uploadParts(
       key,
@@ -238,12 +248,10 @@ export class UploadsService {
   private async view(file: FileRow): Promise<UploadView> {
     let parts: Array<{ partNumber: number; size: number; etag: string }> = [];
     if (file.mode === 'multipart') {
-      if (ACTIVE.includes(file.status) && file.s3UploadId) {
-        // What storage holds is the truth a client resumes from (paginated past 1,000 parts).
-        parts = (await this.storage.listParts(file.storageKey, file.s3UploadId)).map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag }));
-      } else {
-        parts = (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
-      }
+      const listed = ACTIVE.includes(file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
+      // What storage holds is the truth a client resumes from; once storage has completed the
+      // upload (its event may still be on the way) it lists nothing, and the ledger answers.
+      parts = listed ?? (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
     }
     const stored = PAST_UPLOAD.includes(file.status);
     return {
