@@ -1,47 +1,62 @@
-import { randomUUID } from 'node:crypto';
-import { ALL_SERVICES, E2eStack, presignedPut, sleep, startStack, until } from './stack';
-
-async function countEvents(stack: E2eStack, tenantId: string): Promise<{ rows: number; distinctKeys: number }> {
-  const [r] = await stack.sql<{ rows: string; keys: string }>(
-    `SELECT count(*) AS rows, count(DISTINCT event_key) AS keys FROM processed_storage_events WHERE event_key LIKE $1`,
-    [`%/uploads/${tenantId}/%`],
-  );
-  return { rows: Number(r.rows), distinctKeys: Number(r.keys) };
-}
+import { ALL_SERVICES, E2eStack, sleep, startStack, until } from './stack';
+import { RawClient } from './upload-client';
 
 describe('graceful shutdown', () => {
   let stack: E2eStack;
+  let client: RawClient;
+  let tenantId: string;
 
   beforeAll(async () => {
     stack = await startStack();
+    const api = stack.service('upload-api').url;
+    const tenant = await fetch(`${api}/v1/admin/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.env.ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'shutdown' }),
+    }).then((r) => r.json() as Promise<{ id: string; apiKey: string }>);
+    tenantId = tenant.id;
+    client = new RawClient(api, { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice' });
   });
   afterAll(async () => {
     await stack?.stop();
   });
 
-  it.each(['SIGTERM', 'SIGKILL'] as const)('chunk-tracker stopped by %s while consuming loses and duplicates nothing', async (signal) => {
-    const tenantId = randomUUID();
-    const total = 60;
-    // Keep events flowing while the tracker is stopped and started again.
+  const uploadedCount = async (ids: string[]) =>
+    Number((await stack.sql<{ n: string }>(`SELECT count(*) AS n FROM files WHERE id = ANY($1::uuid[]) AND status = 'uploaded'`, [ids]))[0].n);
+
+  it.each(['SIGTERM', 'SIGKILL'] as const)('chunk-tracker stopped by %s while holding messages: every upload still reaches uploaded, once', async (signal) => {
+    const total = 40;
+    const ids: string[] = [];
+    const before = (await stack.sql<{ used_bytes: string }>('SELECT used_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
+    // Keep uploads flowing while the tracker is stopped and started again.
     const uploads = (async () => {
-      for (let i = 0; i < total; i++) await presignedPut(stack.storage, `uploads/${tenantId}/${randomUUID()}`, Buffer.from(`object ${i}`));
+      for (let i = 0; i < total; i++) ids.push(await client.upload(Buffer.from(`object ${i} of ${signal}`), `${signal}-${i}.txt`, 'text/plain'));
     })();
-    await until('the tracker to be working', async () => (await countEvents(stack, tenantId)).rows >= 5);
+    await until('the tracker to be working', async () => ids.length > 0 && (await uploadedCount(ids)) >= 5);
     const result = await stack.service('chunk-tracker').stop(signal);
     if (signal === 'SIGTERM') {
       expect(result.code).toBe(0);
       expect(result.ms).toBeLessThan(10_000);
       process.stdout.write(`shutdown: chunk-tracker stopped mid-stream by SIGTERM, exited ${result.code} in ${result.ms} ms\n`);
     }
-    const atStop = (await countEvents(stack, tenantId)).rows;
-    expect(atStop).toBeLessThan(total);
+    expect(await uploadedCount(ids)).toBeLessThan(total);
     await sleep(500);
     await stack.restart('chunk-tracker');
     await uploads;
     // After a SIGKILL, unacknowledged messages come back after their visibility timeout (10 s here).
-    await until(`all ${total} events recorded`, async () => (await countEvents(stack, tenantId)).rows === total, 40_000, 250);
-    await sleep(signal === 'SIGKILL' ? 11_000 : 1_000); // past any redelivery: still no duplicate
-    expect(await countEvents(stack, tenantId)).toEqual({ rows: total, distinctKeys: total });
+    await until(`all ${total} uploads uploaded`, async () => (await uploadedCount(ids)) === total, 40_000, 250);
+    await sleep(signal === 'SIGKILL' ? 11_000 : 1_000); // past any redelivery: still nothing twice
+    const changes = await stack.sql<{ type: string; n: string }>(
+      `SELECT type, count(*) AS n FROM change_events WHERE file_id = ANY($1::uuid[]) GROUP BY type ORDER BY type`,
+      [ids],
+    );
+    expect(changes.map((c) => [c.type, Number(c.n)])).toEqual([
+      ['file.uploaded', total],
+      ['upload.created', total],
+    ]);
+    const [sum] = await stack.sql<{ s: string }>('SELECT sum(size) AS s FROM files WHERE id = ANY($1::uuid[])', [ids]);
+    const after = (await stack.sql<{ used_bytes: string }>('SELECT used_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
+    expect(BigInt(after.used_bytes) - BigInt(before.used_bytes)).toBe(BigInt(sum.s));
   });
 
   it.each(ALL_SERVICES)('%s exits 0 within 10 s of SIGTERM', async (name) => {

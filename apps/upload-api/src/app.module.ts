@@ -10,6 +10,7 @@ import { TenantsController } from './admin/tenants.controller';
 import { TenantsService } from './admin/tenants.service';
 import { AuthGuard } from './auth/auth.guard';
 import { CredentialsService } from './auth/credentials.service';
+import { RateLimitGuard } from './auth/rate-limit.guard';
 import type { UploadApiConfig } from './config';
 import { TokensController } from './tokens/tokens.controller';
 import { FilesController } from './files/files.controller';
@@ -45,7 +46,9 @@ export class UploadApiModule {
         // Request bodies are validated by the zod schemas that also generate the OpenAPI document.
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
+        // Guards run in this order: who is calling, then whether they may call again now.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };
   }

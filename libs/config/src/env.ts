@@ -93,6 +93,11 @@ export const uploadsEnv = z.object({
   INITIAL_PART_URLS: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+export const rateLimitEnv = z.object({
+  /** Requests per minute per credential (an API key, or one owner's user tokens); 0 turns limits off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+});
+
 export const reconcileEnv = z.object({
   /** How often chunk-tracker's reconciler runs. */
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(500).default(60_000),
@@ -128,6 +133,7 @@ export type StorageEnv = z.infer<typeof storageEnv>;
 export type SqsEnv = z.infer<typeof sqsEnv>;
 export type AuthEnv = z.infer<typeof authEnv>;
 export type UploadsEnv = z.infer<typeof uploadsEnv>;
+export type RateLimitEnv = z.infer<typeof rateLimitEnv>;
 export type ReconcileEnv = z.infer<typeof reconcileEnv>;
 export type RetentionEnv = z.infer<typeof retentionEnv>;
 export type MediaEnv = z.infer<typeof mediaEnv>;

@@ -12,6 +12,8 @@ import { collectHandlers, WorkerHost } from './worker-host';
 const WORKER_REDIS = Symbol('WORKER_REDIS');
 const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
 const PROBE_REDIS = Symbol('PROBE_REDIS');
+/** A fail-fast Redis connection for request-time work (rate limits): the producer connection. */
+export const SHARED_REDIS = Symbol('SHARED_REDIS');
 const SERVED_QUEUES = Symbol('SERVED_QUEUES');
 const QUEUE_OPTIONS = Symbol('QUEUE_OPTIONS');
 
@@ -98,10 +100,11 @@ export class QueueModule {
         { provide: SERVED_QUEUES, useValue: options.serve },
         { provide: QUEUE_OPTIONS, useValue: options },
         { provide: JobQueue, inject: [PRODUCER_REDIS, APP_CONFIG], useFactory: (r: Redis, c: RedisEnv) => new JobQueue(r, c.QUEUE_PREFIX) },
+        { provide: SHARED_REDIS, useExisting: PRODUCER_REDIS },
         QueueLifecycle,
         RedisHealth,
       ],
-      exports: [JobQueue, RedisHealth],
+      exports: [JobQueue, RedisHealth, SHARED_REDIS],
     };
   }
 }

@@ -23,7 +23,7 @@ export interface ApiHarness {
 }
 
 /** upload-api built exactly as main.ts builds it, on a fresh database, bucket and queue prefix. */
-export async function startApi(): Promise<ApiHarness> {
+export async function startApi(env: Record<string, string> = {}): Promise<ApiHarness> {
   const cfg = testConfig();
   const db = await createTestDatabase(cfg.TEST_POSTGRES_URL);
   const storage = await createTestStorage(cfg.TEST_MOTO_URL);
@@ -36,6 +36,7 @@ export async function startApi(): Promise<ApiHarness> {
     ADMIN_TOKEN,
     TOKEN_SIGNING_SECRET: 'integration-token-signing-secret-0123456789',
     ...Object.fromEntries(Object.entries(storage).map(([k, v]) => [k, String(v)])),
+    ...env,
   });
   const app = await createHttpApp(UploadApiModule.register(config), { configure: setupOpenApi });
   await app.init();
