@@ -122,6 +122,13 @@ ensure_ffmpeg() {
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null) || die "could not install ffmpeg"
 }
 
+# Headless Chromium for the SDK's browser test (Debian's package; playwright cannot download here).
+ensure_chromium() {
+  command -v chromium >/dev/null && return
+  log "installing chromium (apt)"
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)) || die "could not install chromium"
+}
+
 build() {
   (cd "$ROOT" && node scripts/build.mjs >/dev/null)
 }

@@ -45,7 +45,7 @@ case "$TIER" in
   integration|e2e|all)
     moto_up "$TEST_MOTO_PORT" || started_moto=1
     prepare_services
-    if [ "$TIER" != integration ]; then ensure_ffmpeg; build || die "build failed"; fi
+    if [ "$TIER" != integration ]; then ensure_ffmpeg; ensure_chromium; build || die "build failed"; fi
     [ "$TIER" = all ] && run_tier unit
     # Outer tiers share one emulator and reset it between suites: one file at a time.
     # --forceExit: the drain-deadline test abandons a job handler on purpose (a real process

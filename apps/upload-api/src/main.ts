@@ -2,10 +2,14 @@ import 'reflect-metadata';
 import { runService } from '@app/http';
 import { UploadApiModule } from './app.module';
 import { uploadApiEnv } from './config';
+import { enableCors } from './cors';
 import { setupOpenApi } from './openapi';
 
 void runService('upload-api', uploadApiEnv, (config) => ({
   module: UploadApiModule.register(config),
   port: config.UPLOAD_API_PORT,
-  configure: setupOpenApi,
+  configure: (app) => {
+    enableCors(app, config.API_CORS_ORIGINS);
+    setupOpenApi(app);
+  },
 }));

@@ -93,6 +93,19 @@ export const uploadsEnv = z.object({
   INITIAL_PART_URLS: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+export const corsEnv = z.object({
+  /** Origins of web apps that call the API from a browser (comma-separated), or * for any. */
+  API_CORS_ORIGINS: z
+    .string()
+    .default('*')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+});
+
 export const rateLimitEnv = z.object({
   /** Requests per minute per credential (an API key, or one owner's user tokens); 0 turns limits off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
@@ -133,6 +146,7 @@ export type StorageEnv = z.infer<typeof storageEnv>;
 export type SqsEnv = z.infer<typeof sqsEnv>;
 export type AuthEnv = z.infer<typeof authEnv>;
 export type UploadsEnv = z.infer<typeof uploadsEnv>;
+export type CorsEnv = z.infer<typeof corsEnv>;
 export type RateLimitEnv = z.infer<typeof rateLimitEnv>;
 export type ReconcileEnv = z.infer<typeof reconcileEnv>;
 export type RetentionEnv = z.infer<typeof retentionEnv>;
