@@ -123,6 +123,20 @@ describe('upload-api: tenants, keys and tokens (real Postgres)', () => {
       expect((await api.request('POST', '/v1/tokens', { token: tenant.apiKey, body: { ownerId: 'a/../b' } })).status).toBe(400);
     });
 
+    it('property: no token body or owner header answers 5xx', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.anything(), fc.option(fc.string({ maxLength: 300 }), { nil: undefined }), async (body, owner) => {
+          const headers: Record<string, string> = {};
+          // Header values must be byte strings; the property covers what clients can send.
+          if (owner !== undefined && /^[\x20-\x7e]*$/.test(owner)) headers['x-owner-id'] = owner;
+          const res = await api.request('POST', '/v1/tokens', { token: tenant.apiKey, headers, body });
+          expect(res.status).toBeLessThan(500);
+          if (res.status !== 201) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        }),
+        { numRuns: 150 },
+      );
+    });
+
     it('a user token cannot mint tokens; expired or tampered tokens are refused', async () => {
       const { token } = (await api.request('POST', '/v1/tokens', { token: tenant.apiKey, body: { ownerId: 'carol' } })).body as { token: string };
       expect((await api.request('POST', '/v1/tokens', { token, body: { ownerId: 'carol' } })).status).toBe(403);

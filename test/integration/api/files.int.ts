@@ -1,4 +1,5 @@
 import { parse } from 'content-disposition';
+import fc from 'fast-check';
 import { FileRepository } from '@app/database';
 import { ObjectStorage } from '@app/storage';
 import { testPresigner } from '@app/testing';
@@ -87,6 +88,20 @@ describe('upload-api: files and downloads (real Postgres, moto)', () => {
     expect((await api.request('GET', `/v1/files/${id}/content?variant=thumb`, as('alice'))).status).toBe(404);
     expect((await api.request('GET', `/v1/files/${id}/content?variant=../x`, as('alice'))).status).toBe(400);
     expect((await api.request('GET', `/v1/files/${id}/content`, as('bob'))).status).toBe(404);
+  });
+
+  it('property: no query string on the file routes answers 5xx', async () => {
+    const id = await storedFile('prop.txt', 'p');
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.constantFrom('cursor', 'limit', 'variant', 'disposition', 'other'), fc.string({ maxLength: 60 })), async (params) => {
+        const qs = new URLSearchParams(params).toString();
+        for (const path of [`/v1/files?${qs}`, `/v1/files/${id}/content?${qs}`]) {
+          const res = await api.request('GET', path, as('alice'));
+          expect(res.status).toBeLessThan(500);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('deletes a file: object removed, quota freed, change recorded; idempotent', async () => {
