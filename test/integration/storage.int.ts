@@ -84,6 +84,24 @@ describe('storage adapter against the S3+SQS emulator', () => {
     expect(events.filter((e) => e.key === key).map((e) => e.eventName)).toContain('ObjectCreated:CompleteMultipartUpload');
   });
 
+  it('lists parts past the first 1,000 (ListParts is paginated)', async () => {
+    const key = newKey();
+    const uploadId = await storage.createMultipartUpload(key, { contentType: 'a/b', checksumSha256: false });
+    const urls = await presigner.uploadParts(
+      key,
+      uploadId,
+      Array.from({ length: 1005 }, (_, i) => ({ partNumber: i + 1 })),
+    );
+    // Parts may be tiny until completion; 1,005 one-byte parts, 25 at a time.
+    for (let i = 0; i < urls.length; i += 25) {
+      await Promise.all(urls.slice(i, i + 25).map((u) => fetch(u.url, { method: 'PUT', body: 'x' })));
+    }
+    const listed = await storage.listParts(key, uploadId);
+    expect(listed).toHaveLength(1005);
+    expect(listed.map((p) => p.partNumber)).toEqual(Array.from({ length: 1005 }, (_, i) => i + 1));
+    await storage.abortMultipartUpload(key, uploadId);
+  });
+
   it('aborting a multipart upload removes it from storage, and aborting twice is harmless', async () => {
     const key = newKey();
     const uploadId = await storage.createMultipartUpload(key, { contentType: 'a/b', checksumSha256: false });
