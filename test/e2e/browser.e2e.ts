@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import { UploadClient } from '@app/sdk';
 import { freePort } from '@app/testing';
-import { E2eStack, startStack } from './stack';
+import { createTenant, E2eStack, startStack } from './stack';
 
 const MiB = 1024 ** 2;
 
@@ -25,11 +25,7 @@ describe('the SDK in a browser (headless Chromium)', () => {
   beforeAll(async () => {
     stack = await startStack({ services: ['upload-api', 'chunk-tracker'] });
     apiUrl = stack.service('upload-api').url;
-    ({ apiKey } = await fetch(`${apiUrl}/v1/admin/tenants`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.env.ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'browser' }),
-    }).then((r) => r.json() as Promise<{ apiKey: string }>));
+    ({ apiKey } = await createTenant(stack, { name: 'browser' }));
     const bundle = await build({
       entryPoints: [path.resolve(__dirname, '../../libs/sdk/src/index.ts')],
       bundle: true,

@@ -2,7 +2,7 @@ import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ObjectStorage } from '@app/storage';
 import { testPresigner } from '@app/testing';
-import { E2eStack, startStack, until } from './stack';
+import { createTenant, E2eStack, startStack, until } from './stack';
 import { RawClient } from './upload-client';
 
 const MiB = 1024 ** 2;
@@ -19,11 +19,7 @@ describe('the reconciler (test-shortened deadlines)', () => {
       env: { UPLOAD_EXPIRY_SECONDS: '3', RECONCILE_INTERVAL_MS: '1000', RECONCILE_STUCK_SECONDS: '2', ORPHAN_UPLOAD_MIN_AGE_SECONDS: '0' },
     });
     const api = stack.service('upload-api').url;
-    const tenant = await fetch(`${api}/v1/admin/tenants`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.env.ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'reconcile' }),
-    }).then((r) => r.json() as Promise<{ id: string; apiKey: string }>);
+    const tenant = await createTenant(stack, { name: 'reconcile' });
     tenantId = tenant.id;
     client = new RawClient(api, { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice' });
     ({ s3 } = testPresigner(stack.storage));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fromBytes, UploadClient } from '@app/sdk';
 import { fromFile } from '../../libs/sdk/src/node';
-import { E2eStack, startStack } from './stack';
+import { createTenant, E2eStack, startStack } from './stack';
 
 const MiB = 1024 ** 2;
 const sha = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -19,11 +19,7 @@ describe('the SDK against the real stack', () => {
   beforeAll(async () => {
     stack = await startStack();
     apiUrl = stack.service('upload-api').url;
-    ({ apiKey } = await fetch(`${apiUrl}/v1/admin/tenants`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.env.ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'sdk', quotaBytes: 10 * 1024 ** 3 }),
-    }).then((r) => r.json() as Promise<{ apiKey: string }>));
+    ({ apiKey } = await createTenant(stack, { name: 'sdk', quotaBytes: 10 * 1024 ** 3 }));
   });
   afterAll(async () => {
     await stack?.stop();

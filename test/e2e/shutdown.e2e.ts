@@ -1,4 +1,4 @@
-import { ALL_SERVICES, E2eStack, sleep, startStack, until } from './stack';
+import { createTenant, ALL_SERVICES, E2eStack, sleep, startStack, until } from './stack';
 import { RawClient } from './upload-client';
 
 describe('graceful shutdown', () => {
@@ -9,11 +9,7 @@ describe('graceful shutdown', () => {
   beforeAll(async () => {
     stack = await startStack();
     const api = stack.service('upload-api').url;
-    const tenant = await fetch(`${api}/v1/admin/tenants`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.env.ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'shutdown' }),
-    }).then((r) => r.json() as Promise<{ id: string; apiKey: string }>);
+    const tenant = await createTenant(stack, { name: 'shutdown' });
     tenantId = tenant.id;
     client = new RawClient(api, { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice' });
   });

@@ -103,3 +103,14 @@ export async function presignedPut(storage: StorageTestEnv, key: string, body: B
     s3.destroy();
   }
 }
+
+/** A tenant created through the admin API of the stack's upload-api: its id and API key. */
+export async function createTenant(stack: E2eStack, body: Record<string, unknown> = {}): Promise<{ id: string; apiKey: string }> {
+  const res = await fetch(`${stack.service('upload-api').url}/v1/admin/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.env.ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'e2e', ...body }),
+  });
+  if (res.status !== 201) throw new Error(`tenant creation answered ${res.status}`);
+  return (await res.json()) as { id: string; apiKey: string };
+}

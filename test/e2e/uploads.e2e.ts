@@ -2,7 +2,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSqsClient, ObjectStorage } from '@app/storage';
 import { testPresigner } from '@app/testing';
-import { E2eStack, sleep, startStack, until } from './stack';
+import { createTenant, E2eStack, sleep, startStack, until } from './stack';
 import { putRaw, RawClient } from './upload-client';
 
 const MiB = 1024 ** 2;
@@ -17,11 +17,7 @@ describe('the upload path end to end: storage events decide', () => {
   beforeAll(async () => {
     stack = await startStack();
     const api = stack.service('upload-api').url;
-    const tenant = await fetch(`${api}/v1/admin/tenants`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.env.ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'e2e', quotaBytes: 1024 ** 3 }),
-    }).then((r) => r.json() as Promise<{ id: string; apiKey: string }>);
+    const tenant = await createTenant(stack, { name: 'e2e', quotaBytes: 1024 ** 3 });
     tenantId = tenant.id;
     client = new RawClient(api, { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice' });
     storage = new ObjectStorage(testPresigner(stack.storage).s3, stack.storage.S3_BUCKET);
