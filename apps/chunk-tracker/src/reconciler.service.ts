@@ -96,12 +96,22 @@ export class ReconcilerService {
           data: { etag: head.etag, uploadedAt: now, statusReason: 'confirmed_by_reconciler' },
           change: { type: 'file.uploaded', data: { size: Number(file.size), contentType: file.contentType, filename: file.filename } },
         });
-        if (moved) confirmed++;
+        if (moved) {
+          confirmed++;
+          await this.jobs.enqueue('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}` });
+        }
         continue;
       }
       // One re-drive per stuck period: the job id changes only when another period has passed.
       await this.jobs.enqueue('upload.complete', { v: 1, fileId: file.id }, { jobId: `complete-${file.id}-r${Math.floor(now.getTime() / stuckMs)}` });
       redriven++;
+    }
+    // Stored files whose verification job was lost (with Redis) or died without a retry left.
+    for (const status of ['uploaded', 'processing'] as const) {
+      for (const file of await this.files.findStuck(status, new Date(now.getTime() - stuckMs), BATCH)) {
+        await this.jobs.enqueue('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}-r${Math.floor(now.getTime() / stuckMs)}` });
+        redriven++;
+      }
     }
     return { redriven, confirmed };
   }

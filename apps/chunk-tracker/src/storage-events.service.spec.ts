@@ -1,6 +1,7 @@
 import type { StorageEvent } from '@app/contracts';
 import type { FileRepository, FileRow, StorageEventRepository } from '@app/database';
 import { MetricsService } from '@app/observability';
+import type { JobQueue } from '@app/queue';
 import { KeyLayout, ObjectStorage, StorageEventSource } from '@app/storage';
 import type { TrackerConfig } from './config';
 import type { FileLifecycleService } from './file-lifecycle.service';
@@ -48,6 +49,7 @@ function setup(opts: { known?: boolean; file?: FileRow | null; headSize?: number
     head: jest.fn(async () => (opts.headSize === null ? null : { size: opts.headSize ?? 5, etag: 'e1', contentType: null, lastModified: null })),
   };
   const lifecycle = { removeFromStorage: jest.fn(async () => undefined) };
+  const jobs = { enqueue: jest.fn(async () => 'job') };
   const metrics = new MetricsService('test');
   const service = new StorageEventsService(
     {} as StorageEventSource,
@@ -56,18 +58,20 @@ function setup(opts: { known?: boolean; file?: FileRow | null; headSize?: number
     storage as unknown as ObjectStorage,
     lifecycle as unknown as FileLifecycleService,
     new KeyLayout({ objectPrefix: 'uploads/', variantPrefix: 'variants/' }),
+    jobs as unknown as JobQueue,
     { S3_BUCKET: 'uploads' } as TrackerConfig,
     metrics,
   );
   const count = async (outcome: string) =>
     (await metrics.registry.getSingleMetric('storage_events_total')!.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
-  return { service, ledger, files, storage, lifecycle, count };
+  return { service, ledger, files, storage, lifecycle, jobs, count };
 }
 
 describe('StorageEventsService', () => {
   it('moves a pending upload to uploaded when HEAD shows the declared size, committing quota, with the event record', async () => {
-    const { service, files, count } = setup();
+    const { service, files, jobs, count } = setup();
     await service.handle([event()], ctx);
+    expect(jobs.enqueue).toHaveBeenCalledWith('media.verify', { v: 1, fileId }, { jobId: `verify-${fileId}` });
     expect(files.transitionForEvent).toHaveBeenCalledWith(
       { eventKey: `uploads/${key}#ObjectCreated:Put#e1`, eventName: 'ObjectCreated:Put', fileId },
       fileId,
@@ -77,8 +81,9 @@ describe('StorageEventsService', () => {
   });
 
   it('rejects an object of another size than declared, releases quota and removes the object', async () => {
-    const { service, files, lifecycle, count } = setup({ headSize: 6 });
+    const { service, files, lifecycle, jobs, count } = setup({ headSize: 6 });
     await service.handle([event()], ctx);
+    expect(jobs.enqueue).not.toHaveBeenCalled();
     expect(files.transitionForEvent).toHaveBeenCalledWith(expect.anything(), fileId, expect.objectContaining({ to: 'rejected', quota: 'release' }));
     expect(lifecycle.removeFromStorage).toHaveBeenCalled();
     expect(await count('rejected')).toBe(1);

@@ -3,6 +3,7 @@ import { APP_CONFIG } from '@app/config';
 import type { FileStatusName, StorageEvent } from '@app/contracts';
 import { FileRepository, FileRow, StorageEventRepository } from '@app/database';
 import { MetricsService } from '@app/observability';
+import { JobQueue } from '@app/queue';
 import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventSource, storageEventKey } from '@app/storage';
 import type { TrackerConfig } from './config';
 import { FileLifecycleService } from './file-lifecycle.service';
@@ -31,6 +32,7 @@ export class StorageEventsService implements OnApplicationBootstrap {
     private readonly storage: ObjectStorage,
     private readonly lifecycle: FileLifecycleService,
     private readonly keys: KeyLayout,
+    private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: TrackerConfig,
     metrics: MetricsService,
   ) {
@@ -88,6 +90,8 @@ export class StorageEventsService implements OnApplicationBootstrap {
       if (duplicate) return 'duplicate';
       if (!moved) return 'recorded';
       this.logger.log({ fileId: file.id, size: declared, event: record.eventName, receiveCount: context.receiveCount }, 'file uploaded');
+      // After the commit; a lost enqueue is re-driven by the reconciler (files stuck in `uploaded`).
+      await this.jobs.enqueue('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}` });
       return 'uploaded';
     }
     const reason = `size_mismatch: storage holds ${head.size} bytes, ${declared} were declared`;

@@ -5,6 +5,7 @@ import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, StorageModule } from '@app/storage';
 import { MediaProcessorConfig, servedMediaQueues } from './config';
+import { VerifyService } from './verify.service';
 
 /**
  * Content work after storage confirms a file. Each kind of work has its own queue; MEDIA_QUEUES
@@ -27,6 +28,8 @@ export class MediaProcessorModule {
         StorageModule,
         QueueModule.forRoot({ serve: servedMediaQueues(config) }),
       ],
+      // Handlers of queues this deployment does not serve are left out (the registry check insists).
+      providers: config.MEDIA_QUEUES.includes('verify') ? [VerifyService] : [],
     };
   }
 }

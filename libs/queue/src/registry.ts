@@ -27,6 +27,8 @@ export interface JobPayloads {
   'upload.complete': Versioned & { fileId: string; parts?: Array<{ partNumber: number; etag: string }> };
   /** A client's optional report of one uploaded part, for the part ledger. */
   'upload.part-reported': Versioned & { fileId: string; partNumber: number; etag: string; size: number };
+  /** Verify a stored file: streamed SHA-256, magic-byte type, the tenant's allowed types. */
+  'media.verify': Versioned & { fileId: string };
   /** Expire overdue uploads, abort orphan multipart uploads, re-drive stuck ones. */
   'uploads.reconcile': Versioned;
   /** Delete processed-storage-event dedup rows past their retention. */
@@ -65,6 +67,8 @@ export const JOBS: Record<JobName, JobDefinition> = {
   // A lost report only delays the ledger: ListParts is the truth. Few retries.
   'upload.part-reported': { queue: 'tracker', options: { ...storageWork, attempts: 3, removeOnComplete: true } },
   'storage-events.prune': { queue: 'tracker', options: housekeeping, everyMs: 60 * 60_000 },
+  // Transient storage errors are retried; a failed check is not an error but a rejection.
+  'media.verify': { queue: 'media-verify', options: storageWork },
   // Each run is complete in itself; a failed run is simply followed by the next one.
   'uploads.reconcile': { queue: 'tracker', options: { ...housekeeping, attempts: 1 }, everyMs: 60_000 },
   'changes.prune': { queue: 'sync', options: housekeeping, everyMs: 60 * 60_000 },

@@ -1,0 +1,72 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { typeAllowed } from '@app/contracts';
+import { FileRepository, FileRow, TenantRepository } from '@app/database';
+import { inspect } from '@app/media';
+import { JobPayloads, OnJob } from '@app/queue';
+import { ObjectStorage } from '@app/storage';
+
+export type VerifyOutcome = 'ready' | 'rejected' | `skipped:${string}`;
+
+/**
+ * Verifies every stored file: one streamed read computes its SHA-256 and sniffs its real type
+ * from magic bytes. A declared hash the bytes do not match, or a real type the tenant does not
+ * allow (an executable declared as image/jpeg), ends `rejected`: object deleted, quota freed.
+ * Re-running the job on the same file gives the same result (a crash mid-way is harmless).
+ */
+@Injectable()
+export class VerifyService {
+  private readonly logger = new Logger(VerifyService.name);
+
+  constructor(
+    private readonly files: FileRepository,
+    private readonly tenants: TenantRepository,
+    private readonly storage: ObjectStorage,
+  ) {}
+
+  @OnJob('media.verify')
+  async verify(payload: JobPayloads['media.verify']): Promise<{ outcome: VerifyOutcome }> {
+    const file = await this.files.find(payload.fileId);
+    // `processing` too: a job interrupted after the transition runs again from the start.
+    if (!file || (file.status !== 'uploaded' && file.status !== 'processing')) return { outcome: `skipped:${file?.status ?? 'missing'}` };
+    await this.files.transition(file.id, { to: 'processing', from: ['uploaded'], change: { type: 'file.processing' } });
+
+    const result = await inspect(await this.storage.openReadStream(file.storageKey));
+    const tenant = await this.tenants.find(file.tenantId);
+    // Formats with no magic bytes (text, CSV, JSON) cannot be disproved: their declared type stands.
+    const realType = result.detectedType ?? file.contentType;
+    const problem =
+      result.size !== Number(file.size)
+        ? `size_mismatch: read ${result.size} bytes, ${Number(file.size)} declared`
+        : file.declaredSha256 && file.declaredSha256 !== result.sha256
+          ? 'sha256_mismatch: the bytes do not hash to the declared SHA-256'
+          : tenant && !typeAllowed(realType, tenant.allowedTypes)
+            ? `type_not_allowed: the content is ${realType}, declared ${file.contentType}`
+            : null;
+    if (problem) return this.reject(file, problem, result.detectedType);
+
+    const ready = await this.files.transition(file.id, {
+      to: 'ready',
+      from: ['processing'],
+      data: { sha256: result.sha256, detectedType: realType, readyAt: new Date() },
+      change: { type: 'file.ready', data: { detectedType: realType, sha256: result.sha256, size: result.size } },
+    });
+    if (ready) this.logger.log({ fileId: file.id, detectedType: realType }, 'file verified');
+    return { outcome: ready ? 'ready' : `skipped:${file.status}` };
+  }
+
+  private async reject(file: FileRow, reason: string, detectedType: string | null): Promise<{ outcome: VerifyOutcome }> {
+    const rejected = await this.files.transition(file.id, {
+      to: 'rejected',
+      from: ['processing'],
+      // The bytes were counted as used when storage confirmed them: free them.
+      quota: 'free',
+      data: { statusReason: reason, detectedType },
+      change: { type: 'file.rejected', data: { reason } },
+    });
+    if (rejected) {
+      this.logger.warn({ fileId: file.id, reason }, 'file rejected by verification');
+      await this.storage.delete(file.storageKey);
+    }
+    return { outcome: 'rejected' };
+  }
+}
