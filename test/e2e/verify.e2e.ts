@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
+import sharp from 'sharp';
 import { ObjectStorage } from '@app/storage';
 import { testPresigner } from '@app/testing';
 import { createTenant, E2eStack, startStack, until } from './stack';
 import { RawClient } from './upload-client';
 
-const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex'), randomBytes(2048)]);
+let PNG: Buffer;
 const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00]), randomBytes(4096)]);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -15,6 +16,9 @@ describe('verification (media-processor, media-verify queue)', () => {
   let storage: ObjectStorage;
 
   beforeAll(async () => {
+    PNG = await sharp({ create: { width: 48, height: 32, channels: 4, background: '#36c' } })
+      .png()
+      .toBuffer();
     stack = await startStack();
     const tenant = await createTenant(stack, { name: 'verify', allowedTypes: ['image/*', 'text/*'] });
     tenantId = tenant.id;

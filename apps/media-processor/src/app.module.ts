@@ -5,6 +5,7 @@ import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, StorageModule } from '@app/storage';
 import { MediaProcessorConfig, servedMediaQueues } from './config';
+import { ImageService } from './image.service';
 import { VerifyService } from './verify.service';
 
 /**
@@ -29,7 +30,7 @@ export class MediaProcessorModule {
         QueueModule.forRoot({ serve: servedMediaQueues(config) }),
       ],
       // Handlers of queues this deployment does not serve are left out (the registry check insists).
-      providers: config.MEDIA_QUEUES.includes('verify') ? [VerifyService] : [],
+      providers: [...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService] : []), ...(config.MEDIA_QUEUES.includes('image') ? [ImageService] : [])],
     };
   }
 }

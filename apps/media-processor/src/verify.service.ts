@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { typeAllowed } from '@app/contracts';
 import { FileRepository, FileRow, TenantRepository } from '@app/database';
-import { inspect } from '@app/media';
-import { JobPayloads, OnJob } from '@app/queue';
+import { IMAGE_TYPES, inspect } from '@app/media';
+import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { ObjectStorage } from '@app/storage';
 
-export type VerifyOutcome = 'ready' | 'rejected' | `skipped:${string}`;
+export type VerifyOutcome = 'ready' | 'rejected' | `routed:${string}` | `skipped:${string}`;
 
 /**
  * Verifies every stored file: one streamed read computes its SHA-256 and sniffs its real type
@@ -21,6 +21,7 @@ export class VerifyService {
     private readonly files: FileRepository,
     private readonly tenants: TenantRepository,
     private readonly storage: ObjectStorage,
+    private readonly jobs: JobQueue,
   ) {}
 
   @OnJob('media.verify')
@@ -44,6 +45,12 @@ export class VerifyService {
             : null;
     if (problem) return this.reject(file, problem, result.detectedType);
 
+    if (IMAGE_TYPES.has(realType)) {
+      // Verified; the image queue makes the variants and moves it to `ready`.
+      await this.files.setVerified(file.id, { sha256: result.sha256, detectedType: realType });
+      await this.jobs.enqueue('media.image', { v: 1, fileId: file.id }, { jobId: `image-${file.id}` });
+      return { outcome: 'routed:image' };
+    }
     const ready = await this.files.transition(file.id, {
       to: 'ready',
       from: ['processing'],

@@ -137,6 +137,14 @@ export const mediaEnv = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.enum(['verify', 'image', 'video'])).min(1)),
+  /** Decompression-bomb guard: images with more pixels are rejected before decoding. */
+  IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(100_000_000),
+  /** Images larger than this (bytes) get no variants (they become ready as they are). */
+  IMAGE_MAX_INPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 ** 2),
 });
 
 export type BaseEnv = z.infer<typeof baseEnv>;

@@ -6,10 +6,29 @@ import { StorageEventRepository } from './storage-event.repository';
 import { TenantRepository } from './tenant.repository';
 import { FileRepository } from './file.repository';
 import { FilePartRepository } from './file-part.repository';
+import { VariantRepository } from './variant.repository';
 
 @Global()
 @Module({
-  providers: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository, TenantRepository, FileRepository, FilePartRepository],
-  exports: [PrismaService, DatabaseHealth, StorageEventRepository, ChangeEventRepository, TenantRepository, FileRepository, FilePartRepository],
+  providers: [
+    PrismaService,
+    DatabaseHealth,
+    StorageEventRepository,
+    ChangeEventRepository,
+    TenantRepository,
+    FileRepository,
+    FilePartRepository,
+    VariantRepository,
+  ],
+  exports: [
+    PrismaService,
+    DatabaseHealth,
+    StorageEventRepository,
+    ChangeEventRepository,
+    TenantRepository,
+    FileRepository,
+    FilePartRepository,
+    VariantRepository,
+  ],
 })
 export class DatabaseModule {}

@@ -102,6 +102,11 @@ export class FileRepository {
     return this.prisma.file.findUnique({ where: { id } });
   }
 
+  /** Facts verification established, kept while the file stays in `processing`. */
+  async setVerified(id: string, facts: { sha256: string; detectedType: string }): Promise<void> {
+    await this.prisma.file.update({ where: { id }, data: facts });
+  }
+
   async setUploadId(id: string, s3UploadId: string): Promise<void> {
     await this.prisma.file.update({ where: { id }, data: { s3UploadId } });
   }

@@ -6,5 +6,6 @@ export * from './change-event.repository';
 export * from './tenant.repository';
 export * from './file.repository';
 export * from './file-part.repository';
+export * from './variant.repository';
 export { Prisma } from './generated/prisma/client';
 export type * from './generated/prisma/client';

@@ -1,1 +1,2 @@
 export * from './inspect';
+export * from './image';

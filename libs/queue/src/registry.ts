@@ -29,6 +29,8 @@ export interface JobPayloads {
   'upload.part-reported': Versioned & { fileId: string; partNumber: number; etag: string; size: number };
   /** Verify a stored file: streamed SHA-256, magic-byte type, the tenant's allowed types. */
   'media.verify': Versioned & { fileId: string };
+  /** Thumbnail, preview and placeholder of a verified image. */
+  'media.image': Versioned & { fileId: string };
   /** Expire overdue uploads, abort orphan multipart uploads, re-drive stuck ones. */
   'uploads.reconcile': Versioned;
   /** Delete processed-storage-event dedup rows past their retention. */
@@ -69,6 +71,8 @@ export const JOBS: Record<JobName, JobDefinition> = {
   'storage-events.prune': { queue: 'tracker', options: housekeeping, everyMs: 60 * 60_000 },
   // Transient storage errors are retried; a failed check is not an error but a rejection.
   'media.verify': { queue: 'media-verify', options: storageWork },
+  // A corrupt image is a result (rejected), not an error: retries are for storage hiccups only.
+  'media.image': { queue: 'media-image', options: { ...storageWork, attempts: 4 } },
   // Each run is complete in itself; a failed run is simply followed by the next one.
   'uploads.reconcile': { queue: 'tracker', options: { ...housekeeping, attempts: 1 }, everyMs: 60_000 },
   'changes.prune': { queue: 'sync', options: housekeeping, everyMs: 60 * 60_000 },

@@ -56,6 +56,6 @@ describe('collectHandlers', () => {
   });
 
   it('accepts a served queue that has no jobs yet', async () => {
-    await expect(handlersOf([], ['media-image'])).resolves.toEqual(new Map());
+    await expect(handlersOf([], ['media-video'])).resolves.toEqual(new Map());
   });
 });

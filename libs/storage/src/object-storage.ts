@@ -8,6 +8,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
@@ -67,6 +68,13 @@ export class ObjectStorage {
       if (error instanceof Error && 'code' in error && error.code === 'not_found') return null;
       throw error;
     }
+  }
+
+  /** Writes a small derived object (a thumbnail, a poster) that the workers made. */
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    await this.call('PutObject', () =>
+      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ContentLength: body.byteLength })),
+    );
   }
 
   /** Idempotent: deleting a missing object succeeds, as in S3. */

@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 
 const ROOT = repositoryRoot();
-const TEMPLATE = 'upl_test_template';
 
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
@@ -33,6 +32,8 @@ async function admin<T>(adminUrl: string, run: (c: Client) => Promise<T>): Promi
   }
 }
 
+const templateName = (checksum: string) => `upl_test_template_${checksum}`;
+
 async function migrationsChecksum(): Promise<string> {
   const dir = path.join(ROOT, 'prisma/migrations');
   const hash = createHash('sha256');
@@ -50,6 +51,9 @@ async function migrationsChecksum(): Promise<string> {
  */
 export async function prepareTemplateDatabase(adminUrl: string): Promise<string> {
   const checksum = await migrationsChecksum();
+  // Named by the migration set: two checkouts with different schemas (a CI clone and a working
+  // tree) can run tests at once without rebuilding each other's template.
+  const TEMPLATE = templateName(checksum);
   const current = await admin(adminUrl, async (c) => {
     const r = await c.query<{ comment: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [
       TEMPLATE,
@@ -77,6 +81,7 @@ export interface TestDatabase {
 
 /** A fresh, migrated database for one test file, cloned from the template. */
 export async function createTestDatabase(adminUrl: string): Promise<TestDatabase> {
+  const TEMPLATE = templateName(await migrationsChecksum());
   const name = `upl_test_${randomBytes(6).toString('hex')}`;
   await admin(adminUrl, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`));
   return {

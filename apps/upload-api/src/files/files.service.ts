@@ -110,6 +110,9 @@ function view(file: FileWithVariants): FileView {
     status: file.status,
     createdAt: file.createdAt.toISOString(),
     readyAt: file.readyAt?.toISOString() ?? null,
+    width: file.width,
+    height: file.height,
+    placeholder: file.placeholder,
     metadata: (file.metadata as Record<string, unknown> | null) ?? null,
     variants: file.variants.map((v) => ({
       name: v.name,

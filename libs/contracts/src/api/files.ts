@@ -21,6 +21,9 @@ export const fileView = z.object({
   status: uploadStatus,
   createdAt: z.string().datetime(),
   readyAt: z.string().datetime().nullable(),
+  width: z.number().int().nullable().describe('Images and video: displayed width'),
+  height: z.number().int().nullable(),
+  placeholder: z.string().nullable().describe('Images: thumbhash (base64) to show while the thumbnail loads'),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   variants: z.array(variantView),
 });

@@ -1,0 +1,73 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { buffer } from 'node:stream/consumers';
+import { APP_CONFIG } from '@app/config';
+import type { MediaEnv } from '@app/config';
+import { FileRepository, VariantRepository } from '@app/database';
+import { MediaError, renderImage } from '@app/media';
+import { JobPayloads, OnJob } from '@app/queue';
+import { KeyLayout, ObjectStorage } from '@app/storage';
+
+/**
+ * Images: `thumb` and `preview` variants and a placeholder, then `ready`. Variants have fixed keys
+ * (variants/<tenant>/<file>/<name>, outside the event prefix) and one row per name, so a re-run
+ * overwrites both and leaves no orphan. A bad image is a result (`rejected` with its reason), not
+ * an error to retry.
+ */
+@Injectable()
+export class ImageService {
+  private readonly logger = new Logger(ImageService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: MediaEnv,
+    private readonly files: FileRepository,
+    private readonly variants: VariantRepository,
+    private readonly storage: ObjectStorage,
+    private readonly keys: KeyLayout,
+  ) {}
+
+  @OnJob('media.image')
+  async render(payload: JobPayloads['media.image']): Promise<{ outcome: string }> {
+    const file = await this.files.find(payload.fileId);
+    if (!file || file.status !== 'processing') return { outcome: `skipped:${file?.status ?? 'missing'}` };
+    if (Number(file.size) > this.config.IMAGE_MAX_INPUT_BYTES) {
+      await this.files.transition(file.id, {
+        to: 'ready',
+        from: ['processing'],
+        data: { readyAt: new Date() },
+        change: { type: 'file.ready', data: { variants: [] } },
+      });
+      return { outcome: 'ready-without-variants' };
+    }
+    const input = await buffer(await this.storage.openReadStream(file.storageKey));
+    let rendered;
+    try {
+      rendered = await renderImage(input, { maxPixels: this.config.IMAGE_MAX_PIXELS });
+    } catch (error) {
+      if (!(error instanceof MediaError)) throw error;
+      const reason = `${error.code}: ${error.message}`;
+      const rejected = await this.files.transition(file.id, {
+        to: 'rejected',
+        from: ['processing'],
+        quota: 'free',
+        data: { statusReason: reason },
+        change: { type: 'file.rejected', data: { reason } },
+      });
+      if (rejected) await this.storage.delete(file.storageKey);
+      this.logger.warn({ fileId: file.id, reason }, 'image rejected');
+      return { outcome: 'rejected' };
+    }
+    for (const v of rendered.variants) {
+      const key = this.keys.variantKey({ tenantId: file.tenantId, fileId: file.id }, v.name);
+      await this.storage.put(key, v.body, v.contentType);
+      await this.variants.upsert(file.id, { name: v.name, storageKey: key, contentType: v.contentType, size: v.body.length, width: v.width, height: v.height });
+    }
+    await this.files.transition(file.id, {
+      to: 'ready',
+      from: ['processing'],
+      data: { width: rendered.width, height: rendered.height, placeholder: rendered.placeholder, readyAt: new Date() },
+      change: { type: 'file.ready', data: { width: rendered.width, height: rendered.height, variants: rendered.variants.map((v) => v.name) } },
+    });
+    this.logger.log({ fileId: file.id, width: rendered.width, height: rendered.height, animated: rendered.animated }, 'image processed');
+    return { outcome: 'ready' };
+  }
+}
