@@ -6,6 +6,7 @@ import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, StorageModule } from '@app/storage';
 import { MediaProcessorConfig, servedMediaQueues } from './config';
 import { ImageService } from './image.service';
+import { VideoService } from './video.service';
 import { VerifyService } from './verify.service';
 
 /**
@@ -30,7 +31,11 @@ export class MediaProcessorModule {
         QueueModule.forRoot({ serve: servedMediaQueues(config) }),
       ],
       // Handlers of queues this deployment does not serve are left out (the registry check insists).
-      providers: [...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService] : []), ...(config.MEDIA_QUEUES.includes('image') ? [ImageService] : [])],
+      providers: [
+        ...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService] : []),
+        ...(config.MEDIA_QUEUES.includes('image') ? [ImageService] : []),
+        ...(config.MEDIA_QUEUES.includes('video') ? [VideoService] : []),
+      ],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { typeAllowed } from '@app/contracts';
 import { FileRepository, FileRow, TenantRepository } from '@app/database';
-import { IMAGE_TYPES, inspect } from '@app/media';
+import { IMAGE_TYPES, inspect, VIDEO_TYPES } from '@app/media';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { ObjectStorage } from '@app/storage';
 
@@ -45,11 +45,12 @@ export class VerifyService {
             : null;
     if (problem) return this.reject(file, problem, result.detectedType);
 
-    if (IMAGE_TYPES.has(realType)) {
-      // Verified; the image queue makes the variants and moves it to `ready`.
+    if (IMAGE_TYPES.has(realType) || VIDEO_TYPES.has(realType)) {
+      // Verified; the image or video queue makes the variants and moves it to `ready`.
       await this.files.setVerified(file.id, { sha256: result.sha256, detectedType: realType });
-      await this.jobs.enqueue('media.image', { v: 1, fileId: file.id }, { jobId: `image-${file.id}` });
-      return { outcome: 'routed:image' };
+      const job = IMAGE_TYPES.has(realType) ? 'media.image' : 'media.video';
+      await this.jobs.enqueue(job, { v: 1, fileId: file.id }, { jobId: `${job}-${file.id}` });
+      return { outcome: `routed:${job}` };
     }
     const ready = await this.files.transition(file.id, {
       to: 'ready',

@@ -145,6 +145,8 @@ export const mediaEnv = z.object({
     .int()
     .positive()
     .default(256 * 1024 ** 2),
+  /** ffprobe/ffmpeg runs longer than this are killed and the file marked failed. */
+  FFMPEG_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(120),
 });
 
 export type BaseEnv = z.infer<typeof baseEnv>;

@@ -6,7 +6,7 @@ export const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'im
 
 export class MediaError extends Error {
   constructor(
-    readonly code: 'too_many_pixels' | 'undecodable',
+    readonly code: 'too_many_pixels' | 'undecodable' | 'timeout',
     message: string,
   ) {
     super(message);

@@ -1,2 +1,3 @@
 export * from './inspect';
 export * from './image';
+export * from './video';

@@ -31,6 +31,8 @@ export interface JobPayloads {
   'media.verify': Versioned & { fileId: string };
   /** Thumbnail, preview and placeholder of a verified image. */
   'media.image': Versioned & { fileId: string };
+  /** Duration, dimensions, codecs and a poster frame of a verified video. */
+  'media.video': Versioned & { fileId: string };
   /** Expire overdue uploads, abort orphan multipart uploads, re-drive stuck ones. */
   'uploads.reconcile': Versioned;
   /** Delete processed-storage-event dedup rows past their retention. */
@@ -73,6 +75,7 @@ export const JOBS: Record<JobName, JobDefinition> = {
   'media.verify': { queue: 'media-verify', options: storageWork },
   // A corrupt image is a result (rejected), not an error: retries are for storage hiccups only.
   'media.image': { queue: 'media-image', options: { ...storageWork, attempts: 4 } },
+  'media.video': { queue: 'media-video', options: { ...storageWork, attempts: 3 } },
   // Each run is complete in itself; a failed run is simply followed by the next one.
   'uploads.reconcile': { queue: 'tracker', options: { ...housekeeping, attempts: 1 }, everyMs: 60_000 },
   'changes.prune': { queue: 'sync', options: housekeeping, everyMs: 60 * 60_000 },

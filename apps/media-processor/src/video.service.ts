@@ -1,0 +1,70 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import sharp from 'sharp';
+import { APP_CONFIG } from '@app/config';
+import type { MediaEnv } from '@app/config';
+import { FileRepository, Prisma, VariantRepository } from '@app/database';
+import { extractPoster, MediaError, probeVideo } from '@app/media';
+import { JobPayloads, OnJob } from '@app/queue';
+import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
+
+const POSTER_EDGE = 1280;
+
+/**
+ * Videos: ffprobe for duration, dimensions and codecs, and a `poster` frame, with ffmpeg reading
+ * a presigned GET URL (it fetches only the ranges it needs, never the whole file). A video ffmpeg
+ * cannot read is `rejected`; one that outlasts FFMPEG_TIMEOUT_SECONDS is `failed`: neither retried.
+ */
+@Injectable()
+export class VideoService {
+  private readonly logger = new Logger(VideoService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: MediaEnv,
+    private readonly files: FileRepository,
+    private readonly variants: VariantRepository,
+    private readonly storage: ObjectStorage,
+    private readonly presigner: FastPresigner,
+    private readonly keys: KeyLayout,
+  ) {}
+
+  @OnJob('media.video')
+  async process(payload: JobPayloads['media.video']): Promise<{ outcome: string }> {
+    const file = await this.files.find(payload.fileId);
+    if (!file || file.status !== 'processing') return { outcome: `skipped:${file?.status ?? 'missing'}` };
+    const timeout = this.config.FFMPEG_TIMEOUT_SECONDS;
+    const source = (await this.presigner.getObject(file.storageKey, { expiresInSeconds: Math.max(900, timeout * 2) })).url;
+    try {
+      const info = await probeVideo(source, timeout);
+      // A frame one second in (or halfway through a shorter clip) skips fade-ins and black leaders.
+      const poster = await extractPoster(source, Math.min(1, info.durationMs / 2000), POSTER_EDGE, timeout);
+      const posterMeta = await sharp(poster).metadata();
+      const key = this.keys.variantKey({ tenantId: file.tenantId, fileId: file.id }, 'poster');
+      await this.storage.put(key, poster, 'image/jpeg');
+      await this.variants.upsert(file.id, { name: 'poster', storageKey: key, contentType: 'image/jpeg', size: poster.length, width: posterMeta.width, height: posterMeta.height });
+      const mediaInfo = { videoCodec: info.videoCodec, audioCodec: info.audioCodec, container: info.container } satisfies Prisma.InputJsonObject;
+      await this.files.transition(file.id, {
+        to: 'ready',
+        from: ['processing'],
+        data: { width: info.width, height: info.height, durationMs: info.durationMs, mediaInfo, readyAt: new Date() },
+        change: { type: 'file.ready', data: { width: info.width, height: info.height, durationMs: info.durationMs, variants: ['poster'] } },
+      });
+      this.logger.log({ fileId: file.id, durationMs: info.durationMs, codec: info.videoCodec }, 'video processed');
+      return { outcome: 'ready' };
+    } catch (error) {
+      if (!(error instanceof MediaError)) throw error;
+      const to = error.code === 'timeout' ? 'failed' : 'rejected';
+      const reason = `${error.code}: ${error.message}`;
+      const moved = await this.files.transition(file.id, {
+        to,
+        from: ['processing'],
+        // A rejected file is not kept; a failed one keeps its bytes (and its quota) for a reprocess.
+        quota: to === 'rejected' ? 'free' : undefined,
+        data: { statusReason: reason },
+        change: { type: to === 'rejected' ? 'file.rejected' : 'file.failed', data: { reason } },
+      });
+      if (moved && to === 'rejected') await this.storage.delete(file.storageKey);
+      this.logger.warn({ fileId: file.id, reason }, `video ${to}`);
+      return { outcome: to };
+    }
+  }
+}
