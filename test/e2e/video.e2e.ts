@@ -25,12 +25,31 @@ describe('video (media-processor, media-video queue)', () => {
 
   it('an MP4 becomes ready with a poster, its duration, dimensions and codecs', async () => {
     const clip = path.join(dir, 'clip.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=duration=3:size=320x240:rate=25', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-movflags', '+faststart', clip]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=duration=3:size=320x240:rate=25',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:v',
+      'libx264',
+      '-movflags',
+      '+faststart',
+      clip,
+    ]);
     const id = await client.upload(readFileSync(clip), 'clip.mp4', 'video/mp4');
-    const status = await until('processed', async () => {
-      const { body } = await client.call('GET', `/v1/uploads/${id}`);
-      return ['ready', 'rejected', 'failed'].includes(body.status) ? (body.status as string) : null;
-    }, 60_000, 200);
+    const status = await until(
+      'processed',
+      async () => {
+        const { body } = await client.call('GET', `/v1/uploads/${id}`);
+        return ['ready', 'rejected', 'failed'].includes(body.status) ? (body.status as string) : null;
+      },
+      60_000,
+      200,
+    );
     expect(status).toBe('ready');
     const file = (await client.call('GET', `/v1/files/${id}`)).body;
     expect(file).toMatchObject({ detectedType: 'video/mp4', width: 320, height: 240 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -11,7 +11,28 @@ describe('video adapter (ffprobe + ffmpeg)', () => {
   const clip = path.join(dir, 'clip.mp4');
 
   beforeAll(() => {
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=duration=4:size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=4', '-shortest', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-c:a', 'aac', '-movflags', '+faststart', clip]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=duration=4:size=320x240:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:duration=4',
+      '-shortest',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:v',
+      'libx264',
+      '-c:a',
+      'aac',
+      '-movflags',
+      '+faststart',
+      clip,
+    ]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -22,11 +43,11 @@ describe('video adapter (ffprobe + ffmpeg)', () => {
   });
 
   it('extracts a JPEG poster and leaves no temporary files behind', async () => {
-    const before = new Set(require('node:fs').readdirSync(tmpdir()) as string[]);
+    const before = new Set(readdirSync(tmpdir()));
     const poster = await extractPoster(clip, 1, 1280, 30);
     const meta = await sharp(poster).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 320, 240]);
-    const after = (require('node:fs').readdirSync(tmpdir()) as string[]).filter((f) => f.startsWith('poster-') && !before.has(f));
+    const after = readdirSync(tmpdir()).filter((f) => f.startsWith('poster-') && !before.has(f));
     expect(after).toEqual([]);
   });
 

@@ -40,7 +40,14 @@ export class VideoService {
       const posterMeta = await sharp(poster).metadata();
       const key = this.keys.variantKey({ tenantId: file.tenantId, fileId: file.id }, 'poster');
       await this.storage.put(key, poster, 'image/jpeg');
-      await this.variants.upsert(file.id, { name: 'poster', storageKey: key, contentType: 'image/jpeg', size: poster.length, width: posterMeta.width, height: posterMeta.height });
+      await this.variants.upsert(file.id, {
+        name: 'poster',
+        storageKey: key,
+        contentType: 'image/jpeg',
+        size: poster.length,
+        width: posterMeta.width,
+        height: posterMeta.height,
+      });
       const mediaInfo = { videoCodec: info.videoCodec, audioCodec: info.audioCodec, container: info.container } satisfies Prisma.InputJsonObject;
       await this.files.transition(file.id, {
         to: 'ready',

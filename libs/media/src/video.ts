@@ -57,7 +57,11 @@ export async function extractPoster(url: string, atSeconds: number, maxEdge: num
         .output(out)
         .on('end', () => resolve())
         .on('error', (e: Error) =>
-          reject(/timeout/i.test(e.message) ? new MediaError('timeout', `ffmpeg took longer than ${timeoutSeconds} s`) : new MediaError('undecodable', `ffmpeg: ${e.message.split('\n')[0]}`)),
+          reject(
+            /timeout/i.test(e.message)
+              ? new MediaError('timeout', `ffmpeg took longer than ${timeoutSeconds} s`)
+              : new MediaError('undecodable', `ffmpeg: ${e.message.split('\n')[0]}`),
+          ),
         )
         .run();
     });
