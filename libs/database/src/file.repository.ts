@@ -93,6 +93,120 @@ export class FileRepository {
     });
   }
 
+  /**
+   * A verified, ready file with this content in the scope instant uploads may use: one owner,
+   * or (tenant opt-in) the whole tenant; never another tenant. Matched on the verified SHA-256
+   * and the size.
+   */
+  async findDedupSource(tenantId: string, ownerId: string | null, sha256: string, size: bigint) {
+    return this.prisma.file.findFirst({
+      where: { tenantId, ...(ownerId ? { ownerId } : {}), sha256, size, status: 'ready' },
+      orderBy: { readyAt: 'desc' },
+      include: { variants: true },
+    });
+  }
+
+  /**
+   * A new ready file sharing `source`'s stored object and variants (no bytes move). Its size is
+   * charged to the quota like any stored file (null, writing nothing, when that exceeds it).
+   */
+  async createDeduplicated(
+    source: FileRow & {
+      variants: Array<{
+        name: string;
+        storageKey: string;
+        contentType: string;
+        size: bigint;
+        width: number | null;
+        height: number | null;
+        durationMs: number | null;
+      }>;
+    },
+    copy: { id: string; ownerId: string; filename: string; metadata: Prisma.InputJsonValue | undefined },
+  ): Promise<FileRow | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const charged = await tx.$executeRaw`
+        UPDATE quota_usage q SET used_bytes = q.used_bytes + ${source.size}, updated_at = now()
+        FROM tenants t
+        WHERE q.tenant_id = ${source.tenantId}::uuid AND t.id = q.tenant_id
+          AND q.used_bytes + q.reserved_bytes + ${source.size} <= t.quota_bytes`;
+      if (charged !== 1) return null;
+      const now = new Date();
+      const file = await tx.file.create({
+        data: {
+          id: copy.id,
+          tenantId: source.tenantId,
+          ownerId: copy.ownerId,
+          filename: copy.filename,
+          contentType: source.contentType,
+          detectedType: source.detectedType,
+          size: source.size,
+          declaredSha256: source.sha256,
+          sha256: source.sha256,
+          storageKey: source.storageKey,
+          mode: source.mode,
+          status: 'ready',
+          statusReason: `deduplicated:${source.id}`,
+          metadata: copy.metadata,
+          etag: source.etag,
+          width: source.width,
+          height: source.height,
+          durationMs: source.durationMs,
+          placeholder: source.placeholder,
+          mediaInfo: source.mediaInfo ?? undefined,
+          expiresAt: now,
+          uploadedAt: now,
+          readyAt: now,
+          variants: {
+            create: source.variants.map(({ name, storageKey, contentType, size, width, height, durationMs }) => ({
+              name,
+              storageKey,
+              contentType,
+              size,
+              width,
+              height,
+              durationMs,
+            })),
+          },
+        },
+      });
+      for (const type of ['upload.created', 'file.ready'] as const) {
+        await this.changes.append(tx, {
+          tenantId: file.tenantId,
+          ownerId: file.ownerId,
+          type,
+          fileId: file.id,
+          data: { filename: file.filename, size: Number(file.size), deduplicated: true },
+        });
+      }
+      return file;
+    });
+  }
+
+  /**
+   * Deletes a file and says which stored objects no live file refers to any more. The rows sharing
+   * its object are locked first, so two copies deleted at once cannot both believe the other
+   * still holds it (an object shared by instant uploads is removed with its last reference).
+   */
+  async deleteAndRelease(id: string, t: Transition): Promise<{ file: FileRow; orphanKeys: string[] } | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const current = await tx.file.findUnique({ where: { id }, include: { variants: true } });
+      if (!current) return null;
+      await tx.$queryRaw`SELECT id FROM files WHERE storage_key = ${current.storageKey} ORDER BY id FOR UPDATE`;
+      const file = await this.transitionIn(tx, id, t);
+      if (!file) return null;
+      const live = ['pending', 'uploading', 'completing', 'uploaded', 'processing', 'ready', 'failed'] as const;
+      const keys = [current.storageKey, ...current.variants.map((v) => v.storageKey)];
+      const orphanKeys: string[] = [];
+      for (const key of keys) {
+        const fileRefs = await tx.file.count({ where: { storageKey: key, status: { in: [...live] } } });
+        const variantRefs = await tx.variant.count({ where: { storageKey: key, file: { status: { in: [...live] } } } });
+        if (fileRefs + variantRefs === 0) orphanKeys.push(key);
+      }
+      return { file, orphanKeys };
+    });
+  }
+
   /** A file of this owner, or null: other owners' and tenants' files do not exist for the caller. */
   async findOwned(scope: { tenantId: string; ownerId: string }, id: string): Promise<FileRow | null> {
     return this.prisma.file.findFirst({ where: { id, tenantId: scope.tenantId, ownerId: scope.ownerId } });

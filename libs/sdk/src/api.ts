@@ -50,6 +50,8 @@ export interface UploadState {
 }
 
 export type Initiated =
+  /** Instant upload: the content is already stored in scope; nothing to send. */
+  | { id: string; status: 'ready'; deduplicated: true; mode: 'single' | 'multipart'; size: number }
   | { id: string; status: string; mode: 'single'; size: number; expiresAt: string; upload: { method: 'PUT'; url: string; headers: Record<string, string> } }
   | { id: string; status: string; mode: 'multipart'; size: number; partSize: number; partCount: number; expiresAt: string; parts: PartUrl[] };
 

@@ -122,6 +122,11 @@ export class Upload {
         this.signal,
       );
       this.id = initiated.id;
+      if ('deduplicated' in initiated) {
+        this.progress = { totalBytes: initiated.size, bytesUploaded: initiated.size, partsDone: 0, partCount: 0 };
+        this.options.onProgress?.({ ...this.progress });
+        return { id: initiated.id, status: initiated.status };
+      }
       if (initiated.mode === 'single') {
         this.urls.set(1, { partNumber: 1, url: initiated.upload.url, headers: initiated.upload.headers, expiresAt: initiated.expiresAt });
         state = {

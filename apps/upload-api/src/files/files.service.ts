@@ -72,7 +72,7 @@ export class FilesService {
     const file = await this.files.findOwnedWithVariants(scope, id);
     if (!file) throw notFound();
     if (file.status === 'deleted') return;
-    const deleted = await this.files.transition(id, {
+    const deleted = await this.files.deleteAndRelease(id, {
       to: 'deleted',
       from: [...STORED, 'rejected'],
       quota: STORED.includes(file.status) ? 'free' : undefined,
@@ -82,7 +82,8 @@ export class FilesService {
     if (!deleted)
       throw new DomainError('invalid_state', `The upload is ${file.status}; abort it with DELETE /v1/uploads/${id}.`, { uploadStatus: file.status });
     try {
-      await Promise.all([this.storage.delete(file.storageKey), ...file.variants.map((v) => this.storage.delete(v.storageKey))]);
+      // Only objects no other live file refers to (instant uploads share them).
+      await Promise.all(deleted.orphanKeys.map((key) => this.storage.delete(key)));
     } catch (error) {
       this.logger.warn({ err: error, fileId: id }, 'storage cleanup after delete failed; left to the reconciler');
     }

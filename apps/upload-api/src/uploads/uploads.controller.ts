@@ -35,11 +35,17 @@ export class UploadsController {
   @Post()
   @HttpCode(201)
   @ApiResponse({ status: 201, description: 'Single: { upload: { method, url, headers } }. Multipart: { partSize, partCount, parts: PartUrl[] }' })
+  @ApiResponse({
+    status: 200,
+    description: 'Instant upload: { id, status: "ready", deduplicated: true } (the sha256 matched a stored file in scope; no bytes to send)',
+  })
   @ApiResponse({ status: 403, description: 'quota_exceeded' })
   @ApiResponse({ status: 413, description: 'file_too_large' })
   @ApiResponse({ status: 415, description: 'type_not_allowed' })
-  initiate(@Scope() scope: OwnerScope, @Body() body: CreateUploadDto) {
-    return this.uploads.initiate(scope, body);
+  async initiate(@Scope() scope: OwnerScope, @Body() body: CreateUploadDto, @Res({ passthrough: true }) reply: FastifyReply) {
+    const result = await this.uploads.initiate(scope, body);
+    if ('deduplicated' in result) void reply.status(200);
+    return result;
   }
 
   /** Signs part URLs lazily, up to 1,000 per call. */

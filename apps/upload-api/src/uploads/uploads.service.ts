@@ -28,6 +28,16 @@ export interface PartUrlView {
   expiresAt: string;
 }
 
+export interface DeduplicatedResult {
+  id: string;
+  status: 'ready';
+  deduplicated: true;
+  mode: 'single' | 'multipart';
+  filename: string;
+  size: number;
+  contentType: string;
+}
+
 export type InitiateResult =
   | { id: string; status: 'pending'; mode: 'single'; size: number; expiresAt: string; upload: { method: 'PUT'; url: string; headers: Record<string, string> } }
   | { id: string; status: 'pending'; mode: 'multipart'; size: number; partSize: number; partCount: number; expiresAt: string; parts: PartUrlView[] };
@@ -48,7 +58,7 @@ export class UploadsService {
     private readonly jobs: JobQueue,
   ) {}
 
-  async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<InitiateResult> {
+  async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<InitiateResult | DeduplicatedResult> {
     const tenant = await this.tenants.find(scope.tenantId);
     if (!tenant) throw new DomainError('unauthorized', 'The tenant of this credential no longer exists.');
     if (BigInt(body.size) > tenant.maxFileBytes) {
@@ -58,6 +68,23 @@ export class UploadsService {
     }
     if (!typeAllowed(body.contentType, tenant.allowedTypes)) {
       throw new DomainError('type_not_allowed', `Content type ${body.contentType} is not allowed for this tenant.`, { allowedTypes: tenant.allowedTypes });
+    }
+    if (body.sha256) {
+      // Instant upload: the same verified content is already stored in scope. Owner scope by
+      // default, the tenant's if it opted in, never across tenants: a hash alone must not hand
+      // anyone else's file to a caller.
+      const source = await this.files.findDedupSource(scope.tenantId, tenant.dedupScope === 'tenant' ? null : scope.ownerId, body.sha256, BigInt(body.size));
+      if (source) {
+        const copy = await this.files.createDeduplicated(source, {
+          id: randomUUID(),
+          ownerId: scope.ownerId,
+          filename: body.filename,
+          metadata: body.metadata as never,
+        });
+        if (!copy) throw new DomainError('quota_exceeded', `This file of ${body.size} bytes would exceed the tenant's storage quota.`);
+        this.logger.log({ fileId: copy.id, sourceId: source.id, size: body.size }, 'instant upload (deduplicated)');
+        return { id: copy.id, status: 'ready', deduplicated: true, mode: copy.mode, filename: copy.filename, size: body.size, contentType: copy.contentType };
+      }
     }
     const plan = planUpload(body.size, { multipartThresholdBytes: this.config.MULTIPART_THRESHOLD_BYTES, minPartBytes: this.config.MIN_PART_BYTES });
     if (body.checksum && plan.mode !== 'multipart') {
