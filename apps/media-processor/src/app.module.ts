@@ -6,6 +6,7 @@ import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, StorageModule } from '@app/storage';
 import { MediaProcessorConfig, servedMediaQueues } from './config';
 import { ImageService } from './image.service';
+import { ProcessingResults } from './processing-results.service';
 import { VideoService } from './video.service';
 import { VerifyService } from './verify.service';
 
@@ -32,6 +33,7 @@ export class MediaProcessorModule {
       ],
       // Handlers of queues this deployment does not serve are left out (the registry check insists).
       providers: [
+        ProcessingResults,
         ...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService] : []),
         ...(config.MEDIA_QUEUES.includes('image') ? [ImageService] : []),
         ...(config.MEDIA_QUEUES.includes('video') ? [VideoService] : []),

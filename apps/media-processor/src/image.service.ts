@@ -6,6 +6,7 @@ import { FileRepository, VariantRepository } from '@app/database';
 import { MediaError, renderImage } from '@app/media';
 import { JobPayloads, OnJob } from '@app/queue';
 import { KeyLayout, ObjectStorage } from '@app/storage';
+import { ProcessingResults } from './processing-results.service';
 
 /**
  * Images: `thumb` and `preview` variants and a placeholder, then `ready`. Variants have fixed keys
@@ -23,6 +24,7 @@ export class ImageService {
     private readonly variants: VariantRepository,
     private readonly storage: ObjectStorage,
     private readonly keys: KeyLayout,
+    private readonly results: ProcessingResults,
   ) {}
 
   @OnJob('media.image')
@@ -44,16 +46,7 @@ export class ImageService {
       rendered = await renderImage(input, { maxPixels: this.config.IMAGE_MAX_PIXELS });
     } catch (error) {
       if (!(error instanceof MediaError)) throw error;
-      const reason = `${error.code}: ${error.message}`;
-      const rejected = await this.files.transition(file.id, {
-        to: 'rejected',
-        from: ['processing'],
-        quota: 'free',
-        data: { statusReason: reason },
-        change: { type: 'file.rejected', data: { reason } },
-      });
-      if (rejected) await this.storage.delete(file.storageKey);
-      this.logger.warn({ fileId: file.id, reason }, 'image rejected');
+      await this.results.reject(file, `${error.code}: ${error.message}`);
       return { outcome: 'rejected' };
     }
     for (const v of rendered.variants) {

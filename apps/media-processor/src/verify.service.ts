@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { typeAllowed } from '@app/contracts';
-import { FileRepository, FileRow, TenantRepository } from '@app/database';
+import { FileRepository, TenantRepository } from '@app/database';
 import { IMAGE_TYPES, inspect, VIDEO_TYPES } from '@app/media';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { ObjectStorage } from '@app/storage';
+import { ProcessingResults } from './processing-results.service';
 
 export type VerifyOutcome = 'ready' | 'rejected' | `routed:${string}` | `skipped:${string}`;
 
@@ -22,6 +23,7 @@ export class VerifyService {
     private readonly tenants: TenantRepository,
     private readonly storage: ObjectStorage,
     private readonly jobs: JobQueue,
+    private readonly results: ProcessingResults,
   ) {}
 
   @OnJob('media.verify')
@@ -43,7 +45,10 @@ export class VerifyService {
           : tenant && !typeAllowed(realType, tenant.allowedTypes)
             ? `type_not_allowed: the content is ${realType}, declared ${file.contentType}`
             : null;
-    if (problem) return this.reject(file, problem, result.detectedType);
+    if (problem) {
+      await this.results.reject(file, problem, { detectedType: result.detectedType });
+      return { outcome: 'rejected' };
+    }
 
     if (IMAGE_TYPES.has(realType) || VIDEO_TYPES.has(realType)) {
       // Verified; the image or video queue makes the variants and moves it to `ready`.
@@ -60,21 +65,5 @@ export class VerifyService {
     });
     if (ready) this.logger.log({ fileId: file.id, detectedType: realType }, 'file verified');
     return { outcome: ready ? 'ready' : `skipped:${file.status}` };
-  }
-
-  private async reject(file: FileRow, reason: string, detectedType: string | null): Promise<{ outcome: VerifyOutcome }> {
-    const rejected = await this.files.transition(file.id, {
-      to: 'rejected',
-      from: ['processing'],
-      // The bytes were counted as used when storage confirmed them: free them.
-      quota: 'free',
-      data: { statusReason: reason, detectedType },
-      change: { type: 'file.rejected', data: { reason } },
-    });
-    if (rejected) {
-      this.logger.warn({ fileId: file.id, reason }, 'file rejected by verification');
-      await this.storage.delete(file.storageKey);
-    }
-    return { outcome: 'rejected' };
   }
 }

@@ -6,6 +6,7 @@ import { FileRepository, Prisma, VariantRepository } from '@app/database';
 import { extractPoster, MediaError, probeVideo } from '@app/media';
 import { JobPayloads, OnJob } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
+import { ProcessingResults } from './processing-results.service';
 
 const POSTER_EDGE = 1280;
 
@@ -25,6 +26,7 @@ export class VideoService {
     private readonly storage: ObjectStorage,
     private readonly presigner: FastPresigner,
     private readonly keys: KeyLayout,
+    private readonly results: ProcessingResults,
   ) {}
 
   @OnJob('media.video')
@@ -59,18 +61,10 @@ export class VideoService {
       return { outcome: 'ready' };
     } catch (error) {
       if (!(error instanceof MediaError)) throw error;
-      const to = error.code === 'timeout' ? 'failed' : 'rejected';
       const reason = `${error.code}: ${error.message}`;
-      const moved = await this.files.transition(file.id, {
-        to,
-        from: ['processing'],
-        // A rejected file is not kept; a failed one keeps its bytes (and its quota) for a reprocess.
-        quota: to === 'rejected' ? 'free' : undefined,
-        data: { statusReason: reason },
-        change: { type: to === 'rejected' ? 'file.rejected' : 'file.failed', data: { reason } },
-      });
-      if (moved && to === 'rejected') await this.storage.delete(file.storageKey);
-      this.logger.warn({ fileId: file.id, reason }, `video ${to}`);
+      if (error.code === 'timeout') await this.results.fail(file, reason);
+      else await this.results.reject(file, reason);
+      const to = error.code === 'timeout' ? 'failed' : 'rejected';
       return { outcome: to };
     }
   }

@@ -8,27 +8,21 @@ import { FileRepository } from './file.repository';
 import { FilePartRepository } from './file-part.repository';
 import { VariantRepository } from './variant.repository';
 
+/** The client, its readiness check and one repository per aggregate, all exported. */
+const REPOSITORIES = [
+  PrismaService,
+  DatabaseHealth,
+  StorageEventRepository,
+  ChangeEventRepository,
+  TenantRepository,
+  FileRepository,
+  FilePartRepository,
+  VariantRepository,
+];
+
 @Global()
 @Module({
-  providers: [
-    PrismaService,
-    DatabaseHealth,
-    StorageEventRepository,
-    ChangeEventRepository,
-    TenantRepository,
-    FileRepository,
-    FilePartRepository,
-    VariantRepository,
-  ],
-  exports: [
-    PrismaService,
-    DatabaseHealth,
-    StorageEventRepository,
-    ChangeEventRepository,
-    TenantRepository,
-    FileRepository,
-    FilePartRepository,
-    VariantRepository,
-  ],
+  providers: REPOSITORIES,
+  exports: REPOSITORIES,
 })
 export class DatabaseModule {}
