@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchPresign } from './presign.bench';
+import { benchMedia } from './media.bench';
 import { benchUpload } from './upload.bench';
 
 /** npm run bench: every benchmark, its ratio against a baseline measured in the same run. */
@@ -12,6 +13,9 @@ async function main(): Promise<void> {
   process.stdout.write('upload: 1 GiB through the SDK and services vs raw parallel PUTs\n');
   results.upload = await benchUpload();
   process.stdout.write(`${JSON.stringify(results.upload, null, 2)}\n`);
+  process.stdout.write('media: image pipeline vs raw sharp, verify vs raw GET, poster of a 10-minute 1080p video\n');
+  results.media = await benchMedia();
+  process.stdout.write(`${JSON.stringify(results.media, null, 2)}\n`);
   const targets = [
     ['presign speedup >= 20x', results.presign.speedup >= 20],
     ['presign < 50 ms per 1,000', results.presign.fastPresignerMsPer1000 < 50],

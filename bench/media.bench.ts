@@ -1,0 +1,108 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
+import { extractPoster, inspect, probeVideo, renderImage } from '@app/media';
+import { ObjectStorage } from '@app/storage';
+import { createTestStorage, testConfig, testPresigner } from '@app/testing';
+import { round } from './presign.bench';
+
+const MiB = 1024 ** 2;
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/**
+ * Issue #4: the image pipeline vs raw sharp on the same images; verification (SHA-256 + sniff)
+ * vs a raw GET of the same object; poster extraction from a 10-minute 1080p video.
+ */
+export async function benchMedia(): Promise<Record<string, number>> {
+  // 1. Images: 12 photos of 4000x3000. Raw sharp makes the same two WebP renditions; the
+  //    pipeline adds metadata, EXIF handling, the pixel guard and the thumbhash placeholder.
+  const photos = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 100 + i, sigma: 30 } } })
+        .jpeg({ quality: 85 })
+        .toBuffer(),
+    ),
+  );
+  const raw = async () => {
+    for (const p of photos) {
+      await sharp(p).rotate().resize(256, 256, { fit: 'inside' }).webp({ quality: 78 }).toBuffer();
+      await sharp(p).rotate().resize(2048, 2048, { fit: 'inside' }).webp({ quality: 82 }).toBuffer();
+    }
+  };
+  const pipeline = async () => {
+    for (const p of photos) await renderImage(p, { maxPixels: 100_000_000 });
+  };
+  await raw();
+  await pipeline();
+  const rawMs = Math.min(await timeIt(raw), await timeIt(raw));
+  const pipelineMs = Math.min(await timeIt(pipeline), await timeIt(pipeline));
+
+  // 2. Verification: a 256 MiB object read as a raw GET vs through inspect (hash + sniff).
+  const env = await createTestStorage(testConfig().TEST_MOTO_URL);
+  const { s3 } = testPresigner(env);
+  const storage = new ObjectStorage(s3, env.S3_BUCKET);
+  const key = 'bench/verify.bin';
+  await storage.put(key, randomBytes(256 * MiB), 'application/octet-stream');
+  const drain = async () => {
+    for await (const chunk of await storage.openReadStream(key)) void chunk;
+  };
+  await drain();
+  const getMs = Math.min(await timeIt(drain), await timeIt(drain));
+  const verifyMs = Math.min(
+    await timeIt(async () => inspect(await storage.openReadStream(key))),
+    await timeIt(async () => inspect(await storage.openReadStream(key))),
+  );
+  await storage.delete(key);
+
+  // 3. Poster: a 10-minute 1080p H.264 video, read by ffmpeg through a presigned GET URL.
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-video-'));
+  const video = path.join(dir, 'ten-minutes.mp4');
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1920x1080:rate=25:duration=600',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '250',
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
+    video,
+  ]);
+  const videoKey = 'bench/ten-minutes.mp4';
+  await storage.put(videoKey, readFileSync(video), 'video/mp4');
+  rmSync(dir, { recursive: true, force: true });
+  const url = (await testPresigner(env).presigner.getObject(videoKey, { expiresInSeconds: 900 })).url;
+  const probeMs = await timeIt(() => probeVideo(url, 60));
+  const posterEarlyMs = await timeIt(() => extractPoster(url, 1, 1280, 60));
+  const posterMiddleMs = await timeIt(() => extractPoster(url, 300, 1280, 60));
+  await storage.delete(videoKey);
+  s3.destroy();
+
+  return {
+    rawSharpImagesPerSecond: round((photos.length * 1000) / rawMs),
+    pipelineImagesPerSecond: round((photos.length * 1000) / pipelineMs),
+    imagePipelineVsRawRatio: round(rawMs / pipelineMs),
+    rawGetMiBps: round(256 / (getMs / 1000)),
+    verifyMiBps: round(256 / (verifyMs / 1000)),
+    verifyVsGetRatio: round(getMs / verifyMs),
+    probe10MinMs: round(probeMs),
+    posterAt1sMs: round(posterEarlyMs),
+    posterAt300sMs: round(posterMiddleMs),
+  };
+}
