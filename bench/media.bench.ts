@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { extractPoster, inspect, probeVideo, renderImage } from '@app/media';
 import { ObjectStorage } from '@app/storage';
-import { createTestStorage, testConfig, testPresigner } from '@app/testing';
+import { createTestStorage, makeTestVideo, testConfig, testPresigner } from '@app/testing';
 import { round } from './presign.bench';
 
 const MiB = 1024 ** 2;
@@ -65,25 +64,7 @@ export async function benchMedia(): Promise<Record<string, number>> {
   // 3. Poster: a 10-minute 1080p H.264 video, read by ffmpeg through a presigned GET URL.
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-video-'));
   const video = path.join(dir, 'ten-minutes.mp4');
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=1920x1080:rate=25:duration=600',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-g',
-    '250',
-    '-pix_fmt',
-    'yuv420p',
-    '-movflags',
-    '+faststart',
-    video,
-  ]);
+  makeTestVideo(video, { seconds: 600, width: 1920, height: 1080, fast: true });
   const videoKey = 'bench/ten-minutes.mp4';
   await storage.put(videoKey, readFileSync(video), 'video/mp4');
   rmSync(dir, { recursive: true, force: true });

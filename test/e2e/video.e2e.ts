@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { makeTestVideo } from '@app/testing';
 import { createTenant, E2eStack, startStack, until } from './stack';
 import { RawClient } from './upload-client';
 
@@ -25,21 +25,7 @@ describe('video (media-processor, media-video queue)', () => {
 
   it('an MP4 becomes ready with a poster, its duration, dimensions and codecs', async () => {
     const clip = path.join(dir, 'clip.mp4');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=duration=3:size=320x240:rate=25',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:v',
-      'libx264',
-      '-movflags',
-      '+faststart',
-      clip,
-    ]);
+    makeTestVideo(clip, { seconds: 3, width: 320, height: 240 });
     const id = await client.upload(readFileSync(clip), 'clip.mp4', 'video/mp4');
     const status = await until(
       'processed',

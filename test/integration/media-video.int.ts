@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { extractPoster, MediaError, probeVideo } from '@app/media';
+import { makeTestVideo } from '@app/testing';
 
 /** The video adapter against real ffmpeg/ffprobe, on clips ffmpeg makes itself. */
 describe('video adapter (ffprobe + ffmpeg)', () => {
@@ -11,28 +11,7 @@ describe('video adapter (ffprobe + ffmpeg)', () => {
   const clip = path.join(dir, 'clip.mp4');
 
   beforeAll(() => {
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=duration=4:size=320x240:rate=25',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:duration=4',
-      '-shortest',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:v',
-      'libx264',
-      '-c:a',
-      'aac',
-      '-movflags',
-      '+faststart',
-      clip,
-    ]);
+    makeTestVideo(clip, { seconds: 4, width: 320, height: 240, audio: true });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -75,12 +75,7 @@ export class FileRepository {
    */
   async createPending(upload: NewUpload): Promise<FileRow | null> {
     return this.prisma.$transaction(async (tx) => {
-      const reserved = await tx.$executeRaw`
-        UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${upload.size}, updated_at = now()
-        FROM tenants t
-        WHERE q.tenant_id = ${upload.tenantId}::uuid AND t.id = q.tenant_id
-          AND q.used_bytes + q.reserved_bytes + ${upload.size} <= t.quota_bytes`;
-      if (reserved !== 1) return null;
+      if (!(await this.admit(tx, upload.tenantId, { reserve: upload.size }))) return null;
       const file = await tx.file.create({ data: { ...upload, status: 'pending' } });
       await this.changes.append(tx, {
         tenantId: upload.tenantId,
@@ -125,12 +120,7 @@ export class FileRepository {
     copy: { id: string; ownerId: string; filename: string; metadata: Prisma.InputJsonValue | undefined },
   ): Promise<FileRow | null> {
     return this.prisma.$transaction(async (tx) => {
-      const charged = await tx.$executeRaw`
-        UPDATE quota_usage q SET used_bytes = q.used_bytes + ${source.size}, updated_at = now()
-        FROM tenants t
-        WHERE q.tenant_id = ${source.tenantId}::uuid AND t.id = q.tenant_id
-          AND q.used_bytes + q.reserved_bytes + ${source.size} <= t.quota_bytes`;
-      if (charged !== 1) return null;
+      if (!(await this.admit(tx, source.tenantId, { use: source.size }))) return null;
       const now = new Date();
       const file = await tx.file.create({
         data: {
@@ -251,6 +241,21 @@ export class FileRepository {
       });
     }
     return file;
+  }
+
+  /**
+   * Adds bytes to the tenant's reserved or used total only if the sum stays within its quota: the
+   * check and the increment are one conditional UPDATE, so concurrent callers cannot overshoot.
+   */
+  private async admit(tx: Tx, tenantId: string, bytes: { reserve?: bigint; use?: bigint }): Promise<boolean> {
+    const reserve = bytes.reserve ?? 0n;
+    const use = bytes.use ?? 0n;
+    const updated = await tx.$executeRaw`
+      UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${reserve}, used_bytes = q.used_bytes + ${use}, updated_at = now()
+      FROM tenants t
+      WHERE q.tenant_id = ${tenantId}::uuid AND t.id = q.tenant_id
+        AND q.used_bytes + q.reserved_bytes + ${reserve + use} <= t.quota_bytes`;
+    return updated === 1;
   }
 
   private async applyQuota(tx: Tx, tenantId: string, size: bigint, effect: QuotaEffect): Promise<void> {

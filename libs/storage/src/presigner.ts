@@ -102,13 +102,6 @@ export class FastPresigner {
     return this.sign('PUT', key, {}, headers);
   }
 
-  /** One part of a multipart upload. */
-  uploadPart(key: string, uploadId: string, part: PartSigning): Promise<PresignedRequest> {
-    const headers: Record<string, string> = {};
-    if (part.checksumSha256) headers[CHECKSUM_HEADER] = part.checksumSha256;
-    return this.sign('PUT', key, { partNumber: String(part.partNumber), uploadId }, headers);
-  }
-
   /**
    * Many parts of one upload, all with the same signing time and expiry. Their canonical queries
    * differ only in partNumber, so the query is canonicalised once per batch (per set of signed

@@ -4,3 +4,4 @@ export * from './moto';
 export * from './processes';
 export * from './redis-server';
 export * from './wait';
+export * from './media';
