@@ -4,25 +4,64 @@ import { benchPresign } from './presign.bench';
 import { benchMedia } from './media.bench';
 import { benchUpload } from './upload.bench';
 
-/** npm run bench: every benchmark, its ratio against a baseline measured in the same run. */
+type Results = Record<string, number>;
+
+interface Group {
+  name: string;
+  title: string;
+  run(): Promise<Results>;
+  targets: [string, (r: Results) => boolean][];
+}
+
+const GROUPS: Group[] = [
+  {
+    name: 'presign',
+    title: '1,000 part URLs, FastPresigner vs getSignedUrl',
+    run: benchPresign,
+    targets: [
+      ['presign speedup >= 20x', (r) => r.speedup >= 20],
+      ['presign < 50 ms per 1,000', (r) => r.fastPresignerMsPer1000 < 50],
+    ],
+  },
+  {
+    name: 'upload',
+    title: '1 GiB through the SDK and services vs raw parallel PUTs',
+    run: benchUpload,
+    targets: [
+      ['SDK / raw throughput >= 0.9', (r) => r.sdkVsRawRatio >= 0.9],
+      ['upload-api RSS growth < 50 MB', (r) => r.uploadApiRssGrowthMiB * 1.048576 < 50],
+    ],
+  },
+  {
+    name: 'media',
+    title: 'image pipeline vs raw sharp, verify vs raw GET, poster of a 10-minute 1080p video',
+    run: benchMedia,
+    targets: [
+      ['image pipeline / raw sharp >= 0.85', (r) => r.imagePipelineVsRawRatio >= 0.85],
+      ['verify / raw GET >= 0.8', (r) => r.verifyVsGetRatio >= 0.8],
+      // Judged where ranges cost what they cost on S3; the emulator's numbers are reported beside
+      // it with its own share measured (docs/benchmarks.md: moto copies the object per ranged GET).
+      ['poster of a 10-minute 1080p video < 2 s (S3-like origin)', (r) => Math.max(r.originPosterAt1sMs, r.originPosterAt300sMs) < 2000],
+      ['poster of a 10-minute video / of a 10-second video <= 1.5', (r) => r.originPoster10MinVs10sRatio <= 1.5],
+    ],
+  },
+];
+
+/**
+ * npm run bench: every benchmark, its ratio against a baseline measured in the same run.
+ * BENCH_ONLY=media,presign runs a subset.
+ */
 async function main(): Promise<void> {
-  const results: Record<string, Record<string, number>> = {};
-  process.stdout.write('presign: 1,000 part URLs, FastPresigner vs getSignedUrl\n');
-  results.presign = await benchPresign();
-  process.stdout.write(`${JSON.stringify(results.presign, null, 2)}\n`);
-  process.stdout.write('upload: 1 GiB through the SDK and services vs raw parallel PUTs\n');
-  results.upload = await benchUpload();
-  process.stdout.write(`${JSON.stringify(results.upload, null, 2)}\n`);
-  process.stdout.write('media: image pipeline vs raw sharp, verify vs raw GET, poster of a 10-minute 1080p video\n');
-  results.media = await benchMedia();
-  process.stdout.write(`${JSON.stringify(results.media, null, 2)}\n`);
-  const targets = [
-    ['presign speedup >= 20x', results.presign.speedup >= 20],
-    ['presign < 50 ms per 1,000', results.presign.fastPresignerMsPer1000 < 50],
-    ['SDK / raw throughput >= 0.9', results.upload.sdkVsRawRatio >= 0.9],
-    ['upload-api RSS growth < 50 MB', results.upload.uploadApiRssGrowthMiB * 1.048576 < 50],
-  ] as const;
-  for (const [name, met] of targets) process.stdout.write(`${met ? 'met    ' : 'MISSED '} ${name}\n`);
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+  const groups = GROUPS.filter((g) => !only || only.includes(g.name));
+  const results: Record<string, Results> = {};
+  for (const group of groups) {
+    process.stdout.write(`${group.name}: ${group.title}\n`);
+    results[group.name] = await group.run();
+    process.stdout.write(`${JSON.stringify(results[group.name], null, 2)}\n`);
+  }
+  for (const group of groups)
+    for (const [name, met] of group.targets) process.stdout.write(`${met(results[group.name]) ? 'met    ' : 'MISSED '} ${name}\n`);
   const out = path.resolve(__dirname, '../../.stack/bench');
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'results.json'), JSON.stringify({ at: new Date().toISOString(), results }, null, 2));

@@ -1,3 +1,4 @@
 export * from './inspect';
 export * from './image';
 export * from './video';
+export * from './sha256-off-thread';
