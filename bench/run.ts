@@ -49,19 +49,18 @@ const GROUPS: Group[] = [
 
 /**
  * npm run bench: every benchmark, its ratio against a baseline measured in the same run.
- * BENCH_ONLY=media,presign runs a subset.
+ * `npm run bench -- media presign` runs a subset.
  */
 async function main(): Promise<void> {
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
-  const groups = GROUPS.filter((g) => !only || only.includes(g.name));
+  const only = process.argv.slice(2);
+  const groups = GROUPS.filter((g) => only.length === 0 || only.includes(g.name));
   const results: Record<string, Results> = {};
   for (const group of groups) {
     process.stdout.write(`${group.name}: ${group.title}\n`);
     results[group.name] = await group.run();
     process.stdout.write(`${JSON.stringify(results[group.name], null, 2)}\n`);
   }
-  for (const group of groups)
-    for (const [name, met] of group.targets) process.stdout.write(`${met(results[group.name]) ? 'met    ' : 'MISSED '} ${name}\n`);
+  for (const group of groups) for (const [name, met] of group.targets) process.stdout.write(`${met(results[group.name]) ? 'met    ' : 'MISSED '} ${name}\n`);
   const out = path.resolve(__dirname, '../../.stack/bench');
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'results.json'), JSON.stringify({ at: new Date().toISOString(), results }, null, 2));

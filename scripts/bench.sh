@@ -17,4 +17,4 @@ moto_up "$BENCH_MOTO_PORT" || started=1
 ensure_moto "$BENCH_MOTO_PORT" "$STACK_DIR/bench/moto.pid" "$STACK_DIR/bench/moto.log"
 trap '[ "$started" = 1 ] && kill "$(cat "$STACK_DIR/bench/moto.pid")" 2>/dev/null; true' EXIT
 build
-node --enable-source-maps dist/bench/run.js
+node --enable-source-maps dist/bench/run.js "$@"

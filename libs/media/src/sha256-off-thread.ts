@@ -113,7 +113,7 @@ export class OffThreadSha256 {
     if (this.failure) throw this.failure;
     if (chunk.length === 0) return;
     const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
-    this.batch.push(owned ? (chunk.buffer) : new Uint8Array(chunk).buffer); // Buffer#slice would share memory
+    this.batch.push(owned ? chunk.buffer : new Uint8Array(chunk).buffer); // Buffer#slice would share memory
     this.batchBytes += chunk.length;
     if (this.batchBytes >= BATCH_BYTES) this.flush();
     if (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((resolve, reject) => (this.waiting = { resolve, reject }));
