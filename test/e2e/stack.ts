@@ -48,7 +48,7 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
     ADMIN_TOKEN: 'e2e-admin-token-0123456789',
     TOKEN_SIGNING_SECRET: 'e2e-token-signing-secret-0123456789abcdef',
     SHUTDOWN_TIMEOUT_MS: 8_000,
-    MEDIA_QUEUES: 'verify,image,video',
+    MEDIA_QUEUES: 'verify,image,video,transcode',
     ...opts.env,
   });
   const services = new Map<ServiceName, ServiceProcess>();

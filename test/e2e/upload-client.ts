@@ -4,7 +4,7 @@ import { request } from 'node:http';
 export class RawClient {
   constructor(
     readonly baseUrl: string,
-    private readonly auth: Record<string, string>,
+    readonly auth: Record<string, string>,
   ) {}
 
   async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {

@@ -7,6 +7,8 @@ import { S3Health, StorageModule } from '@app/storage';
 import { MediaProcessorConfig, servedMediaQueues } from './config';
 import { ImageService } from './image.service';
 import { ProcessingResults } from './processing-results.service';
+import { ReprocessService } from './reprocess.service';
+import { TranscodeService } from './transcode.service';
 import { VideoService } from './video.service';
 import { VerifyService } from './verify.service';
 
@@ -34,9 +36,10 @@ export class MediaProcessorModule {
       // Handlers of queues this deployment does not serve are left out (the registry check insists).
       providers: [
         ProcessingResults,
-        ...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService] : []),
+        ...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService, ReprocessService] : []),
         ...(config.MEDIA_QUEUES.includes('image') ? [ImageService] : []),
         ...(config.MEDIA_QUEUES.includes('video') ? [VideoService] : []),
+        ...(config.MEDIA_QUEUES.includes('transcode') ? [TranscodeService] : []),
       ],
     };
   }

@@ -54,7 +54,8 @@ export class VerifyService {
       // Verified; the image or video queue makes the variants and moves it to `ready`.
       await this.files.setVerified(file.id, { sha256: result.sha256, detectedType: realType });
       const job = IMAGE_TYPES.has(realType) ? 'media.image' : 'media.video';
-      await this.jobs.enqueue(job, { v: 1, fileId: file.id }, { jobId: `${job}-${file.id}` });
+      // rerun: a reprocess or re-drive finds the earlier run's finished job under this id.
+      await this.jobs.enqueue(job, { v: 1, fileId: file.id }, { jobId: `${job}-${file.id}`, rerun: true });
       return { outcome: `routed:${job}` };
     }
     const ready = await this.files.transition(file.id, {

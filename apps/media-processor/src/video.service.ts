@@ -4,7 +4,7 @@ import { APP_CONFIG } from '@app/config';
 import type { MediaEnv } from '@app/config';
 import { FileRepository, Prisma, VariantRepository } from '@app/database';
 import { extractPoster, MediaError, probeVideo } from '@app/media';
-import { JobPayloads, OnJob } from '@app/queue';
+import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
 import { ProcessingResults } from './processing-results.service';
 
@@ -27,6 +27,7 @@ export class VideoService {
     private readonly presigner: FastPresigner,
     private readonly keys: KeyLayout,
     private readonly results: ProcessingResults,
+    private readonly jobs: JobQueue,
   ) {}
 
   @OnJob('media.video')
@@ -58,6 +59,9 @@ export class VideoService {
         change: { type: 'file.ready', data: { width: info.width, height: info.height, durationMs: info.durationMs, variants: ['poster'] } },
       });
       this.logger.log({ fileId: file.id, durationMs: info.durationMs, codec: info.videoCodec }, 'video processed');
+      // The rendition follows on its own queue: the file is usable (poster, original) meanwhile.
+      if (this.config.VIDEO_TRANSCODE)
+        await this.jobs.enqueue('media.transcode', { v: 1, fileId: file.id }, { jobId: `media.transcode-${file.id}`, rerun: true });
       return { outcome: 'ready' };
     } catch (error) {
       if (!(error instanceof MediaError)) throw error;

@@ -6,6 +6,8 @@ import { DatabaseHealth, DatabaseModule } from '@app/database';
 import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, StorageModule } from '@app/storage';
+import { OperationsController } from './admin/operations.controller';
+import { OperationsService } from './admin/operations.service';
 import { TenantsController } from './admin/tenants.controller';
 import { TenantsService } from './admin/tenants.service';
 import { AuthGuard } from './auth/auth.guard';
@@ -37,10 +39,11 @@ export class UploadApiModule {
         // A producer only: its jobs run in chunk-tracker and media-processor.
         QueueModule.forRoot({ serve: [] }),
       ],
-      controllers: [TenantsController, TokensController, UploadsController, FilesController],
+      controllers: [TenantsController, OperationsController, TokensController, UploadsController, FilesController],
       providers: [
         CredentialsService,
         TenantsService,
+        OperationsService,
         UploadsService,
         FilesService,
         // Request bodies are validated by the zod schemas that also generate the OpenAPI document.

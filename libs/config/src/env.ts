@@ -129,14 +129,14 @@ export const mediaEnv = z.object({
   /** Which media queues this deployment serves, so image and video work scale apart. */
   MEDIA_QUEUES: z
     .string()
-    .default('verify,image,video')
+    .default('verify,image,video,transcode')
     .transform((v) =>
       v
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['verify', 'image', 'video'])).min(1)),
+    .pipe(z.array(z.enum(['verify', 'image', 'video', 'transcode'])).min(1)),
   /** Decompression-bomb guard: images with more pixels are rejected before decoding. */
   IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(100_000_000),
   /** Images larger than this (bytes) get no variants (they become ready as they are). */
@@ -147,6 +147,10 @@ export const mediaEnv = z.object({
     .default(256 * 1024 ** 2),
   /** ffprobe/ffmpeg runs longer than this are killed and the file marked failed. */
   FFMPEG_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(120),
+  /** Make an H.264/AAC rendition (`video720`, at most 720 lines) of every ready video. */
+  VIDEO_TRANSCODE: bool.default(false),
+  /** A transcode running longer than this is killed (the job fails and is kept for inspection). */
+  TRANSCODE_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(3_600),
 });
 
 export type BaseEnv = z.infer<typeof baseEnv>;

@@ -9,6 +9,8 @@ export const CHANGE_TYPES = [
   'file.rejected',
   'file.failed',
   'file.deleted',
+  /** A variant made after `file.ready` (the 720p rendition of a video). */
+  'file.variant_added',
 ] as const;
 
 export type ChangeType = (typeof CHANGE_TYPES)[number];

@@ -26,7 +26,8 @@ export const TRANSITIONS: Record<FileStatusName, readonly FileStatusName[]> = {
   completing: ['pending', 'uploading'],
   // A single PUT goes straight from pending/uploading once storage confirms the object.
   uploaded: ['pending', 'uploading', 'completing'],
-  processing: ['uploaded'],
+  // From ready or failed when an operator reprocesses the file.
+  processing: ['uploaded', 'ready', 'failed'],
   ready: ['uploaded', 'processing'],
   rejected: ['pending', 'uploading', 'completing', 'uploaded', 'processing'],
   failed: ['uploaded', 'processing'],

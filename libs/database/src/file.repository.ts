@@ -302,6 +302,32 @@ export class FileRepository {
     return this.prisma.file.findMany({ where: { status, statusChangedAt: { lt: before } }, orderBy: { statusChangedAt: 'asc' }, take: limit });
   }
 
+  /**
+   * Ready or failed files of these detected types that lack at least one of `variants`, in id
+   * order from `afterId` (a sweep pages with the last id it saw).
+   */
+  async findMissingVariants(q: {
+    types: string[];
+    variants: string[];
+    maxSize?: number;
+    tenantId?: string;
+    afterId?: string;
+    limit: number;
+  }): Promise<FileRow[]> {
+    return this.prisma.file.findMany({
+      where: {
+        status: { in: ['ready', 'failed'] },
+        detectedType: { in: q.types },
+        ...(q.maxSize !== undefined ? { size: { lte: BigInt(q.maxSize) } } : {}),
+        ...(q.tenantId ? { tenantId: q.tenantId } : {}),
+        ...(q.afterId ? { id: { gt: q.afterId } } : {}),
+        OR: q.variants.map((name) => ({ variants: { none: { name } } })),
+      },
+      orderBy: { id: 'asc' },
+      take: q.limit,
+    });
+  }
+
   /** Parts the ledger knows as stored (for resume views after storage forgot them). */
   async storedParts(fileId: string) {
     return this.prisma.filePart.findMany({ where: { fileId }, orderBy: { partNumber: 'asc' } });

@@ -70,3 +70,32 @@ export async function extractPoster(url: string, atSeconds: number, maxEdge: num
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The largest rendition `transcodeTo720` makes: the shorter edge at most this many pixels. */
+export const RENDITION_LINES = 720;
+
+/**
+ * An H.264/AAC MP4 of at most 720 lines (the shorter edge, so portrait video stays portrait),
+ * never upscaled, with the index first (`+faststart`) so players start before the download ends.
+ * Reads the source URL as ffmpeg streams it; `timeout` kills ffmpeg. The caller owns `out`.
+ */
+export function transcodeTo720(url: string, out: string, timeoutSeconds: number): Promise<void> {
+  const fit = `scale='if(gte(iw,ih),-2,min(${RENDITION_LINES},iw))':'if(gte(iw,ih),min(${RENDITION_LINES},ih),-2)'`;
+  return new Promise<void>((resolve, reject) => {
+    ffmpeg(url, { timeout: timeoutSeconds })
+      .videoCodec('libx264')
+      .audioCodec('aac')
+      .outputOptions(['-map', '0:v:0', '-map', '0:a:0?', '-vf', fit, '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'])
+      .outputOptions(['-profile:v', 'high', '-b:a', '128k', '-ac', '2', '-movflags', '+faststart', '-f', 'mp4'])
+      .output(out)
+      .on('end', () => resolve())
+      .on('error', (e: Error) =>
+        reject(
+          /timeout/i.test(e.message)
+            ? new MediaError('timeout', `ffmpeg took longer than ${timeoutSeconds} s`)
+            : new MediaError('undecodable', `ffmpeg: ${e.message.split('\n')[0]}`),
+        ),
+      )
+      .run();
+  });
+}

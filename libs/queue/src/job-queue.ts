@@ -10,6 +10,12 @@ export interface EnqueueOptions {
    */
   jobId?: string;
   delayMs?: number;
+  /**
+   * Run again even if a job with this id already finished (a reprocess or a re-drive): a
+   * completed or failed job of that id is removed first. One still waiting or running is left
+   * alone, and the add is then a no-op, as usual.
+   */
+  rerun?: boolean;
 }
 
 /** The producer side: every service enqueues through this, by job name, with a typed payload. */
@@ -34,6 +40,12 @@ export class JobQueue {
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions = {}): Promise<string> {
     const definition = JOBS[name];
+    if (options.rerun && options.jobId) {
+      const queue = this.queue(definition.queue);
+      const existing = await queue.getJob(options.jobId);
+      const state = existing ? await existing.getState() : null;
+      if (state === 'completed' || state === 'failed') await existing!.remove();
+    }
     const job = await this.queue(definition.queue).add(name, payload, {
       ...definition.options,
       jobId: options.jobId,

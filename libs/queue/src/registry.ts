@@ -11,6 +11,8 @@ export const QUEUES = {
   'media-verify': { concurrency: 4 },
   'media-image': { concurrency: 2 },
   'media-video': { concurrency: 1 },
+  /** The optional 720p rendition: minutes of CPU per video, so it scales on its own. */
+  'media-transcode': { concurrency: 1 },
   /** sync-notifier: change-feed housekeeping. */
   sync: { concurrency: 4 },
 } as const satisfies Record<string, { concurrency: number }>;
@@ -33,6 +35,13 @@ export interface JobPayloads {
   'media.image': Versioned & { fileId: string };
   /** Duration, dimensions, codecs and a poster frame of a verified video. */
   'media.video': Versioned & { fileId: string };
+  /** The H.264/AAC 720p rendition of a ready video (VIDEO_TRANSCODE). */
+  'media.transcode': Versioned & { fileId: string };
+  /**
+   * Re-run processing: one file, or every ready or failed media file missing a variant (all of
+   * them when `variant` is absent), optionally within one tenant.
+   */
+  'media.reprocess': Versioned & { fileId?: string; variant?: string; tenantId?: string };
   /** Expire overdue uploads, abort orphan multipart uploads, re-drive stuck ones. */
   'uploads.reconcile': Versioned;
   /** Delete processed-storage-event dedup rows past their retention. */
@@ -76,6 +85,9 @@ export const JOBS: Record<JobName, JobDefinition> = {
   // A corrupt image is a result (rejected), not an error: retries are for storage hiccups only.
   'media.image': { queue: 'media-image', options: { ...storageWork, attempts: 4 } },
   'media.video': { queue: 'media-video', options: { ...storageWork, attempts: 3 } },
+  'media.transcode': { queue: 'media-transcode', options: { ...storageWork, attempts: 3, backoff: { type: 'exponential', delay: 10_000 } } },
+  // A sweep is idempotent (it only moves files that still miss variants): few retries.
+  'media.reprocess': { queue: 'media-verify', options: { ...housekeeping, removeOnComplete: { count: 1_000 } } },
   // Each run is complete in itself; a failed run is simply followed by the next one.
   'uploads.reconcile': { queue: 'tracker', options: { ...housekeeping, attempts: 1 }, everyMs: 60_000 },
   'changes.prune': { queue: 'sync', options: housekeeping, everyMs: 60 * 60_000 },

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { Job, Worker } from 'bullmq';
+import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JobContext, ON_JOB } from './on-job.decorator';
 import { JOBS, jobsOfQueue, JobName, QUEUES, QueueName } from './registry';
@@ -99,6 +99,9 @@ export class WorkerHost {
     const handler = this.handlers.get(job.name as JobName);
     // Only reachable when a job name was removed from the registry while jobs remained queued.
     if (!handler) throw new Error(`no handler for job "${job.name}"`);
+    // A payload from a newer producer is refused, not misread: failed for good, kept for inspection.
+    const version = (job.data as { v?: unknown } | null)?.v;
+    if (version !== 1) throw new UnrecoverableError(`payload version ${String(version)} is not understood by this worker (it reads version 1)`);
     this.active++;
     try {
       return await handler(job.data, { id: job.id ?? '', attempt: job.attemptsMade + 1, signal: this.shutdown.signal });

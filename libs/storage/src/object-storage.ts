@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -75,6 +77,18 @@ export class ObjectStorage {
     await this.call('PutObject', () =>
       this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ContentLength: body.byteLength })),
     );
+  }
+
+  /**
+   * Streams a local file into one PutObject (up to S3's 5 GiB single-PUT limit: renditions and
+   * other derived files, never user uploads, which go multipart from the client).
+   */
+  async putFile(key: string, file: string, contentType: string): Promise<number> {
+    const { size } = await stat(file);
+    await this.call('PutObject', () =>
+      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentType: contentType, ContentLength: size })),
+    );
+    return size;
   }
 
   /** Idempotent: deleting a missing object succeeds, as in S3. */

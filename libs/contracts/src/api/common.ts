@@ -12,6 +12,9 @@ export const mimePattern = z
   .max(255)
   .regex(/^(\*\/\*|[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*))$/i, 'must look like type/subtype, type/* or */*');
 
+/** A variant's name (thumb, preview, poster, video720...): also a storage key segment. */
+export const variantName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be a variant name such as thumb or poster');
+
 /** Owner ids are the calling team's user ids: opaque, bounded, printable. */
 export const ownerId = z
   .string()

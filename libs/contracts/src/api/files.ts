@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { byteCount } from './common';
+import { byteCount, variantName } from './common';
 import { uploadStatus } from './uploads';
 
 export const variantView = z.object({
@@ -41,10 +41,7 @@ export const listFilesQuery = z
 
 export const contentQuery = z
   .object({
-    variant: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)
-      .optional(),
+    variant: variantName.optional(),
     disposition: z.enum(['inline', 'attachment']).optional(),
   })
   .strict();
