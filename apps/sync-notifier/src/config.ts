@@ -1,10 +1,13 @@
 import { z } from 'zod';
-import { baseEnv, databaseEnv, port, redisEnv, retentionEnv } from '@app/config';
+import { authEnv, baseEnv, databaseEnv, port, redisEnv, retentionEnv, syncEnv, webhookEnv } from '@app/config';
 
 export const notifierEnv = baseEnv
   .extend(databaseEnv.shape)
   .extend(redisEnv.shape)
+  .extend(authEnv.shape)
   .extend(retentionEnv.shape)
+  .extend(syncEnv.shape)
+  .extend(webhookEnv.shape)
   .extend({ SYNC_NOTIFIER_PORT: port.default(3001) });
 
 export type NotifierConfig = z.infer<typeof notifierEnv>;

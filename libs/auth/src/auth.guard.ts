@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { DomainError, ownerId as ownerIdSchema } from '@app/contracts';
 import { ACCESS, AuthenticatedRequest } from './access';
 import { CredentialsService } from './credentials.service';
-import type { AccessLevel, Principal } from './principal';
+import type { AccessLevel, OwnerScope, Principal } from './principal';
 
 const ALLOWED: Record<AccessLevel, Principal['kind'][]> = {
   admin: ['admin'],
@@ -36,20 +36,23 @@ export class AuthGuard implements CanActivate {
       );
     }
     request.principal = principal;
-    if (level === 'owner') {
-      if (principal.kind === 'user') {
-        request.scope = { tenantId: principal.tenantId, ownerId: principal.ownerId };
-      } else if (principal.kind === 'tenant') {
-        const header = request.headers['x-owner-id'];
-        const parsed = ownerIdSchema.safeParse(Array.isArray(header) ? header[0] : header);
-        if (!parsed.success) {
-          throw new DomainError('validation_failed', 'An API key acting for an owner must name it in the X-Owner-Id header.', {
-            errors: [{ field: 'X-Owner-Id', message: header === undefined ? 'is required' : (parsed.error.issues[0]?.message ?? 'is invalid') }],
-          });
-        }
-        request.scope = { tenantId: principal.tenantId, ownerId: parsed.data };
-      }
-    }
+    if (level === 'owner') request.scope = ownerScopeOf(principal, request.headers['x-owner-id']);
     return true;
   }
+}
+
+/**
+ * The owner a user token or a tenant API key acts for: the token's owner, or the one an API key
+ * names in X-Owner-Id (a 400 problem when it is missing or malformed).
+ */
+export function ownerScopeOf(principal: Principal, ownerHeader: string | string[] | undefined): OwnerScope {
+  if (principal.kind === 'user') return { tenantId: principal.tenantId, ownerId: principal.ownerId };
+  if (principal.kind !== 'tenant') throw new DomainError('forbidden', 'This route needs a user token or an API key with X-Owner-Id.');
+  const parsed = ownerIdSchema.safeParse(Array.isArray(ownerHeader) ? ownerHeader[0] : ownerHeader);
+  if (!parsed.success) {
+    throw new DomainError('validation_failed', 'An API key acting for an owner must name it in the X-Owner-Id header.', {
+      errors: [{ field: 'X-Owner-Id', message: ownerHeader === undefined ? 'is required' : (parsed.error.issues[0]?.message ?? 'is invalid') }],
+    });
+  }
+  return { tenantId: principal.tenantId, ownerId: parsed.data };
 }

@@ -125,6 +125,33 @@ export const retentionEnv = z.object({
   CHANGES_RETENTION_DAYS: positiveInt.default(30),
 });
 
+export const syncEnv = z.object({
+  /** WebSocket pings this often; a device that has not answered the previous one is dropped. */
+  SYNC_HEARTBEAT_SECONDS: positiveInt.default(30),
+  /** Open WebSockets one owner may hold on one sync-notifier replica. */
+  SYNC_MAX_CONNECTIONS_PER_OWNER: positiveInt.default(20),
+  /** A device with more unsent bytes queued than this is disconnected (it resumes from its cursor). */
+  SYNC_MAX_BUFFERED_BYTES: positiveInt.default(1024 ** 2),
+  /** Longest `waitSeconds` of a long-poll on GET /v1/changes. */
+  SYNC_MAX_WAIT_SECONDS: positiveInt.max(300).default(30),
+});
+
+export const webhookEnv = z.object({
+  /** Deliveries of one change to one endpoint before it is given up (`dead`). */
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.max(50).default(8),
+  /** Delay before the first retry; each further one doubles it. */
+  WEBHOOK_RETRY_BASE_MS: positiveInt.default(10_000),
+  /** A receiver answering slower than this counts as failed. */
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  /**
+   * Webhook targets on private networks: `none` (production), `loopback` (127.0.0.0/8 and ::1,
+   * the dev stack) or `all`. Checked at registration and again at every connection (DNS rebinding).
+   */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['none', 'loopback', 'all']).default('none'),
+  /** How long the previous secret still signs deliveries after a rotation. */
+  WEBHOOK_SECRET_GRACE_HOURS: positiveInt.default(24),
+});
+
 export const mediaEnv = z.object({
   /** Which media queues this deployment serves, so image and video work scale apart. */
   MEDIA_QUEUES: z
@@ -164,4 +191,6 @@ export type CorsEnv = z.infer<typeof corsEnv>;
 export type RateLimitEnv = z.infer<typeof rateLimitEnv>;
 export type ReconcileEnv = z.infer<typeof reconcileEnv>;
 export type RetentionEnv = z.infer<typeof retentionEnv>;
+export type SyncEnv = z.infer<typeof syncEnv>;
+export type WebhookEnv = z.infer<typeof webhookEnv>;
 export type MediaEnv = z.infer<typeof mediaEnv>;

@@ -13,6 +13,8 @@ export const ErrorCodes = {
   parts_missing: { status: 409, title: 'Parts are missing' },
   part_mismatch: { status: 409, title: 'Part does not match storage' },
   conflict: { status: 409, title: 'Conflict' },
+  cursor_expired: { status: 410, title: 'Cursor older than the retained history' },
+  too_many_connections: { status: 429, title: 'Too many connections' },
   file_too_large: { status: 413, title: 'File too large' },
   payload_too_large: { status: 413, title: 'Request body too large' },
   type_not_allowed: { status: 415, title: 'Content type not allowed' },

@@ -7,6 +7,7 @@ import { TenantRepository } from './tenant.repository';
 import { FileRepository } from './file.repository';
 import { FilePartRepository } from './file-part.repository';
 import { VariantRepository } from './variant.repository';
+import { WebhookRepository } from './webhook.repository';
 
 /** The client, its readiness check and one repository per aggregate, all exported. */
 const REPOSITORIES = [
@@ -18,6 +19,7 @@ const REPOSITORIES = [
   FileRepository,
   FilePartRepository,
   VariantRepository,
+  WebhookRepository,
 ];
 
 @Global()

@@ -62,7 +62,7 @@ export class FileRepository {
    * the redelivery does the work.
    */
   async transitionForEvent(event: StorageEventRecord, id: string, t: Transition): Promise<{ duplicate: boolean; file: FileRow | null }> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.changes.transaction(async (tx) => {
       if (!(await this.events.recordOnce(event, tx))) return { duplicate: true, file: null };
       return { duplicate: false, file: await this.transitionIn(tx, id, t) };
     });
@@ -74,7 +74,7 @@ export class FileRepository {
    * increment are one conditional UPDATE, so concurrent initiations cannot overshoot.
    */
   async createPending(upload: NewUpload): Promise<FileRow | null> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.changes.transaction(async (tx) => {
       if (!(await this.admit(tx, upload.tenantId, { reserve: upload.size }))) return null;
       const file = await tx.file.create({ data: { ...upload, status: 'pending' } });
       await this.changes.append(tx, {
@@ -119,7 +119,7 @@ export class FileRepository {
     },
     copy: { id: string; ownerId: string; filename: string; metadata: Prisma.InputJsonValue | undefined },
   ): Promise<FileRow | null> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.changes.transaction(async (tx) => {
       if (!(await this.admit(tx, source.tenantId, { use: source.size }))) return null;
       const now = new Date();
       const file = await tx.file.create({
@@ -179,7 +179,7 @@ export class FileRepository {
    * still holds it (an object shared by instant uploads is removed with its last reference).
    */
   async deleteAndRelease(id: string, t: Transition): Promise<{ file: FileRow; orphanKeys: string[] } | null> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.changes.transaction(async (tx) => {
       const current = await tx.file.findUnique({ where: { id }, include: { variants: true } });
       if (!current) return null;
       await tx.$queryRaw`SELECT id FROM files WHERE storage_key = ${current.storageKey} ORDER BY id FOR UPDATE`;
@@ -218,7 +218,7 @@ export class FileRepository {
   /** Applies a transition; null when the row was not in a `from` status (nothing changed). */
   async transition(id: string, t: Transition, tx?: Tx): Promise<FileRow | null> {
     if (tx) return this.transitionIn(tx, id, t);
-    return this.prisma.$transaction((inner) => this.transitionIn(inner, id, t));
+    return this.changes.transaction((inner) => this.transitionIn(inner, id, t));
   }
 
   private async transitionIn(tx: Tx, id: string, t: Transition): Promise<FileRow | null> {

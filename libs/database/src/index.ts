@@ -7,5 +7,6 @@ export * from './tenant.repository';
 export * from './file.repository';
 export * from './file-part.repository';
 export * from './variant.repository';
+export * from './webhook.repository';
 export { Prisma } from './generated/prisma/client';
 export type * from './generated/prisma/client';

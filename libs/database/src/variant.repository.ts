@@ -39,7 +39,7 @@ export class VariantRepository {
    * gets nothing). Returns whether it was recorded.
    */
   async addToReadyFile(fileId: string, v: VariantRecord): Promise<boolean> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.changes.transaction(async (tx) => {
       // FOR SHARE: a concurrent delete or reprocess waits for this transaction, or wins before it.
       const [file] = await tx.$queryRaw<Array<{ tenant_id: string; owner_id: string }>>`
         SELECT tenant_id::text, owner_id FROM files WHERE id = ${fileId}::uuid AND status = 'ready' FOR SHARE`;

@@ -4,3 +4,4 @@ export * from './job-queue';
 export * from './redis';
 export * from './worker-host';
 export * from './queue.module';
+export * from './change-publisher';

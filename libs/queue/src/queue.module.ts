@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '@app/config';
 import type { BaseEnv, RedisEnv } from '@app/config';
 import type { DependencyCheck } from '@app/observability';
+import { CHANGE_PUBLISHER } from '@app/database';
+import { RedisChangePublisher } from './change-publisher';
 import { JobQueue } from './job-queue';
 import { createRedis } from './redis';
 import type { JobName, QueueName } from './registry';
@@ -57,6 +59,7 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
       prefix: this.config.QUEUE_PREFIX,
       served: this.served,
       drainTimeoutMs: this.config.SHUTDOWN_TIMEOUT_MS,
+      backoff: this.options.backoff,
     });
     this.host.start();
     // Schedules live in Redis; installing them on every start restores them after Redis lost its data.
@@ -79,6 +82,8 @@ export interface QueueModuleOptions {
   serve: QueueName[];
   /** Schedule intervals overriding the registry's (e.g. from configuration). */
   intervals?: Partial<Record<JobName, number>>;
+  /** Delay before retry N (1-based) of jobs whose registry backoff is `custom`, per served queue. */
+  backoff?: Partial<Record<QueueName, (attemptsMade: number) => number>>;
 }
 
 @Global()
@@ -101,10 +106,16 @@ export class QueueModule {
         { provide: QUEUE_OPTIONS, useValue: options },
         { provide: JobQueue, inject: [PRODUCER_REDIS, APP_CONFIG], useFactory: (r: Redis, c: RedisEnv) => new JobQueue(r, c.QUEUE_PREFIX) },
         { provide: SHARED_REDIS, useExisting: PRODUCER_REDIS },
+        // Committed changes go to the sync-notifier replicas and the webhook queue.
+        {
+          provide: CHANGE_PUBLISHER,
+          inject: [PRODUCER_REDIS, JobQueue, APP_CONFIG],
+          useFactory: (r: Redis, jobs: JobQueue, c: RedisEnv) => new RedisChangePublisher(r, jobs, c.QUEUE_PREFIX),
+        },
         QueueLifecycle,
         RedisHealth,
       ],
-      exports: [JobQueue, RedisHealth, SHARED_REDIS],
+      exports: [JobQueue, RedisHealth, SHARED_REDIS, CHANGE_PUBLISHER],
     };
   }
 }

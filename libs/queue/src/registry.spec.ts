@@ -12,6 +12,7 @@ describe('job registry', () => {
 
   it('lists the jobs of a queue', () => {
     expect(jobsOfQueue('tracker').sort()).toEqual(['storage-events.prune', 'upload.complete', 'upload.part-reported', 'uploads.reconcile']);
-    expect(jobsOfQueue('sync')).toEqual(['changes.prune']);
+    expect(jobsOfQueue('sync')).toEqual(['changes.prune', 'webhooks.sweep']);
+    expect(jobsOfQueue('webhooks')).toEqual(['webhook.deliver']);
   });
 });

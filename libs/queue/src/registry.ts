@@ -15,6 +15,8 @@ export const QUEUES = {
   'media-transcode': { concurrency: 1 },
   /** sync-notifier: change-feed housekeeping. */
   sync: { concurrency: 4 },
+  /** sync-notifier: webhook deliveries (network-bound: many at once). */
+  webhooks: { concurrency: 32 },
 } as const satisfies Record<string, { concurrency: number }>;
 
 export type QueueName = keyof typeof QUEUES;
@@ -48,6 +50,10 @@ export interface JobPayloads {
   'storage-events.prune': Versioned;
   /** Delete change-feed events past their retention. */
   'changes.prune': Versioned;
+  /** POST one webhook delivery (Standard Webhooks), retried with backoff until its dead end. */
+  'webhook.deliver': Versioned & { deliveryId: string };
+  /** Re-enqueue pending webhook deliveries whose job was lost (the outbox's backstop). */
+  'webhooks.sweep': Versioned;
 }
 
 export type JobName = keyof JobPayloads;
@@ -91,6 +97,13 @@ export const JOBS: Record<JobName, JobDefinition> = {
   // Each run is complete in itself; a failed run is simply followed by the next one.
   'uploads.reconcile': { queue: 'tracker', options: { ...housekeeping, attempts: 1 }, everyMs: 60_000 },
   'changes.prune': { queue: 'sync', options: housekeeping, everyMs: 60 * 60_000 },
+  // The worker's backoff strategy (WEBHOOK_RETRY_BASE_MS, doubling) and its own dead end
+  // (WEBHOOK_MAX_ATTEMPTS) decide; `attempts` here is only the ceiling.
+  'webhook.deliver': {
+    queue: 'webhooks',
+    options: { attempts: 50, backoff: { type: 'custom' }, removeOnComplete: { count: 1_000 }, removeOnFail: { count: 10_000 } },
+  },
+  'webhooks.sweep': { queue: 'sync', options: { ...housekeeping, attempts: 1 }, everyMs: 60_000 },
 };
 
 export function jobsOfQueue(queue: QueueName): JobName[] {

@@ -22,6 +22,14 @@ class PruneAgain {
 }
 
 @Injectable()
+class Sweep {
+  @OnJob('webhooks.sweep')
+  async sweep() {
+    return 'swept';
+  }
+}
+
+@Injectable()
 class Changes {
   @OnJob('storage-events.prune')
   async prune() {
@@ -36,23 +44,25 @@ async function handlersOf(providers: Array<new () => object>, served: QueueName[
 
 describe('collectHandlers', () => {
   it('maps each job of the served queues to its one handler, bound to its instance', async () => {
-    const handlers = await handlersOf([Prune], ['sync']);
-    expect([...handlers.keys()]).toEqual(['changes.prune']);
+    const handlers = await handlersOf([Prune, Sweep], ['sync']);
+    expect([...handlers.keys()].sort()).toEqual(['changes.prune', 'webhooks.sweep']);
     await expect(handlers.get('changes.prune')!({ v: 1 }, { id: '1', attempt: 1, signal: new AbortController().signal })).resolves.toBe('pruned');
   });
 
   it('fails at startup when a job of a served queue has no handler', async () => {
     await expect(handlersOf([], ['sync'])).rejects.toThrow(
-      new HandlerRegistrationError('no handler for job(s) changes.prune of the queues this service serves'),
+      new HandlerRegistrationError('no handler for job(s) changes.prune, webhooks.sweep of the queues this service serves'),
     );
   });
 
   it('fails at startup when a job has two handlers', async () => {
-    await expect(handlersOf([Prune, PruneAgain], ['sync'])).rejects.toThrow(/job "changes.prune" has two handlers: Prune.prune and PruneAgain.prune/);
+    await expect(handlersOf([Prune, PruneAgain, Sweep], ['sync'])).rejects.toThrow(/job "changes.prune" has two handlers: Prune.prune and PruneAgain.prune/);
   });
 
   it('fails at startup on a handler for a queue the service does not serve', async () => {
-    await expect(handlersOf([Prune, Changes], ['sync'])).rejects.toThrow(/handlers for job\(s\) storage-events.prune whose queues this service does not serve/);
+    await expect(handlersOf([Prune, Sweep, Changes], ['sync'])).rejects.toThrow(
+      /handlers for job\(s\) storage-events.prune whose queues this service does not serve/,
+    );
   });
 
   it('accepts a process that serves no queue (a pure producer)', async () => {

@@ -62,6 +62,8 @@ export interface WorkerHostOptions {
   served: QueueName[];
   drainTimeoutMs: number;
   concurrency?: Partial<Record<QueueName, number>>;
+  /** Retry delays of `backoff: { type: 'custom' }` jobs, per queue (e.g. from configuration). */
+  backoff?: Partial<Record<QueueName, (attemptsMade: number) => number>>;
 }
 
 /** One BullMQ worker per served queue, dispatching by job name to the registered handler. */
@@ -87,6 +89,7 @@ export class WorkerHost {
         connection: this.options.connection,
         prefix: this.options.prefix,
         concurrency: this.options.concurrency?.[queue] ?? QUEUES[queue].concurrency,
+        ...(this.options.backoff?.[queue] ? { settings: { backoffStrategy: this.options.backoff[queue] } } : {}),
       });
       worker.on('error', (error) => this.logger.warn({ err: error, queue }, 'worker connection error'));
       worker.on('failed', (job, error) => this.logger.warn({ err: error, queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'));

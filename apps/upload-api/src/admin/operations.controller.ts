@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { createZodDto } from 'nestjs-zod';
 import { jobList, listJobsQuery, reprocessAccepted, reprocessBody } from '@app/contracts';
-import { Access } from '../auth/access';
+import { Access } from '@app/auth';
 import { OperationsService } from './operations.service';
 
 class ReprocessDto extends createZodDto(reprocessBody) {}

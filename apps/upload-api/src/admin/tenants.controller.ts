@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { createTenantBody, tenantCreated } from '@app/contracts';
-import { Access } from '../auth/access';
+import { Access } from '@app/auth';
 import { TenantsService } from './tenants.service';
 
 class CreateTenantDto extends createZodDto(createTenantBody) {}

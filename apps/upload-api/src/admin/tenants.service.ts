@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CreateTenantBody, MAX_OBJECT_BYTES, TenantCreated } from '@app/contracts';
 import { TenantRepository } from '@app/database';
-import { CredentialsService } from '../auth/credentials.service';
+import { CredentialsService } from '@app/auth';
 
 const DEFAULT_QUOTA_BYTES = 1024 ** 4; // 1 TiB
 

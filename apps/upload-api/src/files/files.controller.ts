@@ -3,9 +3,9 @@ import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger'
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { contentQuery, fileList, fileView, listFilesQuery } from '@app/contracts';
-import { Access, Scope } from '../auth/access';
-import type { OwnerScope } from '../auth/principal';
-import { IdPipe } from '../uploads/uploads.controller';
+import { Access, Scope } from '@app/auth';
+import type { OwnerScope } from '@app/auth';
+import { IdPipe } from '@app/http';
 import { FilesService } from './files.service';
 
 class ListFilesQueryDto extends createZodDto(listFilesQuery) {}

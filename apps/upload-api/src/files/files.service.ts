@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, FileStatusName, FileView } from '@app/contracts';
 import { FileRepository, FileRow } from '@app/database';
 import { FastPresigner, ObjectStorage } from '@app/storage';
-import type { OwnerScope } from '../auth/principal';
+import type { OwnerScope } from '@app/auth';
 import { dispositionFor } from './download-name';
 
 /** Statuses in which an upload is a file of its owner (listed, readable). */

@@ -2,9 +2,9 @@ import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { createTokenBody, DomainError, ownerId as ownerIdSchema, tokenCreated } from '@app/contracts';
-import { Access, CurrentPrincipal } from '../auth/access';
-import { CredentialsService } from '../auth/credentials.service';
-import type { Principal } from '../auth/principal';
+import { Access, CurrentPrincipal } from '@app/auth';
+import { CredentialsService } from '@app/auth';
+import type { Principal } from '@app/auth';
 
 class CreateTokenDto extends createZodDto(createTokenBody) {}
 class TokenCreatedDto extends createZodDto(tokenCreated) {}

@@ -1,11 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, PipeTransform, Post, Put, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { completeUploadBody, createUploadBody, DomainError, partUrl, reportPartBody, signPartsBody, uploadView } from '@app/contracts';
-import { Access, Scope } from '../auth/access';
-import type { OwnerScope } from '../auth/principal';
+import { completeUploadBody, createUploadBody, partUrl, reportPartBody, signPartsBody, uploadView } from '@app/contracts';
+import { Access, Scope } from '@app/auth';
+import { IdPipe } from '@app/http';
+import type { OwnerScope } from '@app/auth';
 import { UploadsService } from './uploads.service';
 
 class CreateUploadDto extends createZodDto(createUploadBody) {}
@@ -14,14 +15,6 @@ class ReportPartDto extends createZodDto(reportPartBody) {}
 class CompleteUploadDto extends createZodDto(completeUploadBody) {}
 class UploadViewDto extends createZodDto(uploadView) {}
 class PartUrlsDto extends createZodDto(z.object({ parts: z.array(partUrl) })) {}
-
-/** An id that is not a UUID names nothing: 404, like any other missing resource. */
-export class IdPipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new DomainError('not_found', 'No such resource.');
-    return value.toLowerCase();
-  }
-}
 
 @ApiTags('uploads')
 @ApiBearerAuth()

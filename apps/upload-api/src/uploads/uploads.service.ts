@@ -16,7 +16,7 @@ import {
 import { FileRepository, FileRow, TenantRepository } from '@app/database';
 import { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
-import type { OwnerScope } from '../auth/principal';
+import type { OwnerScope } from '@app/auth';
 
 const ACTIVE: readonly FileStatusName[] = ['pending', 'uploading', 'completing'];
 const PAST_UPLOAD: readonly FileStatusName[] = ['uploaded', 'processing', 'ready'];

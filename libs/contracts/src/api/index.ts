@@ -3,3 +3,4 @@ export * from './admin';
 export * from './tokens';
 export * from './uploads';
 export * from './files';
+export * from './changes';

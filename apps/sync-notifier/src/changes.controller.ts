@@ -1,0 +1,58 @@
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { createZodDto } from 'nestjs-zod';
+import { Access, Scope } from '@app/auth';
+import type { OwnerScope } from '@app/auth';
+import { APP_CONFIG } from '@app/config';
+import type { SyncEnv } from '@app/config';
+import { changePage, listChangesQuery } from '@app/contracts';
+import { ChangeHub } from './change-hub.service';
+import { FeedPage, FeedService } from './feed.service';
+
+class ListChangesQueryDto extends createZodDto(listChangesQuery) {}
+class ChangePageDto extends createZodDto(changePage) {}
+
+@ApiTags('changes')
+@ApiBearerAuth()
+@ApiHeader({ name: 'X-Owner-Id', required: false, description: 'With a tenant API key: the owner whose feed to read' })
+@Access('owner')
+@Controller('v1/changes')
+export class ChangesController {
+  constructor(
+    private readonly feed: FeedService,
+    private readonly hub: ChangeHub,
+    @Inject(APP_CONFIG) private readonly config: SyncEnv,
+  ) {}
+
+  /**
+   * The owner's changes after `cursor`, oldest first. With `waitSeconds`, an empty answer is held
+   * until a change lands (answered at once) or the time passes.
+   */
+  @Get()
+  @ApiResponse({ status: 200, type: ChangePageDto })
+  async list(@Scope() scope: OwnerScope, @Query() query: ListChangesQueryDto, @Req() request: FastifyRequest): Promise<FeedPage> {
+    const after = await this.feed.start(scope, query.cursor);
+    const limit = query.limit ?? 100;
+    const waitMs = Math.min(query.waitSeconds ?? 0, this.config.SYNC_MAX_WAIT_SECONDS) * 1000;
+    if (waitMs === 0) return this.feed.page(scope, after, limit);
+    // Listen before reading, so a change committed between the read and the wait is not missed.
+    let wake: () => void = () => undefined;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const stop = this.hub.listen(scope.tenantId, scope.ownerId, () => wake());
+    const timer = setTimeout(wake, waitMs);
+    const onClose = () => wake();
+    // The client went away: stop waiting (the request's own 'close' fires once its body is read).
+    request.raw.socket.once('close', onClose);
+    try {
+      const first = await this.feed.page(scope, after, limit);
+      if (first.changes.length) return first;
+      await woken;
+      return await this.feed.page(scope, after, limit);
+    } finally {
+      stop();
+      clearTimeout(timer);
+      request.raw.socket.off('close', onClose);
+    }
+  }
+}

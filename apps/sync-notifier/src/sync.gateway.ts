@@ -1,0 +1,231 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { CredentialsService, ownerScopeOf } from '@app/auth';
+import type { OwnerScope } from '@app/auth';
+import { APP_CONFIG } from '@app/config';
+import type { SyncEnv } from '@app/config';
+import { cursorParam, DomainError, ErrorCode, syncClientMessage } from '@app/contracts';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '@app/http';
+import { MetricsService } from '@app/observability';
+import { ChangeHub, NoticeListener } from './change-hub.service';
+import { FeedService } from './feed.service';
+
+const PATH = '/v1/sync';
+const PAGE = 500;
+/** Close codes (4000-4999 are the application's): clients reconnect with their cursor. */
+export const CLOSE = { slowConsumer: 4008, cursorExpired: 4410, goingAway: 1001, failed: 1011 } as const;
+
+/**
+ * One device's session: the backlog after its cursor, then live changes, in order and each once.
+ * Live notices are used directly when they follow what was sent; a gap (a notice lost or
+ * overtaken) or a catch-up signal reads the database from the last sent cursor instead.
+ */
+class DeviceSession {
+  sentSeq: bigint;
+  ackedSeq: bigint;
+  alive = true;
+  private reading = false;
+  private readAgain = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly scope: OwnerScope,
+    after: bigint,
+    private readonly feed: FeedService,
+    private readonly maxBuffered: number,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.sentSeq = after;
+    this.ackedSeq = after;
+  }
+
+  readonly notice: NoticeListener = (notice) => {
+    if (notice && !this.reading) {
+      const seq = BigInt(notice.change.cursor);
+      if (seq <= this.sentSeq) return; // already sent (by a read that overtook the notice)
+      if (seq === this.sentSeq + 1n) return void this.send(seq, JSON.stringify({ type: 'change', change: notice.change }));
+    }
+    void this.catchUp();
+  };
+
+  /** Reads and sends everything after the last sent cursor; coalesces calls made meanwhile. */
+  async catchUp(): Promise<void> {
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = true;
+    try {
+      do {
+        this.readAgain = false;
+        for (;;) {
+          if (this.ws.readyState !== WebSocket.OPEN) return;
+          const page = await this.feed.page(this.scope, this.sentSeq, PAGE);
+          for (const change of page.changes) if (!this.send(BigInt(change.cursor), JSON.stringify({ type: 'change', change }))) return;
+          if (page.changes.length < PAGE) break;
+          await this.drained();
+        }
+      } while (this.readAgain);
+    } catch (error) {
+      this.onError(error);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** Sends, unless the device has fallen too far behind: then it is let go to resume later. */
+  private send(seq: bigint, message: string): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.ws.bufferedAmount > this.maxBuffered) {
+      this.ws.close(CLOSE.slowConsumer, 'slow consumer: reconnect with your cursor');
+      // A peer that does not read does not complete the closing handshake either.
+      setTimeout(() => this.ws.terminate(), 5_000).unref();
+      return false;
+    }
+    this.ws.send(message);
+    this.sentSeq = seq;
+    return true;
+  }
+
+  /** Between backlog pages: wait for the socket to take what was sent (bounded by the slow-consumer rule). */
+  private async drained(): Promise<void> {
+    for (let i = 0; i < 200 && this.ws.readyState === WebSocket.OPEN && this.ws.bufferedAmount > this.maxBuffered / 4; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/**
+ * GET /v1/sync (WebSocket, `ws` on the service's own HTTP server): authenticate at the upgrade
+ * with a user token (Authorization header or `access_token`), send the backlog after `cursor`,
+ * then live changes. Pings every SYNC_HEARTBEAT_SECONDS drop peers that stopped answering; a
+ * device that does not read is disconnected past SYNC_MAX_BUFFERED_BYTES instead of growing
+ * this process; SYNC_MAX_CONNECTIONS_PER_OWNER caps one owner's sockets on a replica. On
+ * shutdown every device is told to go (1001) and reconnects to another replica with its cursor.
+ */
+@Injectable()
+export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(SyncGateway.name);
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024, clientTracking: false });
+  private readonly sessions = new Set<DeviceSession>();
+  private readonly perOwner = new Map<string, number>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly connectedGauge;
+  private closing = false;
+
+  constructor(
+    private readonly adapter: HttpAdapterHost,
+    private readonly credentials: CredentialsService,
+    private readonly feed: FeedService,
+    private readonly hub: ChangeHub,
+    @Inject(APP_CONFIG) private readonly config: SyncEnv,
+    metrics: MetricsService,
+  ) {
+    this.connectedGauge = metrics.gauge('sync_connections', 'Devices connected to this replica by WebSocket');
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  onApplicationBootstrap(): void {
+    const server = this.adapter.httpAdapter.getHttpServer() as Server;
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(request, socket, head));
+    this.heartbeat = setInterval(() => this.beat(), this.config.SYNC_HEARTBEAT_SECONDS * 1000);
+    this.heartbeat.unref();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const session of this.sessions) session.ws.close(CLOSE.goingAway, 'server shutting down: reconnect with your cursor');
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== PATH) return refuse(socket, 'not_found', 'No WebSocket here; use /v1/sync.');
+    if (this.closing) return refuse(socket, 'dependency_unavailable', 'Shutting down; connect to another replica.');
+    let scope: OwnerScope;
+    let after: bigint;
+    try {
+      const token = url.searchParams.get('access_token');
+      const principal = await this.credentials.authenticate(token ? `Bearer ${token}` : request.headers.authorization);
+      if (!principal) throw new DomainError('unauthorized', 'Send a user token in Authorization or access_token.');
+      scope = ownerScopeOf(principal, request.headers['x-owner-id']);
+      const cursor = url.searchParams.get('cursor') ?? undefined;
+      if (cursor !== undefined && !cursorParam.safeParse(cursor).success)
+        throw new DomainError('validation_failed', 'cursor must be one this feed returned.', { errors: [{ field: 'cursor', message: 'is malformed' }] });
+      after = await this.feed.start(scope, cursor);
+    } catch (error) {
+      if (error instanceof DomainError) return refuse(socket, error.code, error.message, error.extra);
+      this.logger.error({ err: error }, 'WebSocket upgrade failed');
+      return refuse(socket, 'internal_error', 'The connection could not be set up.');
+    }
+    const key = `${scope.tenantId}\u0000${scope.ownerId}`;
+    const open = this.perOwner.get(key) ?? 0;
+    if (open >= this.config.SYNC_MAX_CONNECTIONS_PER_OWNER) {
+      return refuse(socket, 'too_many_connections', `At most ${this.config.SYNC_MAX_CONNECTIONS_PER_OWNER} devices of one owner may be connected here.`);
+    }
+    this.perOwner.set(key, open + 1);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, scope, after, key));
+  }
+
+  private attach(ws: WebSocket, scope: OwnerScope, after: bigint, key: string): void {
+    const session = new DeviceSession(ws, scope, after, this.feed, this.config.SYNC_MAX_BUFFERED_BYTES, (error) => {
+      this.logger.warn({ err: error }, 'sending changes failed; the device reconnects');
+      ws.close(CLOSE.failed, 'server error: reconnect with your cursor');
+    });
+    this.sessions.add(session);
+    this.connectedGauge.set(this.sessions.size);
+    const stop = this.hub.listen(scope.tenantId, scope.ownerId, session.notice);
+    ws.on('pong', () => (session.alive = true));
+    ws.on('message', (data: Buffer, isBinary) => {
+      const parsed = isBinary ? null : safeJson(data.toString('utf8'));
+      const message = syncClientMessage.safeParse(parsed);
+      if (message.success && BigInt(message.data.cursor) <= session.sentSeq) session.ackedSeq = BigInt(message.data.cursor);
+    });
+    ws.on('error', () => ws.terminate());
+    ws.once('close', () => {
+      stop();
+      this.sessions.delete(session);
+      const left = (this.perOwner.get(key) ?? 1) - 1;
+      if (left > 0) this.perOwner.set(key, left);
+      else this.perOwner.delete(key);
+      this.connectedGauge.set(this.sessions.size);
+    });
+    void session.catchUp();
+  }
+
+  /** Drops devices that did not answer the previous ping, pings the rest. */
+  private beat(): void {
+    for (const session of this.sessions) {
+      if (!session.alive) {
+        session.ws.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+    }
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Answers a refused upgrade with a problem document, as the HTTP routes do, and closes. */
+function refuse(socket: Duplex, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): void {
+  const problem = problemOf(code, detail, extra);
+  const body = JSON.stringify(problem);
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

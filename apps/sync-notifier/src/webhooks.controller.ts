@@ -1,0 +1,97 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { createZodDto } from 'nestjs-zod';
+import { Access, CurrentPrincipal } from '@app/auth';
+import type { Principal } from '@app/auth';
+import { createWebhookBody, deliveryList, DomainError, listDeliveriesQuery, webhookCreated, webhookList } from '@app/contracts';
+import { WebhookRepository } from '@app/database';
+import { IdPipe } from '@app/http';
+import { WebhooksService } from './webhooks.service';
+
+class CreateWebhookDto extends createZodDto(createWebhookBody) {}
+class WebhookCreatedDto extends createZodDto(webhookCreated) {}
+class WebhookListDto extends createZodDto(webhookList) {}
+class DeliveryListDto extends createZodDto(deliveryList) {}
+class ListDeliveriesQueryDto extends createZodDto(listDeliveriesQuery) {}
+
+const tenantOf = (p: Principal) => {
+  if (p.kind !== 'tenant') throw new DomainError('forbidden', 'Webhooks belong to a tenant: use its API key.');
+  return p.tenantId;
+};
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+@ApiTags('webhooks')
+@ApiBearerAuth()
+@Access('tenant')
+@Controller('v1/webhooks')
+export class WebhooksController {
+  constructor(
+    private readonly service: WebhooksService,
+    private readonly webhooks: WebhookRepository,
+  ) {}
+
+  /** Registers an endpoint for some change types; the signing secret is shown once. */
+  @Post()
+  @HttpCode(201)
+  @ApiResponse({ status: 201, type: WebhookCreatedDto })
+  create(@CurrentPrincipal() principal: Principal, @Body() body: CreateWebhookDto) {
+    return this.service.create(tenantOf(principal), body);
+  }
+
+  @Get()
+  @ApiResponse({ status: 200, type: WebhookListDto })
+  async list(@CurrentPrincipal() principal: Principal) {
+    const items = await this.webhooks.list(tenantOf(principal));
+    return { items: items.map((w) => ({ id: w.id, url: w.url, events: w.events, createdAt: w.createdAt.toISOString(), rotatedAt: iso(w.rotatedAt) })) };
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@CurrentPrincipal() principal: Principal, @Param('id', IdPipe) id: string): Promise<void> {
+    if (!(await this.webhooks.delete(tenantOf(principal), id))) throw new DomainError('not_found', 'No such webhook.');
+  }
+
+  /** A new secret, shown once; the previous one also signs deliveries for WEBHOOK_SECRET_GRACE_HOURS. */
+  @Post(':id/rotate-secret')
+  @ApiResponse({ status: 201, type: WebhookCreatedDto })
+  rotate(@CurrentPrincipal() principal: Principal, @Param('id', IdPipe) id: string) {
+    return this.service.rotate(tenantOf(principal), id);
+  }
+
+  /** The delivery log, newest first: status, attempts, the last answer or error. */
+  @Get(':id/deliveries')
+  @ApiResponse({ status: 200, type: DeliveryListDto })
+  async deliveries(@CurrentPrincipal() principal: Principal, @Param('id', IdPipe) id: string, @Query() query: ListDeliveriesQueryDto) {
+    await this.service.owned(tenantOf(principal), id);
+    const limit = query.limit ?? 50;
+    const rows = await this.webhooks.deliveries(id, { before: decodeCursor(query.cursor), status: query.status, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((d) => ({
+        id: d.id,
+        eventType: d.eventType,
+        status: d.status,
+        attempts: d.attempts,
+        lastStatusCode: d.lastStatusCode,
+        lastError: d.lastError,
+        createdAt: d.createdAt.toISOString(),
+        lastAttemptAt: iso(d.lastAttemptAt),
+        deliveredAt: iso(d.deliveredAt),
+        payload: d.payload as Record<string, unknown>,
+      })),
+      nextCursor: rows.length > limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null,
+    };
+  }
+}
+
+function decodeCursor(cursor: string | undefined): { createdAt: Date; id: string } | undefined {
+  if (!cursor) return undefined;
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new DomainError('validation_failed', 'cursor must be one this route returned.', { errors: [{ field: 'cursor', message: 'is malformed' }] });
+  }
+  return { createdAt, id };
+}
