@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchPresign } from './presign.bench';
 import { benchMedia } from './media.bench';
+import { benchSync } from './sync.bench';
 import { benchUpload } from './upload.bench';
 
 type Results = Record<string, number>;
@@ -43,6 +44,16 @@ const GROUPS: Group[] = [
       // it with its own share measured (docs/benchmarks.md: moto copies the object per ranged GET).
       ['poster of a 10-minute 1080p video < 2 s (S3-like origin)', (r) => Math.max(r.originPosterAt1sMs, r.originPosterAt300sMs) < 2000],
       ['poster of a 10-minute video / of a 10-second video <= 1.5', (r) => r.originPoster10MinVs10sRatio <= 1.5],
+    ],
+  },
+  {
+    name: 'sync',
+    title: '10,000 devices on one sync-notifier: commit-to-device latency, memory per idle connection',
+    run: benchSync,
+    targets: [
+      ['every change reached both devices of its owner', (r) => r.missingDeliveries === 0],
+      ['commit-to-device p99 < 250 ms with 10,000 devices', (r) => r.latencyP99Ms < 250],
+      ['memory per idle connection < 20 KB', (r) => r.bytesPerIdleConnection < 20_000],
     ],
   },
 ];

@@ -35,13 +35,22 @@ class SlowPrune {
   }
 }
 
+/** The other job of the `sync` queue: every served job needs its handler. */
+@Injectable()
+class Sweep {
+  @OnJob('webhooks.sweep')
+  async sweep() {
+    return { enqueued: 0 };
+  }
+}
+
 async function appServingSync(prefix: string, shutdownTimeoutMs: number): Promise<TestingModule> {
   const module = await Test.createTestingModule({
     imports: [
       ConfigModule.forRoot({ REDIS_URL: testConfig().TEST_REDIS_URL, QUEUE_PREFIX: prefix, SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs }),
       QueueModule.forRoot({ serve: ['sync'] }),
     ],
-    providers: [SlowPrune],
+    providers: [SlowPrune, Sweep],
   }).compile();
   await module.init();
   return module;

@@ -23,7 +23,7 @@ export const CLOSE = { slowConsumer: 4008, cursorExpired: 4410, goingAway: 1001,
  * Live notices are used directly when they follow what was sent; a gap (a notice lost or
  * overtaken) or a catch-up signal reads the database from the last sent cursor instead.
  */
-class DeviceSession {
+export class DeviceSession {
   sentSeq: bigint;
   ackedSeq: bigint;
   alive = true;
