@@ -7,13 +7,23 @@ const change = (seq: number): ChangeMessage => ({ cursor: String(seq), type: 'fi
 const notice = (seq: number) => ({ tenantId: 't', ownerId: 'o', change: change(seq) });
 
 /** A socket that records what it is sent and how much is waiting in its buffer. */
-function fakeSocket() {
+interface FakeSocket {
+  readyState: number;
+  bufferedAmount: number;
+  send: jest.Mock;
+  close: jest.Mock;
+  terminate: jest.Mock;
+}
+
+function fakeSocket(): { ws: FakeSocket; sent: number[] } {
   const sent: number[] = [];
-  const ws = {
-    readyState: WebSocket.OPEN as number,
+  const ws: FakeSocket = {
+    readyState: WebSocket.OPEN,
     bufferedAmount: 0,
     send: jest.fn((m: string) => sent.push(Number((JSON.parse(m) as { change: ChangeMessage }).change.cursor))),
-    close: jest.fn(() => (ws.readyState = WebSocket.CLOSING)),
+    close: jest.fn((): void => {
+      ws.readyState = WebSocket.CLOSING;
+    }),
     terminate: jest.fn(),
   };
   return { ws, sent };
