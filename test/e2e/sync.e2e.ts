@@ -18,7 +18,13 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
 
   beforeAll(async () => {
     stack = await startStack({
-      env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'loopback', WEBHOOK_RETRY_BASE_MS: '300', SYNC_MAX_CONNECTIONS_PER_OWNER: '4', SYNC_HEARTBEAT_SECONDS: '2' },
+      env: {
+        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'loopback',
+        WEBHOOK_RETRY_BASE_MS: '300',
+        WEBHOOK_MAX_ATTEMPTS: '4',
+        SYNC_MAX_CONNECTIONS_PER_OWNER: '4',
+        SYNC_HEARTBEAT_SECONDS: '2',
+      },
     });
     apiKey = (await createTenant(stack, { name: 'sync' })).apiKey;
     api = new RawClient(stack.service('upload-api').url, { authorization: `Bearer ${apiKey}` });
@@ -182,6 +188,7 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
   describe('webhooks', () => {
     let receiver: Server;
     let hits: Array<{ headers: IncomingMessage['headers']; body: string; status: number }>;
+    const broken: string[] = [];
     let hookUrl: string;
     /** Webhook routes are sync-notifier's (the ingress sends /v1/webhooks there). */
     const hooks = () => new RawClient(syncUrl, { authorization: `Bearer ${apiKey}` });
@@ -192,6 +199,10 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
         let body = '';
         req.on('data', (c: Buffer) => (body += c.toString('utf8')));
         req.on('end', () => {
+          if (req.url === '/broken') {
+            broken.push(req.headers['webhook-id'] as string);
+            return void res.writeHead(503).end();
+          }
           const status = hits.length < 2 ? 500 : 200; // fails twice, then accepts
           hits.push({ headers: req.headers, body, status });
           res.writeHead(status).end();
@@ -220,6 +231,18 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
       expect(verified).toMatchObject({ type: 'upload.created', data: { fileId: id, ownerId: 'hooked' } });
       const log = await hooks().call('GET', `/v1/webhooks/${created.body.id}/deliveries`);
       expect(log.body.items).toEqual([expect.objectContaining({ id: accepted.headers['webhook-id'], status: 'succeeded', attempts: 3, lastStatusCode: 200 })]);
+      expect((await hooks().call('DELETE', `/v1/webhooks/${created.body.id}`)).status).toBe(204);
+    });
+
+    it('a receiver that never accepts gets WEBHOOK_MAX_ATTEMPTS attempts, then the delivery is dead', async () => {
+      const created = await hooks().call('POST', '/v1/webhooks', { url: hookUrl.replace('/hook', '/broken'), events: ['upload.created'] });
+      await initiate(as('unlucky'), 0);
+      await until('four attempts', async () => broken.length >= 4 || null, 20_000, 50);
+      await sleep(2_500); // a fifth would come after 300 * 2^3 ms
+      expect(broken).toHaveLength(4);
+      expect(new Set(broken).size).toBe(1);
+      const log = await hooks().call('GET', `/v1/webhooks/${created.body.id}/deliveries?status=dead`);
+      expect(log.body.items).toEqual([expect.objectContaining({ status: 'dead', attempts: 4, lastStatusCode: 503 })]);
       expect((await hooks().call('DELETE', `/v1/webhooks/${created.body.id}`)).status).toBe(204);
     });
 

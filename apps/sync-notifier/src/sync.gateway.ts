@@ -16,7 +16,7 @@ import { FeedService } from './feed.service';
 const PATH = '/v1/sync';
 const PAGE = 500;
 /** Close codes (4000-4999 are the application's): clients reconnect with their cursor. */
-export const CLOSE = { slowConsumer: 4008, cursorExpired: 4410, goingAway: 1001, failed: 1011 } as const;
+export const CLOSE = { slowConsumer: 4008, goingAway: 1001, failed: 1011 } as const;
 
 /**
  * One device's session: the backlog after its cursor, then live changes, in order and each once.
