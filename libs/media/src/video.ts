@@ -50,21 +50,13 @@ export async function extractPoster(url: string, atSeconds: number, maxEdge: num
   const dir = await mkdtemp(path.join(tmpdir(), 'poster-'));
   const out = path.join(dir, 'poster.jpg');
   try {
-    await new Promise<void>((resolve, reject) => {
+    await run(
       ffmpeg(url, { timeout: timeoutSeconds })
         .inputOptions(['-ss', atSeconds.toFixed(3)])
         .outputOptions(['-frames:v', '1', '-vf', `scale='min(${maxEdge},iw)':-2`, '-q:v', '3'])
-        .output(out)
-        .on('end', () => resolve())
-        .on('error', (e: Error) =>
-          reject(
-            /timeout/i.test(e.message)
-              ? new MediaError('timeout', `ffmpeg took longer than ${timeoutSeconds} s`)
-              : new MediaError('undecodable', `ffmpeg: ${e.message.split('\n')[0]}`),
-          ),
-        )
-        .run();
-    });
+        .output(out),
+      timeoutSeconds,
+    );
     return await readFile(out);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -81,13 +73,21 @@ export const RENDITION_LINES = 720;
  */
 export function transcodeTo720(url: string, out: string, timeoutSeconds: number): Promise<void> {
   const fit = `scale='if(gte(iw,ih),-2,min(${RENDITION_LINES},iw))':'if(gte(iw,ih),min(${RENDITION_LINES},ih),-2)'`;
-  return new Promise<void>((resolve, reject) => {
+  return run(
     ffmpeg(url, { timeout: timeoutSeconds })
       .videoCodec('libx264')
       .audioCodec('aac')
       .outputOptions(['-map', '0:v:0', '-map', '0:a:0?', '-vf', fit, '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p'])
       .outputOptions(['-profile:v', 'high', '-b:a', '128k', '-ac', '2', '-movflags', '+faststart', '-f', 'mp4'])
-      .output(out)
+      .output(out),
+    timeoutSeconds,
+  );
+}
+
+/** Runs an ffmpeg command; its failures become MediaErrors: `timeout` (killed) or `undecodable`. */
+function run(command: ffmpeg.FfmpegCommand, timeoutSeconds: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    command
       .on('end', () => resolve())
       .on('error', (e: Error) =>
         reject(
