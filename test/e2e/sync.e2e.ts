@@ -77,6 +77,13 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
     await device.close();
   });
 
+  it('documents its routes in OpenAPI', async () => {
+    const doc = (await (await fetch(`${syncUrl}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/changes', '/v1/webhooks', '/v1/webhooks/{id}/deliveries', '/v1/webhooks/{id}/rotate-secret']),
+    );
+  });
+
   it('a long-poll answers as soon as a change lands', async () => {
     const owner = as('poller');
     await initiate(owner, 0);

@@ -1,15 +1,14 @@
 import 'reflect-metadata';
-import { runService } from '@app/http';
+import { runService, setupOpenApi } from '@app/http';
 import { UploadApiModule } from './app.module';
 import { uploadApiEnv } from './config';
 import { enableCors } from './cors';
-import { setupOpenApi } from './openapi';
 
 void runService('upload-api', uploadApiEnv, (config) => ({
   module: UploadApiModule.register(config),
   port: config.UPLOAD_API_PORT,
   configure: (app) => {
     enableCors(app, config.API_CORS_ORIGINS);
-    setupOpenApi(app);
+    setupOpenApi(app, 'Upload platform API', 'Metadata in, presigned URLs out: clients send file bytes straight to object storage.');
   },
 }));

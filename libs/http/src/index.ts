@@ -2,3 +2,4 @@ export * from './problem';
 export * from './problem.filter';
 export * from './bootstrap';
 export * from './id.pipe';
+export * from './openapi';

@@ -5,7 +5,7 @@ import { createHttpApp } from '@app/http';
 import { createTestDatabase, createTestStorage, StorageTestEnv, TestDatabase, testConfig } from '@app/testing';
 import { UploadApiModule } from '../../../apps/upload-api/src/app.module';
 import { uploadApiEnv } from '../../../apps/upload-api/src/config';
-import { setupOpenApi } from '../../../apps/upload-api/src/openapi';
+import { setupOpenApi } from '@app/http';
 
 export const ADMIN_TOKEN = 'integration-admin-token-0123';
 
@@ -38,7 +38,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     ...Object.fromEntries(Object.entries(storage).map(([k, v]) => [k, String(v)])),
     ...env,
   });
-  const app = await createHttpApp(UploadApiModule.register(config), { configure: setupOpenApi });
+  const app = await createHttpApp(UploadApiModule.register(config), { configure: (a) => setupOpenApi(a, 'Upload platform API', 'test') });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const pg = new Client({ connectionString: db.url });
