@@ -77,6 +77,15 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
     await device.close();
   });
 
+  it("counts its requests against the credential's rate limit, shared with upload-api", async () => {
+    const res = await fetch(`${syncUrl}/v1/changes`, { headers: { authorization: `Bearer ${apiKey}`, 'x-owner-id': 'counted' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('ratelimit-limit')).toBe('1200');
+    const remaining = Number(res.headers.get('ratelimit-remaining'));
+    const next = await fetch(`${stack.service('upload-api').url}/v1/files`, { headers: { authorization: `Bearer ${apiKey}`, 'x-owner-id': 'counted' } });
+    expect(Number(next.headers.get('ratelimit-remaining'))).toBeLessThan(remaining);
+  });
+
   it('documents its routes in OpenAPI', async () => {
     const doc = (await (await fetch(`${syncUrl}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(

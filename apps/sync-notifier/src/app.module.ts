@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ZodSerializerInterceptor, ZodValidationPipe } from 'nestjs-zod';
-import { AuthGuard, CredentialsService } from '@app/auth';
+import { AuthGuard, CredentialsService, RateLimitGuard } from '@app/auth';
 import { ConfigModule } from '@app/config';
 import { DatabaseHealth, DatabaseModule } from '@app/database';
 import { ObservabilityModule } from '@app/observability';
@@ -44,7 +44,9 @@ export class SyncNotifierModule {
         RetentionService,
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
+        // One per-credential budget with upload-api (the same Redis keys): it is one public API.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };
   }

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { authEnv, baseEnv, databaseEnv, port, redisEnv, retentionEnv, syncEnv, webhookEnv } from '@app/config';
+import { authEnv, baseEnv, databaseEnv, port, rateLimitEnv, redisEnv, retentionEnv, syncEnv, webhookEnv } from '@app/config';
 
 export const notifierEnv = baseEnv
   .extend(databaseEnv.shape)
   .extend(redisEnv.shape)
   .extend(authEnv.shape)
+  .extend(rateLimitEnv.shape)
   .extend(retentionEnv.shape)
   .extend(syncEnv.shape)
   .extend(webhookEnv.shape)

@@ -12,7 +12,7 @@ import { TenantsController } from './admin/tenants.controller';
 import { TenantsService } from './admin/tenants.service';
 import { AuthGuard } from '@app/auth';
 import { CredentialsService } from '@app/auth';
-import { RateLimitGuard } from './auth/rate-limit.guard';
+import { RateLimitGuard } from '@app/auth';
 import type { UploadApiConfig } from './config';
 import { TokensController } from './tokens/tokens.controller';
 import { FilesController } from './files/files.controller';

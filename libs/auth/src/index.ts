@@ -2,3 +2,4 @@ export * from './access';
 export * from './auth.guard';
 export * from './credentials.service';
 export * from './principal';
+export * from './rate-limit.guard';

@@ -6,7 +6,7 @@ import { APP_CONFIG } from '@app/config';
 import type { RateLimitEnv } from '@app/config';
 import { DomainError } from '@app/contracts';
 import { SHARED_REDIS } from '@app/queue';
-import type { AuthenticatedRequest } from '@app/auth';
+import type { AuthenticatedRequest } from './access';
 
 /**
  * Requests per minute per credential, counted in Redis so every replica shares the budget
