@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChangeEventRepository, PrismaService, StorageEventRepository } from '@app/database';
+import { ChangeEventRepository, PrismaService, StorageEventRepository, VariantRepository } from '@app/database';
 import { createTestDatabase, TestDatabase, testConfig } from '@app/testing';
 
 describe('database (real Postgres, migrated template clone)', () => {
@@ -121,6 +121,57 @@ describe('database (real Postgres, migrated template clone)', () => {
       expect(bob.map((c) => Number(c.seq))).toEqual([1, 2]);
       expect((await repo.listAfter(tenant.id, 'carol', 0n, 10)).map((c) => Number(c.seq))).toEqual([1]);
       expect((await repo.listAfter(tenant.id, 'bob', 1n, 10)).map((c) => Number(c.seq))).toEqual([2]);
+    });
+  });
+
+  describe('VariantRepository.addToReadyFile', () => {
+    it('gives a late rendition to the instant-upload copies sharing the object, each with its change; never to a deleted one', async () => {
+      const changes = new ChangeEventRepository(prisma);
+      const variants = new VariantRepository(prisma, changes);
+      const tenant = await prisma.tenant.create({ data: { name: 'shared', quotaBytes: 1n, maxFileBytes: 1n } });
+      const file = (ownerId: string, status: 'ready' | 'deleted') =>
+        prisma.file.create({
+          data: {
+            tenantId: tenant.id,
+            ownerId,
+            filename: 'v.mp4',
+            contentType: 'video/mp4',
+            size: 1n,
+            storageKey: 'uploads/shared/v',
+            mode: 'single',
+            expiresAt: new Date(),
+            status,
+          },
+        });
+      const source = await file('alice', 'ready');
+      const copy = await file('bob', 'ready');
+      const gone = await file('carol', 'deleted');
+      const rendition = {
+        name: 'video720',
+        storageKey: `variants/${tenant.id}/${source.id}/video720`,
+        contentType: 'video/mp4',
+        size: 10,
+        width: 1280,
+        height: 720,
+      };
+
+      expect(await variants.addToReadyFile(source.id, rendition)).toBe(true);
+      const rows = await prisma.variant.findMany({ where: { name: 'video720' }, orderBy: { fileId: 'asc' } });
+      expect(rows.map((r) => [r.fileId, r.storageKey]).sort()).toEqual([source.id, copy.id].map((id) => [id, rendition.storageKey]).sort());
+      const added = await prisma.changeEvent.findMany({ where: { tenantId: tenant.id, type: 'file.variant_added' } });
+      expect(added.map((c) => [c.ownerId, c.fileId]).sort()).toEqual([
+        ['alice', source.id],
+        ['bob', copy.id],
+      ]);
+      expect(added.some((c) => c.fileId === gone.id)).toBe(false);
+
+      // Run again (a retried job): the same rows, and the copy is not given it twice.
+      expect(await variants.addToReadyFile(source.id, rendition)).toBe(true);
+      expect(await prisma.variant.count({ where: { name: 'video720' } })).toBe(2);
+      // A source no longer ready records nothing.
+      await prisma.file.update({ where: { id: source.id }, data: { status: 'deleted' } });
+      expect(await variants.addToReadyFile(source.id, { ...rendition, name: 'other' })).toBe(false);
+      expect(await prisma.variant.count({ where: { name: 'other' } })).toBe(0);
     });
   });
 });

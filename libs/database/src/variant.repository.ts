@@ -36,17 +36,28 @@ export class VariantRepository {
   /**
    * A variant made after the file was ready (a rendition), with its `file.variant_added` change in
    * the same transaction; only while the file is still `ready` (a deleted or reprocessing file
-   * gets nothing). Returns whether it was recorded.
+   * gets nothing). Instant-upload copies sharing the file's object get it too (the same stored
+   * variant, each with its own change), so a copy made before the rendition existed is not left
+   * without it. Returns whether it was recorded.
    */
   async addToReadyFile(fileId: string, v: VariantRecord): Promise<boolean> {
     return this.changes.transaction(async (tx) => {
-      // FOR SHARE: a concurrent delete or reprocess waits for this transaction, or wins before it.
-      const [file] = await tx.$queryRaw<Array<{ tenant_id: string; owner_id: string }>>`
-        SELECT tenant_id::text, owner_id FROM files WHERE id = ${fileId}::uuid AND status = 'ready' FOR SHARE`;
-      if (!file) return false;
-      await this.upsert(fileId, v, tx);
+      // Every file sharing the object, locked FOR SHARE in id order (as deletes lock them FOR UPDATE,
+      // so the two never deadlock): a concurrent delete or reprocess waits, or won before this.
+      const sharing = await tx.$queryRaw<Array<{ id: string; status: string; has: boolean }>>`
+        SELECT f.id::text, f.status::text,
+               EXISTS (SELECT 1 FROM variants x WHERE x.file_id = f.id AND x.name = ${v.name}) AS has
+        FROM files f
+        WHERE f.storage_key = (SELECT storage_key FROM files WHERE id = ${fileId}::uuid)
+        ORDER BY f.id FOR SHARE OF f`;
+      if (sharing.find((f) => f.id === fileId)?.status !== 'ready') return false;
+      const copies = sharing.filter((f) => f.id !== fileId && f.status === 'ready' && !f.has);
       const { storageKey: _key, ...variant } = v;
-      await this.changes.append(tx, { tenantId: file.tenant_id, ownerId: file.owner_id, type: 'file.variant_added', fileId, data: { variant } });
+      for (const id of [fileId, ...copies.map((c) => c.id)]) {
+        await this.upsert(id, v, tx);
+        const owner = await tx.file.findUniqueOrThrow({ where: { id }, select: { tenantId: true, ownerId: true } });
+        await this.changes.append(tx, { tenantId: owner.tenantId, ownerId: owner.ownerId, type: 'file.variant_added', fileId: id, data: { variant } });
+      }
       return true;
     });
   }
