@@ -199,6 +199,7 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
     socket.resume(); // only now can this end see that the server hung up
     const closed = await until('dropped', async () => device.closed ?? null, 5_000, 50);
     expect(closed.code).toBe(1006); // terminated, no closing handshake
+    expect(await (await fetch(`${syncUrl}/metrics`)).text()).toMatch(/sync_disconnects_total\{[^}]*reason="heartbeat"[^}]*\} 1/);
   });
 
   describe('webhooks', () => {
@@ -260,6 +261,8 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
       const log = await hooks().call('GET', `/v1/webhooks/${created.body.id}/deliveries?status=dead`);
       expect(log.body.items).toEqual([expect.objectContaining({ status: 'dead', attempts: 4, lastStatusCode: 503 })]);
       expect((await hooks().call('DELETE', `/v1/webhooks/${created.body.id}`)).status).toBe(204);
+      const metrics = await (await fetch(`${syncUrl}/metrics`)).text();
+      expect(metrics).toMatch(/webhook_attempts_total\{[^}]*status="dead"[^}]*\} 1/);
     });
 
     it('refuses private, link-local and unresolvable targets; rotation signs with both secrets for a while', async () => {

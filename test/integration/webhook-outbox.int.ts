@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { ChangeEventRepository, CommittedChange, PrismaService, WebhookRepository } from '@app/database';
+import { MetricsService } from '@app/observability';
 import { JobQueue } from '@app/queue';
 import { createTestDatabase, TestDatabase, testConfig } from '@app/testing';
 import { WebhooksService } from '../../apps/sync-notifier/src/webhooks.service';
@@ -80,7 +81,7 @@ describe('webhook outbox (real Postgres and Redis)', () => {
 
     // The jobs were never enqueued (as if lost with Redis): the sweep finds them once they are quiet.
     await prisma.webhookDelivery.updateMany({ data: { createdAt: new Date(Date.now() - 10 * 60_000) } });
-    const service = new WebhooksService({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'none' } as never, webhooks, jobs);
+    const service = new WebhooksService({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'none' } as never, webhooks, jobs, new MetricsService('test'));
     expect(await service.sweep()).toEqual({ enqueued: 3 });
     expect(await service.sweep()).toEqual({ enqueued: 3 }); // asked again, BullMQ keeps one job per id
     const queued = await jobs.queue('webhooks').getJobs(['waiting', 'delayed']);

@@ -45,7 +45,7 @@ describe('DeviceSession', () => {
     let last = 5;
     const { ws, sent } = fakeSocket();
     const { feed, page } = fakeFeed(() => last);
-    const session = new DeviceSession(ws as unknown as WebSocket, scope, 2n, feed, 1 << 20, jest.fn());
+    const session = new DeviceSession(ws as unknown as WebSocket, scope, 2n, feed, 1 << 20, { onError: jest.fn() });
     await session.catchUp();
     expect(sent).toEqual([3, 4, 5]);
     last = 6;
@@ -58,7 +58,7 @@ describe('DeviceSession', () => {
     let last = 3;
     const { ws, sent } = fakeSocket();
     const { feed } = fakeFeed(() => last);
-    const session = new DeviceSession(ws as unknown as WebSocket, scope, 0n, feed, 1 << 20, jest.fn());
+    const session = new DeviceSession(ws as unknown as WebSocket, scope, 0n, feed, 1 << 20, { onError: jest.fn() });
     await session.catchUp();
     session.notice(notice(2)); // late duplicate
     last = 6;
@@ -73,7 +73,8 @@ describe('DeviceSession', () => {
   it('disconnects a device whose unsent bytes pass the limit instead of queueing more', async () => {
     const { ws, sent } = fakeSocket();
     const { feed } = fakeFeed(() => 10);
-    const session = new DeviceSession(ws as unknown as WebSocket, scope, 0n, feed, 1000, jest.fn());
+    const onSlowConsumer = jest.fn();
+    const session = new DeviceSession(ws as unknown as WebSocket, scope, 0n, feed, 1000, { onError: jest.fn(), onSlowConsumer });
     ws.send.mockImplementation((m: string) => {
       sent.push(Number((JSON.parse(m) as { change: ChangeMessage }).change.cursor));
       ws.bufferedAmount += 400; // the peer reads nothing
@@ -82,5 +83,6 @@ describe('DeviceSession', () => {
     expect(sent).toEqual([1, 2, 3]);
     expect(ws.close).toHaveBeenCalledWith(CLOSE.slowConsumer, expect.stringMatching(/slow consumer/));
     expect(session.sentSeq).toBe(3n); // what it resumes after
+    expect(onSlowConsumer).toHaveBeenCalledTimes(1);
   });
 });

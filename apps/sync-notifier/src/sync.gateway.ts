@@ -18,6 +18,14 @@ const PAGE = 500;
 /** Close codes (4000-4999 are the application's): clients reconnect with their cursor. */
 export const CLOSE = { slowConsumer: 4008, goingAway: 1001, failed: 1011 } as const;
 
+/** What a session reports to its gateway (metrics, logs). */
+export interface SessionHooks {
+  /** Reading or sending failed: the gateway closes the socket. */
+  onError(error: unknown): void;
+  onSlowConsumer?(): void;
+  onSent?(): void;
+}
+
 /**
  * One device's session: the backlog after its cursor, then live changes, in order and each once.
  * Live notices are used directly when they follow what was sent; a gap (a notice lost or
@@ -36,7 +44,7 @@ export class DeviceSession {
     after: bigint,
     private readonly feed: FeedService,
     private readonly maxBuffered: number,
-    private readonly onError: (error: unknown) => void,
+    private readonly hooks: SessionHooks,
   ) {
     this.sentSeq = after;
     this.ackedSeq = after;
@@ -70,7 +78,7 @@ export class DeviceSession {
         }
       } while (this.readAgain);
     } catch (error) {
-      this.onError(error);
+      this.hooks.onError(error);
     } finally {
       this.reading = false;
     }
@@ -80,6 +88,7 @@ export class DeviceSession {
   private send(seq: bigint, message: string): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.ws.bufferedAmount > this.maxBuffered) {
+      this.hooks.onSlowConsumer?.();
       this.ws.close(CLOSE.slowConsumer, 'slow consumer: reconnect with your cursor');
       // A peer that does not read does not complete the closing handshake either.
       setTimeout(() => this.ws.terminate(), 5_000).unref();
@@ -87,6 +96,7 @@ export class DeviceSession {
     }
     this.ws.send(message);
     this.sentSeq = seq;
+    this.hooks.onSent?.();
     return true;
   }
 
@@ -114,6 +124,9 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly perOwner = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly connectedGauge;
+  private readonly sentCounter;
+  private readonly droppedCounter;
+  private readonly refusedCounter;
   private closing = false;
 
   constructor(
@@ -125,6 +138,9 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
     metrics: MetricsService,
   ) {
     this.connectedGauge = metrics.gauge('sync_connections', 'Devices connected to this replica by WebSocket');
+    this.sentCounter = metrics.counter('sync_changes_sent_total', 'Changes sent to devices');
+    this.droppedCounter = metrics.counter('sync_disconnects_total', 'Devices this replica disconnected, by reason', ['reason']);
+    this.refusedCounter = metrics.counter('sync_upgrades_refused_total', 'WebSocket upgrades refused, by problem code', ['code']);
   }
 
   get connections(): number {
@@ -147,8 +163,8 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== PATH) return refuse(socket, 'not_found', 'No WebSocket here; use /v1/sync.');
-    if (this.closing) return refuse(socket, 'dependency_unavailable', 'Shutting down; connect to another replica.');
+    if (url.pathname !== PATH) return this.refuse(socket, 'not_found', 'No WebSocket here; use /v1/sync.');
+    if (this.closing) return this.refuse(socket, 'dependency_unavailable', 'Shutting down; connect to another replica.');
     let scope: OwnerScope;
     let after: bigint;
     try {
@@ -161,23 +177,28 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
         throw new DomainError('validation_failed', 'cursor must be one this feed returned.', { errors: [{ field: 'cursor', message: 'is malformed' }] });
       after = await this.feed.start(scope, cursor);
     } catch (error) {
-      if (error instanceof DomainError) return refuse(socket, error.code, error.message, error.extra);
+      if (error instanceof DomainError) return this.refuse(socket, error.code, error.message, error.extra);
       this.logger.error({ err: error }, 'WebSocket upgrade failed');
-      return refuse(socket, 'internal_error', 'The connection could not be set up.');
+      return this.refuse(socket, 'internal_error', 'The connection could not be set up.');
     }
     const key = `${scope.tenantId}\u0000${scope.ownerId}`;
     const open = this.perOwner.get(key) ?? 0;
     if (open >= this.config.SYNC_MAX_CONNECTIONS_PER_OWNER) {
-      return refuse(socket, 'too_many_connections', `At most ${this.config.SYNC_MAX_CONNECTIONS_PER_OWNER} devices of one owner may be connected here.`);
+      return this.refuse(socket, 'too_many_connections', `At most ${this.config.SYNC_MAX_CONNECTIONS_PER_OWNER} devices of one owner may be connected here.`);
     }
     this.perOwner.set(key, open + 1);
     this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, scope, after, key));
   }
 
   private attach(ws: WebSocket, scope: OwnerScope, after: bigint, key: string): void {
-    const session = new DeviceSession(ws, scope, after, this.feed, this.config.SYNC_MAX_BUFFERED_BYTES, (error) => {
-      this.logger.warn({ err: error }, 'sending changes failed; the device reconnects');
-      ws.close(CLOSE.failed, 'server error: reconnect with your cursor');
+    const session = new DeviceSession(ws, scope, after, this.feed, this.config.SYNC_MAX_BUFFERED_BYTES, {
+      onError: (error) => {
+        this.logger.warn({ err: error }, 'sending changes failed; the device reconnects');
+        this.droppedCounter.inc({ reason: 'error' });
+        ws.close(CLOSE.failed, 'server error: reconnect with your cursor');
+      },
+      onSlowConsumer: () => this.droppedCounter.inc({ reason: 'slow_consumer' }),
+      onSent: () => this.sentCounter.inc(),
     });
     this.sessions.add(session);
     this.connectedGauge.set(this.sessions.size);
@@ -200,10 +221,16 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
     void session.catchUp();
   }
 
+  private refuse(socket: Duplex, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): void {
+    this.refusedCounter.inc({ code });
+    refuse(socket, code, detail, extra);
+  }
+
   /** Drops devices that did not answer the previous ping, pings the rest. */
   private beat(): void {
     for (const session of this.sessions) {
       if (!session.alive) {
+        this.droppedCounter.inc({ reason: 'heartbeat' });
         session.ws.terminate();
         continue;
       }

@@ -7,6 +7,7 @@ import { APP_CONFIG } from '@app/config';
 import type { WebhookEnv } from '@app/config';
 import { DomainError } from '@app/contracts';
 import { DeliveryStatusName, WebhookRepository } from '@app/database';
+import { MetricsService } from '@app/observability';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { checkTarget, deliveryAgent } from './webhook-targets';
 
@@ -29,12 +30,16 @@ interface Attempt {
 @Injectable()
 export class WebhooksService {
   private readonly logger = new Logger(WebhooksService.name);
+  private readonly attempts;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: WebhookEnv,
     private readonly webhooks: WebhookRepository,
     private readonly jobs: JobQueue,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.attempts = metrics.counter('webhook_attempts_total', 'Webhook delivery attempts, by what became of the delivery', ['status']);
+  }
 
   async create(tenantId: string, body: { url: string; events: string[] }) {
     await checkTarget(body.url, this.config.WEBHOOK_ALLOW_PRIVATE_TARGETS);
@@ -78,6 +83,7 @@ export class WebhooksService {
     const last = delivery.attempts + 1 >= this.config.WEBHOOK_MAX_ATTEMPTS;
     const status: DeliveryStatusName = ok ? 'succeeded' : last ? 'dead' : 'failed';
     await this.webhooks.recordAttempt(delivery.id, { status, statusCode: attempt.statusCode, error: attempt.error, at: now });
+    this.attempts.inc({ status });
     if (status === 'failed') throw new Error(`delivery ${delivery.id} failed: ${attempt.error ?? `HTTP ${attempt.statusCode}`}`);
     if (status === 'dead')
       this.logger.warn({ deliveryId: delivery.id, webhookId: delivery.webhookId, attempts: delivery.attempts + 1 }, 'webhook delivery given up');
