@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { ChangeFeed } from '@app/sdk';
 import { ServiceProcess, freePort } from '@app/testing';
 import { createTenant, E2eStack, sleep, startStack, until } from './stack';
 import { Change, Device, expectGapFree } from './sync-client';
@@ -169,6 +170,54 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
     await second.stop();
     await stack.restart('sync-notifier');
     syncUrl = stack.service('sync-notifier').url;
+  });
+
+  it('the SDK ChangeFeed follows the feed across a replica restart, each change once and in order', async () => {
+    const owner = as('sdk-user');
+    const token = await tokenFor('sdk-user');
+    const seen: Change[] = [];
+    const statuses: string[] = [];
+    const feed = new ChangeFeed({
+      baseUrl: syncUrl,
+      token,
+      retry: { baseDelayMs: 100, maxDelayMs: 500 },
+      onChange: (c) => void seen.push(c),
+      onStatus: (s) => statuses.push(s),
+    });
+    feed.start();
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push(await initiate(owner, i));
+    await until('the first ten', async () => seen.length >= 10 || null, 10_000, 20);
+    await stack.service('sync-notifier').stop('SIGKILL');
+    for (let i = 10; i < 20; i++) ids.push(await initiate(owner, i));
+    await stack.restart('sync-notifier'); // same port: the feed reconnects on its own
+    await until('all twenty', async () => seen.length >= 20 || null, 20_000, 20);
+    await feed.stop();
+    expectGapFree(seen);
+    expect(seen.map((c) => c.fileId)).toEqual(ids);
+    expect(feed.cursor).toBe(seen[19].cursor);
+    expect(statuses).toEqual(expect.arrayContaining(['connected', 'reconnecting']));
+  });
+
+  it('the ChangeFeed asks the app where to restart when its cursor has expired', async () => {
+    const owner = as('sdk-expired');
+    for (let i = 0; i < 3; i++) await initiate(owner, i);
+    await stack.sql(`DELETE FROM change_events WHERE owner_id = 'sdk-expired' AND seq <= 2`);
+    const seen: Change[] = [];
+    let asked = 0;
+    const feed = new ChangeFeed({
+      baseUrl: syncUrl,
+      token: await tokenFor('sdk-expired'),
+      cursor: '1',
+      retry: { baseDelayMs: 50, maxDelayMs: 100 },
+      onChange: (c) => void seen.push(c),
+      onCursorExpired: () => void asked++, // the app reloads its list, then follows from the start
+    });
+    feed.start();
+    await until('the retained change', async () => seen.length >= 1 || null, 10_000, 20);
+    await feed.stop();
+    expect(asked).toBe(1);
+    expect(seen.map((c) => c.cursor)).toEqual(['3']);
   });
 
   it('refuses bad upgrades with a problem document: no token, a bad cursor, an expired cursor, too many devices', async () => {

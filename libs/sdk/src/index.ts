@@ -4,3 +4,4 @@ export * from './sources';
 export * from './retry';
 export { Upload, StorageUploadError } from './upload';
 export type { UploadOptions, UploadProgress, UploadResult } from './upload';
+export * from './changes';
