@@ -1,13 +1,8 @@
 import { WebSocket } from 'ws';
+import type { Change } from '@app/sdk';
 import { until } from './stack';
 
-export interface Change {
-  cursor: string;
-  type: string;
-  fileId: string | null;
-  at: string;
-  data: Record<string, unknown>;
-}
+export type { Change };
 
 /** A device on /v1/sync: collects every change it is sent, in order. */
 export class Device {
