@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
 import { WebSocket } from 'ws';
 import { ChangeEventRepository, PrismaService } from '@app/database';
 import { createRedis, JobQueue, RedisChangePublisher } from '@app/queue';
-import { createTestDatabase, envStrings, freePort, prepareTemplateDatabase, ServiceProcess, testConfig } from '@app/testing';
+import { createTestDatabase, envStrings, freePort, prepareTemplateDatabase, residentBytes, ServiceProcess, sleep, testConfig } from '@app/testing';
 import { round } from './presign.bench';
 
 const DEVICES = 10_000;
@@ -11,14 +10,7 @@ const OWNERS = 5_000; // two devices each
 const CHANGES = 2_000;
 const SECRET = 'bench-token-signing-secret-0123456789abcdef';
 
-function rssBytes(pid: number): number {
-  if (!existsSync(`/proc/${pid}/status`)) return 0;
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : 0;
-}
-
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Issue #5: 10,000 devices connected to one sync-notifier process; changes committed through the
@@ -63,7 +55,7 @@ export async function benchSync(): Promise<Record<string, number>> {
     const token = (owner: number) =>
       jwt.sign({ sub: `owner-${owner}`, tid: tenant.id }, SECRET, { algorithm: 'HS256', audience: 'upload-platform:user', expiresIn: 3600 });
     await sleep(2_000);
-    const rssBefore = rssBytes(notifier.pid!);
+    const rssBefore = residentBytes(notifier.pid!);
 
     // Connect, 200 handshakes at a time; every device records when each change arrives.
     const arrivals = new Map<string, number>();
@@ -89,7 +81,7 @@ export async function benchSync(): Promise<Record<string, number>> {
     }
     const connectMs = performance.now() - connectStart;
     await sleep(3_000); // idle: heartbeats only
-    const rssIdle = rssBytes(notifier.pid!);
+    const rssIdle = residentBytes(notifier.pid!);
 
     // Changes for random owners, 100 at a time in flight; latency from commit to each of the owner's devices.
     const committed = new Map<string, number[]>();

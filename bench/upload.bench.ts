@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { fromBytes, UploadClient } from '@app/sdk';
 import { ObjectStorage } from '@app/storage';
 import {
@@ -9,6 +8,7 @@ import {
   freePort,
   prepareTemplateDatabase,
   ServiceName,
+  residentBytes,
   ServiceProcess,
   testConfig,
   testPresigner,
@@ -18,12 +18,6 @@ import { round } from './presign.bench';
 const GiB = 1024 ** 3;
 const PART = 8 * 1024 ** 2;
 const CONCURRENCY = 8;
-
-function rssBytes(pid: number): number {
-  if (!existsSync(`/proc/${pid}/status`)) return 0;
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : 0;
-}
 
 /** Raw parallel PUTs of the same bytes to the same emulator: no API, no checksums, no ledger. */
 async function rawUpload(storage: ObjectStorage, presign: ReturnType<typeof testPresigner>['presigner'], bytes: Buffer): Promise<number> {
@@ -121,9 +115,9 @@ export async function benchUpload(): Promise<Record<string, number>> {
     };
     const memoryBefore = await memory();
     const pid = api.pid!;
-    const rssBefore = rssBytes(pid);
+    const rssBefore = residentBytes(pid);
     let rssPeak = rssBefore;
-    sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 50);
+    sampler = setInterval(() => (rssPeak = Math.max(rssPeak, residentBytes(pid))), 50);
     const raw: number[] = [];
     const sdk: number[] = [];
     const sdkNoChecksums: number[] = [];

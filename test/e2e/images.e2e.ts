@@ -1,10 +1,9 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
-import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { JobQueue } from '@app/queue';
-import { testPresigner } from '@app/testing';
+import { residentBytes, testPresigner } from '@app/testing';
 import { createTenant, E2eStack, startStack, until } from './stack';
 import { RawClient } from './upload-client';
 
@@ -103,7 +102,7 @@ describe('images (media-processor, media-image queue)', () => {
     expect(row.status_reason).toMatch(/^too_many_pixels/);
     const worker = stack.service('media-processor');
     expect((await worker.readiness()).status).toBe(200);
-    const rssMiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))![1]) / 1024;
+    const rssMiB = residentBytes(worker.pid!) / 1024 ** 2;
     expect(rssMiB).toBeLessThan(512);
   });
 

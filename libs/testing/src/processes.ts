@@ -1,10 +1,18 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { repositoryRoot } from './root';
 import { sleep } from './wait';
 
 const ROOT = repositoryRoot();
+
+/** A process's resident memory (VmRSS) in bytes, or 0 once it has gone. */
+export function residentBytes(pid: number): number {
+  if (!existsSync(`/proc/${pid}/status`)) return 0;
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
 
 export type ServiceName = 'upload-api' | 'sync-notifier' | 'chunk-tracker' | 'media-processor';
 
