@@ -5,7 +5,7 @@ import { Access, CurrentPrincipal } from '@app/auth';
 import type { Principal } from '@app/auth';
 import { createWebhookBody, deliveryList, DomainError, listDeliveriesQuery, webhookCreated, webhookList } from '@app/contracts';
 import { WebhookRepository } from '@app/database';
-import { IdPipe } from '@app/http';
+import { decodePageCursor, encodePageCursor, IdPipe } from '@app/http';
 import { WebhooksService } from './webhooks.service';
 
 class CreateWebhookDto extends createZodDto(createWebhookBody) {}
@@ -65,7 +65,11 @@ export class WebhooksController {
   async deliveries(@CurrentPrincipal() principal: Principal, @Param('id', IdPipe) id: string, @Query() query: ListDeliveriesQueryDto) {
     await this.service.owned(tenantOf(principal), id);
     const limit = query.limit ?? 50;
-    const rows = await this.webhooks.deliveries(id, { before: decodeCursor(query.cursor), status: query.status, limit: limit + 1 });
+    const rows = await this.webhooks.deliveries(id, {
+      before: query.cursor ? decodePageCursor(query.cursor) : undefined,
+      status: query.status,
+      limit: limit + 1,
+    });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -81,17 +85,7 @@ export class WebhooksController {
         deliveredAt: iso(d.deliveredAt),
         payload: d.payload as Record<string, unknown>,
       })),
-      nextCursor: rows.length > limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null,
+      nextCursor: rows.length > limit && last ? encodePageCursor(last) : null,
     };
   }
-}
-
-function decodeCursor(cursor: string | undefined): { createdAt: Date; id: string } | undefined {
-  if (!cursor) return undefined;
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
-    throw new DomainError('validation_failed', 'cursor must be one this route returned.', { errors: [{ field: 'cursor', message: 'is malformed' }] });
-  }
-  return { createdAt, id };
 }

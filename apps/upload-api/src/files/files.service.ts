@@ -3,6 +3,7 @@ import { DomainError, FileStatusName, FileView } from '@app/contracts';
 import { FileRepository, FileRow } from '@app/database';
 import { FastPresigner, ObjectStorage } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
+import { decodePageCursor, encodePageCursor } from '@app/http';
 import { dispositionFor } from './download-name';
 
 /** Statuses in which an upload is a file of its owner (listed, readable). */
@@ -36,10 +37,10 @@ export class FilesService {
 
   async list(scope: OwnerScope, query: { cursor?: string; limit?: number }): Promise<{ items: FileView[]; nextCursor: string | null }> {
     const limit = query.limit ?? 50;
-    const rows = await this.files.listOwned(scope, VISIBLE, limit + 1, query.cursor ? decodeCursor(query.cursor) : undefined);
+    const rows = await this.files.listOwned(scope, VISIBLE, limit + 1, query.cursor ? decodePageCursor(query.cursor) : undefined);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: page.map(view), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return { items: page.map(view), nextCursor: rows.length > limit && last ? encodePageCursor(last) : null };
   }
 
   async get(scope: OwnerScope, id: string): Promise<FileView> {
@@ -124,18 +125,4 @@ function view(file: FileWithVariants): FileView {
       ...(v.durationMs !== null ? { durationMs: v.durationMs } : {}),
     })),
   };
-}
-
-/** Opaque to clients: the position after the last item (created_at, id). */
-function encodeCursor(file: FileRow): string {
-  return Buffer.from(`${file.createdAt.toISOString()}|${file.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
-    throw new DomainError('validation_failed', 'The cursor is not one this API issued.', { errors: [{ field: 'cursor', message: 'is invalid' }] });
-  }
-  return { createdAt, id };
 }
