@@ -44,19 +44,19 @@ export class VariantRepository {
     return this.changes.transaction(async (tx) => {
       // Every file sharing the object, locked FOR SHARE in id order (as deletes lock them FOR UPDATE,
       // so the two never deadlock): a concurrent delete or reprocess waits, or won before this.
-      const sharing = await tx.$queryRaw<Array<{ id: string; status: string; has: boolean }>>`
-        SELECT f.id::text, f.status::text,
+      const sharing = await tx.$queryRaw<Array<{ id: string; tenant_id: string; owner_id: string; status: string; has: boolean }>>`
+        SELECT f.id::text, f.tenant_id::text, f.owner_id, f.status::text,
                EXISTS (SELECT 1 FROM variants x WHERE x.file_id = f.id AND x.name = ${v.name}) AS has
         FROM files f
         WHERE f.storage_key = (SELECT storage_key FROM files WHERE id = ${fileId}::uuid)
         ORDER BY f.id FOR SHARE OF f`;
-      if (sharing.find((f) => f.id === fileId)?.status !== 'ready') return false;
+      const source = sharing.find((f) => f.id === fileId);
+      if (source?.status !== 'ready') return false;
       const copies = sharing.filter((f) => f.id !== fileId && f.status === 'ready' && !f.has);
       const { storageKey: _key, ...variant } = v;
-      for (const id of [fileId, ...copies.map((c) => c.id)]) {
-        await this.upsert(id, v, tx);
-        const owner = await tx.file.findUniqueOrThrow({ where: { id }, select: { tenantId: true, ownerId: true } });
-        await this.changes.append(tx, { tenantId: owner.tenantId, ownerId: owner.ownerId, type: 'file.variant_added', fileId: id, data: { variant } });
+      for (const file of [source, ...copies]) {
+        await this.upsert(file.id, v, tx);
+        await this.changes.append(tx, { tenantId: file.tenant_id, ownerId: file.owner_id, type: 'file.variant_added', fileId: file.id, data: { variant } });
       }
       return true;
     });

@@ -35,7 +35,8 @@ export class RedisChangePublisher implements ChangePublisher {
     const results = await pipeline.exec();
     const failed = results?.find(([error]) => error);
     if (failed) this.logger.warn({ err: failed[0] }, 'publishing a change notice failed');
-    for (const c of changes)
-      for (const deliveryId of c.deliveryIds) await this.jobs.enqueue('webhook.deliver', { v: 1, deliveryId }, { jobId: `wh-${deliveryId}` });
+    // Together, not one round trip after another: this runs on the writer's request path.
+    const deliveries = changes.flatMap((c) => c.deliveryIds);
+    await Promise.all(deliveries.map((deliveryId) => this.jobs.enqueue('webhook.deliver', { v: 1, deliveryId }, { jobId: `wh-${deliveryId}` })));
   }
 }
