@@ -85,4 +85,18 @@ describe('DeviceSession', () => {
     expect(session.sentSeq).toBe(3n); // what it resumes after
     expect(onSlowConsumer).toHaveBeenCalledTimes(1);
   });
+
+  it('takes an ack of a cursor it sent as an answer to the heartbeat, and nothing else', async () => {
+    const { ws } = fakeSocket();
+    const { feed } = fakeFeed(() => 2);
+    const session = new DeviceSession(ws as unknown as WebSocket, scope, 0n, feed, 1 << 20, { onError: jest.fn() });
+    await session.catchUp();
+    for (const text of [null, 'not json', '{"type":"ack","cursor":"3"}', '{"type":"ack","cursor":"x"}', '{"type":"hello"}']) {
+      session.alive = false;
+      session.receive(text);
+      expect(session.alive).toBe(false);
+    }
+    session.receive('{"type":"ack","cursor":"2"}');
+    expect(session.alive).toBe(true);
+  });
 });

@@ -33,7 +33,7 @@ export interface SessionHooks {
  */
 export class DeviceSession {
   sentSeq: bigint;
-  ackedSeq: bigint;
+  /** Answered since the last heartbeat (a pong, or an ack). */
   alive = true;
   private reading = false;
   private readAgain = false;
@@ -47,7 +47,6 @@ export class DeviceSession {
     private readonly hooks: SessionHooks,
   ) {
     this.sentSeq = after;
-    this.ackedSeq = after;
   }
 
   readonly notice: NoticeListener = (notice) => {
@@ -58,6 +57,16 @@ export class DeviceSession {
     }
     void this.catchUp();
   };
+
+  /**
+   * A message from the device. An ack of a cursor it was sent is proof of life, like a pong;
+   * progress itself needs no server state (a device resumes from the cursor it reconnects with).
+   * Anything else is ignored.
+   */
+  receive(text: string | null): void {
+    const message = syncClientMessage.safeParse(text === null ? null : safeJson(text));
+    if (message.success && BigInt(message.data.cursor) <= this.sentSeq) this.alive = true;
+  }
 
   /** Reads and sends everything after the last sent cursor; coalesces calls made meanwhile. */
   async catchUp(): Promise<void> {
@@ -204,11 +213,7 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.connectedGauge.set(this.sessions.size);
     const stop = this.hub.listen(scope.tenantId, scope.ownerId, session.notice);
     ws.on('pong', () => (session.alive = true));
-    ws.on('message', (data: Buffer, isBinary) => {
-      const parsed = isBinary ? null : safeJson(data.toString('utf8'));
-      const message = syncClientMessage.safeParse(parsed);
-      if (message.success && BigInt(message.data.cursor) <= session.sentSeq) session.ackedSeq = BigInt(message.data.cursor);
-    });
+    ws.on('message', (data: Buffer, isBinary) => session.receive(isBinary ? null : data.toString('utf8')));
     ws.on('error', () => ws.terminate());
     ws.once('close', () => {
       stop();
