@@ -2,14 +2,19 @@
 # Targets: `runtime` (upload-api, chunk-tracker, sync-notifier), `media` (adds ffmpeg),
 # `tools` (prisma CLI + storage bootstrap, for migrations and local bootstrap).
 
-FROM node:24-bookworm-slim AS deps
+# The pinned toolchain: must equal .nvmrc and package.json's packageManager (scripts/check-toolchain.sh).
+ARG NODE_VERSION=24.22.3
+ARG NPM_VERSION=11.19.1
+
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+ARG NPM_VERSION
 WORKDIR /app
 COPY package.json package-lock.json prisma.config.ts ./
 COPY patches ./patches
 COPY prisma ./prisma
 # postinstall applies the adapter patch and generates the Prisma client (no engine download).
-# npm install rather than npm ci: see docs/adr/0003-node-24.md (lockfile and platform binaries).
-RUN npm install --no-audit --no-fund
+# npm ci installs exactly the lockfile, which holds every platform's binaries (docs/adr/0003-node-24.md).
+RUN npm install -g "npm@${NPM_VERSION}" && npm ci --no-audit --no-fund
 
 FROM deps AS build
 COPY tsconfig.json nest-cli.json ./
@@ -25,7 +30,7 @@ CMD ["sh", "-c", "npx prisma migrate deploy && node dist/libs/storage/src/cli/bo
 FROM build AS pruned
 RUN npm prune --omit=dev --ignore-scripts
 
-FROM node:24-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends tini ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0

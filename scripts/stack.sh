@@ -34,7 +34,7 @@ MSG
 }
 
 up() {
-  use_node24
+  use_node
   ensure_deps
   load_env
   mkdir -p "$LOGS" "$RUN"

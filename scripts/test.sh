@@ -11,7 +11,7 @@ export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export TEST_MOTO_PORT="${TEST_MOTO_PORT:-5057}"
 export TEST_MOTO_URL="http://127.0.0.1:$TEST_MOTO_PORT"
 
-use_node24
+use_node
 ensure_deps || die "dependency install failed"
 # Jest >= 30.4.2 on Node >= 24.9 loads ESM-only packages through require(esm) with this flag
 # (jestjs/jest#15651); without it, their CommonJS consumers fail under jest only.
