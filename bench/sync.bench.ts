@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { WebSocket } from 'ws';
-import { ChangeEventRepository, PrismaService } from '@app/database';
-import { createRedis, JobQueue, RedisChangePublisher } from '@app/queue';
+import { ChangeEventRepository, ChangeOutbox, PrismaService, WebhookRepository } from '@app/database';
+import { createRedis, JobQueue, RedisChangePublisher, RedisChangesChannel } from '@app/queue';
 import { createTestDatabase, envStrings, freePort, prepareTemplateDatabase, residentBytes, ServiceProcess, sleep, testConfig } from '@app/testing';
 import { round } from './presign.bench';
 
@@ -37,11 +37,11 @@ export async function benchSync(): Promise<Record<string, number>> {
   const prisma = new PrismaService({ DATABASE_URL: db.url, DATABASE_POOL_MAX: 20 });
   const redis = createRedis(cfg.TEST_REDIS_URL, 'producer');
   const jobs = new JobQueue(redis, prefix);
-  // The moment each change committed: the repository hands changes to its publisher right after the
+  // The moment each change committed: the outbox hands changes to its publisher right after the
   // commit returns, before the PUBLISH.
   const committedAt = new Map<string, number>();
-  const publisher = new RedisChangePublisher(redis, jobs, prefix);
-  const changes = new ChangeEventRepository(prisma, {
+  const publisher = new RedisChangePublisher(new RedisChangesChannel(redis, prefix, () => createRedis(cfg.TEST_REDIS_URL, 'worker')), jobs);
+  const changes = new ChangeOutbox(prisma, new ChangeEventRepository(prisma), new WebhookRepository(prisma), {
     publish: (list) => {
       const now = performance.now();
       for (const c of list) committedAt.set(String(c.change.data.n), now);

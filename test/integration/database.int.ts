@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChangeEventRepository, PrismaService, StorageEventRepository, VariantRepository } from '@app/database';
+import { ChangeEventRepository, ChangeOutbox, PrismaService, StorageEventRepository, VariantRepository, WebhookRepository } from '@app/database';
 import { createTestDatabase, TestDatabase, testConfig } from '@app/testing';
 
 describe('database (real Postgres, migrated template clone)', () => {
@@ -118,16 +118,15 @@ describe('database (real Postgres, migrated template clone)', () => {
       await append('bob');
       await append('carol');
       const bob = await repo.listAfter(tenant.id, 'bob', 0n, 10);
-      expect(bob.map((c) => Number(c.seq))).toEqual([1, 2]);
-      expect((await repo.listAfter(tenant.id, 'carol', 0n, 10)).map((c) => Number(c.seq))).toEqual([1]);
-      expect((await repo.listAfter(tenant.id, 'bob', 1n, 10)).map((c) => Number(c.seq))).toEqual([2]);
+      expect(bob.map((c) => Number(c.cursor))).toEqual([1, 2]);
+      expect((await repo.listAfter(tenant.id, 'carol', 0n, 10)).map((c) => Number(c.cursor))).toEqual([1]);
+      expect((await repo.listAfter(tenant.id, 'bob', 1n, 10)).map((c) => Number(c.cursor))).toEqual([2]);
     });
   });
 
   describe('VariantRepository.addToReadyFile', () => {
     it('gives a late rendition to the instant-upload copies sharing the object, each with its change; never to a deleted one', async () => {
-      const changes = new ChangeEventRepository(prisma);
-      const variants = new VariantRepository(prisma, changes);
+      const variants = new VariantRepository(prisma, new ChangeOutbox(prisma, new ChangeEventRepository(prisma), new WebhookRepository(prisma)));
       const tenant = await prisma.tenant.create({ data: { name: 'shared', quotaBytes: 1n, maxFileBytes: 1n } });
       const file = (ownerId: string, status: 'ready' | 'deleted') =>
         prisma.file.create({

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import type { StorageEvent } from '@app/contracts';
+import type { StorageEvent } from '@app/domain';
 import { createSqsClient, FastPresigner, StorageEventContext, StorageEventSource } from '@app/storage';
 import { createTestStorage, sleep, StorageTestEnv, testConfig, testPresigner, until } from '@app/testing';
 

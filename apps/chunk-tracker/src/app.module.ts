@@ -1,12 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@app/config';
 import { DatabaseHealth, DatabaseModule } from '@app/database';
+import { LifecycleModule } from '@app/lifecycle';
 import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, SqsHealth, StorageEventsModule, StorageModule } from '@app/storage';
 import type { TrackerConfig } from './config';
 import { CompletionService } from './completion.service';
-import { FileLifecycleService } from './file-lifecycle.service';
 import { HousekeepingService } from './housekeeping.service';
 import { ReconcilerService } from './reconciler.service';
 import { StorageEventsService } from './storage-events.service';
@@ -27,9 +27,10 @@ export class ChunkTrackerModule {
         DatabaseModule,
         StorageModule,
         StorageEventsModule,
+        LifecycleModule,
         QueueModule.forRoot({ serve: ['tracker'], intervals: { 'uploads.reconcile': config.RECONCILE_INTERVAL_MS } }),
       ],
-      providers: [StorageEventsService, HousekeepingService, CompletionService, FileLifecycleService, ReconcilerService],
+      providers: [StorageEventsService, HousekeepingService, CompletionService, ReconcilerService],
     };
   }
 }

@@ -1,13 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
-import type { FileStatusName } from '@app/contracts';
 import { FileRepository } from '@app/database';
+import { AWAITING_BYTES, FileLifecycle, isIn, VERIFIABLE } from '@app/lifecycle';
 import { JobQueue, OnJob } from '@app/queue';
 import { KeyLayout, ObjectStorage } from '@app/storage';
 import type { TrackerConfig } from './config';
-import { FileLifecycleService } from './file-lifecycle.service';
 
-const ACTIVE: readonly FileStatusName[] = ['pending', 'uploading', 'completing'];
 const BATCH = 200;
 
 export interface ReconcileReport {
@@ -34,7 +32,7 @@ export class ReconcilerService {
     private readonly files: FileRepository,
     private readonly storage: ObjectStorage,
     private readonly keys: KeyLayout,
-    private readonly lifecycle: FileLifecycleService,
+    private readonly lifecycle: FileLifecycle,
     private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: TrackerConfig,
   ) {}
@@ -48,17 +46,8 @@ export class ReconcilerService {
 
   async expireOverdue(now = new Date()): Promise<number> {
     let expired = 0;
-    for (const file of await this.files.findOverdue(now, BATCH)) {
-      const moved = await this.files.transition(file.id, {
-        to: 'expired',
-        from: ACTIVE,
-        quota: 'release',
-        data: { statusReason: 'deadline_passed' },
-        change: { type: 'upload.expired' },
-      });
-      if (!moved) continue;
-      expired++;
-      await this.lifecycle.removeFromStorage(file);
+    for (const file of await this.files.findOverdue(AWAITING_BYTES, now, BATCH)) {
+      if (await this.lifecycle.expire(file)) expired++;
     }
     return expired;
   }
@@ -72,7 +61,7 @@ export class ReconcilerService {
       const file = ids ? await this.files.find(ids.fileId) : null;
       // Owned: a live upload with this id, or one whose initiation has created the multipart upload
       // but not yet recorded its id (the row is written first, the id right after).
-      const owned = file && ACTIVE.includes(file.status) && (file.s3UploadId === upload.uploadId || file.s3UploadId === null);
+      const owned = file && isIn(AWAITING_BYTES, file.status) && (file.s3UploadId === upload.uploadId || file.s3UploadId === null);
       if (owned) continue;
       await this.storage.abortMultipartUpload(upload.key, upload.uploadId);
       aborted++;
@@ -89,13 +78,7 @@ export class ReconcilerService {
       const head = await this.storage.head(file.storageKey);
       if (head && head.size === Number(file.size)) {
         // Storage holds the whole object but its event never moved the file: storage's HEAD is its word.
-        const moved = await this.files.transition(file.id, {
-          to: 'uploaded',
-          from: ['completing'],
-          quota: 'commit',
-          data: { etag: head.etag, uploadedAt: now, statusReason: 'confirmed_by_reconciler' },
-          change: { type: 'file.uploaded', data: { size: Number(file.size), contentType: file.contentType, filename: file.filename } },
-        });
+        const { file: moved } = await this.lifecycle.confirmUploaded(file, { etag: head.etag, confirmedBy: 'reconciler' });
         if (moved) {
           confirmed++;
           await this.jobs.enqueue('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}` });
@@ -107,7 +90,7 @@ export class ReconcilerService {
       redriven++;
     }
     // Stored files whose verification job was lost (with Redis) or died without a retry left.
-    for (const status of ['uploaded', 'processing'] as const) {
+    for (const status of VERIFIABLE) {
       for (const file of await this.files.findStuck(status, new Date(now.getTime() - stuckMs), BATCH)) {
         await this.jobs.enqueue('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}-r${Math.floor(now.getTime() / stuckMs)}` });
         redriven++;

@@ -1,17 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
-import type { FileStatusName, StorageEvent } from '@app/contracts';
-import { FileRepository, FileRow, StorageEventRepository } from '@app/database';
+import type { StorageEvent } from '@app/domain';
+import { FileRecord, FileRepository, StorageEventRecord, StorageEventRepository } from '@app/database';
+import { AWAITING_BYTES, FileLifecycle, isIn, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { MetricsService } from '@app/observability';
 import { JobQueue } from '@app/queue';
 import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventSource, storageEventKey } from '@app/storage';
 import type { TrackerConfig } from './config';
-import { FileLifecycleService } from './file-lifecycle.service';
 
 type Outcome = 'uploaded' | 'rejected' | 'deleted' | 'recorded' | 'duplicate' | 'ignored';
-
-const AWAITING_BYTES: readonly FileStatusName[] = ['pending', 'uploading', 'completing'];
-const STORED: readonly FileStatusName[] = ['uploaded', 'processing', 'ready'];
 
 /**
  * Storage is the witness: a file becomes `uploaded` only when its ObjectCreated event arrives
@@ -30,7 +27,7 @@ export class StorageEventsService implements OnApplicationBootstrap {
     private readonly ledger: StorageEventRepository,
     private readonly files: FileRepository,
     private readonly storage: ObjectStorage,
-    private readonly lifecycle: FileLifecycleService,
+    private readonly lifecycle: FileLifecycle,
     private readonly keys: KeyLayout,
     private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: TrackerConfig,
@@ -74,19 +71,13 @@ export class StorageEventsService implements OnApplicationBootstrap {
     return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
   }
 
-  private async created(file: FileRow, record: { eventKey: string; eventName: string; fileId: string }, context: StorageEventContext): Promise<Outcome> {
-    if (!AWAITING_BYTES.includes(file.status)) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
+  private async created(file: FileRecord, record: StorageEventRecord, context: StorageEventContext): Promise<Outcome> {
+    if (!isIn(AWAITING_BYTES, file.status)) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
     const head = await this.storage.head(file.storageKey);
     if (!head) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate'; // already removed again
     const declared = Number(file.size);
     if (head.size === declared) {
-      const { duplicate, file: moved } = await this.files.transitionForEvent(record, file.id, {
-        to: 'uploaded',
-        from: AWAITING_BYTES,
-        quota: 'commit',
-        data: { etag: head.etag, uploadedAt: new Date() },
-        change: { type: 'file.uploaded', data: { size: declared, contentType: file.contentType, filename: file.filename } },
-      });
+      const { duplicate, file: moved } = await this.lifecycle.confirmUploaded(file, { etag: head.etag, confirmedBy: record });
       if (duplicate) return 'duplicate';
       if (!moved) return 'recorded';
       this.logger.log({ fileId: file.id, size: declared, event: record.eventName, receiveCount: context.receiveCount }, 'file uploaded');
@@ -95,30 +86,16 @@ export class StorageEventsService implements OnApplicationBootstrap {
       return 'uploaded';
     }
     const reason = `size_mismatch: storage holds ${head.size} bytes, ${declared} were declared`;
-    const { duplicate, file: rejected } = await this.files.transitionForEvent(record, file.id, {
-      to: 'rejected',
-      from: AWAITING_BYTES,
-      quota: 'release',
-      data: { statusReason: reason },
-      change: { type: 'file.rejected', data: { reason } },
-    });
+    const { duplicate, file: rejected } = await this.lifecycle.rejectUpload(file, reason, record);
     if (duplicate) return 'duplicate';
-    if (!rejected) return 'recorded';
-    this.logger.warn({ fileId: file.id, reason }, 'upload rejected');
-    await this.lifecycle.removeFromStorage(file);
-    return 'rejected';
+    return rejected ? 'rejected' : 'recorded';
   }
 
   /** An object removed behind the platform's back: the file is gone for its owner too. */
-  private async removed(file: FileRow, record: { eventKey: string; eventName: string; fileId: string }): Promise<Outcome> {
-    if (!STORED.includes(file.status) || (await this.storage.head(file.storageKey))) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
-    const { duplicate, file: deleted } = await this.files.transitionForEvent(record, file.id, {
-      to: 'deleted',
-      from: STORED,
-      quota: 'free',
-      data: { statusReason: 'removed_from_storage', deletedAt: new Date() },
-      change: { type: 'file.deleted', data: { reason: 'removed_from_storage' } },
-    });
+  private async removed(file: FileRecord, record: StorageEventRecord): Promise<Outcome> {
+    if (!isIn(UPLOAD_COMPLETED, file.status) || (await this.storage.head(file.storageKey)))
+      return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
+    const { duplicate, file: deleted } = await this.lifecycle.removedFromStorage(file, record);
     if (duplicate) return 'duplicate';
     return deleted ? 'deleted' : 'recorded';
   }

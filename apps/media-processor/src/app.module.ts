@@ -1,12 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@app/config';
 import { DatabaseHealth, DatabaseModule } from '@app/database';
+import { LifecycleModule } from '@app/lifecycle';
 import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, StorageModule } from '@app/storage';
 import { MediaProcessorConfig, servedMediaQueues } from './config';
 import { ImageService } from './image.service';
-import { ProcessingResults } from './processing-results.service';
 import { ReprocessService } from './reprocess.service';
 import { TranscodeService } from './transcode.service';
 import { VideoService } from './video.service';
@@ -31,11 +31,11 @@ export class MediaProcessorModule {
         }),
         DatabaseModule,
         StorageModule,
+        LifecycleModule,
         QueueModule.forRoot({ serve: servedMediaQueues(config) }),
       ],
       // Handlers of queues this deployment does not serve are left out (the registry check insists).
       providers: [
-        ProcessingResults,
         ...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService, ReprocessService] : []),
         ...(config.MEDIA_QUEUES.includes('image') ? [ImageService] : []),
         ...(config.MEDIA_QUEUES.includes('video') ? [VideoService] : []),

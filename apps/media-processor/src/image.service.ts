@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { buffer } from 'node:stream/consumers';
 import { APP_CONFIG } from '@app/config';
 import type { MediaEnv } from '@app/config';
-import { FileRepository, VariantRepository } from '@app/database';
+import { VariantRepository } from '@app/database';
+import { FileLifecycle } from '@app/lifecycle';
 import { MediaError, renderImage } from '@app/media';
 import { JobPayloads, OnJob } from '@app/queue';
 import { KeyLayout, ObjectStorage } from '@app/storage';
-import { ProcessingResults } from './processing-results.service';
 
 /**
  * Images: `thumb` and `preview` variants and a placeholder, then `ready`. Variants have fixed keys
@@ -20,24 +20,18 @@ export class ImageService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: MediaEnv,
-    private readonly files: FileRepository,
+    private readonly lifecycle: FileLifecycle,
     private readonly variants: VariantRepository,
     private readonly storage: ObjectStorage,
     private readonly keys: KeyLayout,
-    private readonly results: ProcessingResults,
   ) {}
 
   @OnJob('media.image')
   async render(payload: JobPayloads['media.image']): Promise<{ outcome: string }> {
-    const file = await this.files.find(payload.fileId);
-    if (!file || file.status !== 'processing') return { outcome: `skipped:${file?.status ?? 'missing'}` };
+    const { file, skipped } = await this.lifecycle.reread(payload.fileId, 'processing');
+    if (!file) return { outcome: skipped };
     if (Number(file.size) > this.config.IMAGE_MAX_INPUT_BYTES) {
-      await this.files.transition(file.id, {
-        to: 'ready',
-        from: ['processing'],
-        data: { readyAt: new Date() },
-        change: { type: 'file.ready', data: { variants: [] } },
-      });
+      await this.lifecycle.markReady(file.id, {}, { variants: [] });
       return { outcome: 'ready-without-variants' };
     }
     const input = await buffer(await this.storage.openReadStream(file.storageKey));
@@ -46,7 +40,7 @@ export class ImageService {
       rendered = await renderImage(input, { maxPixels: this.config.IMAGE_MAX_PIXELS });
     } catch (error) {
       if (!(error instanceof MediaError)) throw error;
-      await this.results.reject(file, `${error.code}: ${error.message}`);
+      await this.lifecycle.rejectContent(file, `${error.code}: ${error.message}`);
       return { outcome: 'rejected' };
     }
     for (const v of rendered.variants) {
@@ -54,12 +48,11 @@ export class ImageService {
       await this.storage.put(key, v.body, v.contentType);
       await this.variants.upsert(file.id, { name: v.name, storageKey: key, contentType: v.contentType, size: v.body.length, width: v.width, height: v.height });
     }
-    await this.files.transition(file.id, {
-      to: 'ready',
-      from: ['processing'],
-      data: { width: rendered.width, height: rendered.height, placeholder: rendered.placeholder, readyAt: new Date() },
-      change: { type: 'file.ready', data: { width: rendered.width, height: rendered.height, variants: rendered.variants.map((v) => v.name) } },
-    });
+    await this.lifecycle.markReady(
+      file.id,
+      { width: rendered.width, height: rendered.height, placeholder: rendered.placeholder },
+      { width: rendered.width, height: rendered.height, variants: rendered.variants.map((v) => v.name) },
+    );
     this.logger.log({ fileId: file.id, width: rendered.width, height: rendered.height, animated: rendered.animated }, 'image processed');
     return { outcome: 'ready' };
   }

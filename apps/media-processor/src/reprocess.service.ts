@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { MediaEnv } from '@app/config';
 import { FileRepository } from '@app/database';
+import { FileLifecycle, PROCESSED, VERIFIABLE } from '@app/lifecycle';
 import { IMAGE_TYPES, VIDEO_TYPES } from '@app/media';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { RENDITION } from './transcode.service';
@@ -30,6 +31,7 @@ export class ReprocessService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: MediaEnv,
     private readonly files: FileRepository,
+    private readonly lifecycle: FileLifecycle,
     private readonly jobs: JobQueue,
   ) {}
 
@@ -42,7 +44,7 @@ export class ReprocessService {
       const variants = payload.variant ? [payload.variant] : rule.variants;
       let afterId: string | undefined;
       for (;;) {
-        const page = await this.files.findMissingVariants({ ...rule, variants, tenantId: payload.tenantId, afterId, limit: PAGE });
+        const page = await this.files.findMissingVariants({ ...rule, statuses: PROCESSED, variants, tenantId: payload.tenantId, afterId, limit: PAGE });
         for (const file of page) if (await this.reprocessFile(file.id)) reprocessed++;
         if (page.length < PAGE) break;
         afterId = page[page.length - 1].id;
@@ -54,16 +56,10 @@ export class ReprocessService {
 
   /** Back to `processing` and through verification; false for a file that cannot be reprocessed. */
   async reprocessFile(fileId: string): Promise<boolean> {
-    const moved = await this.files.transition(fileId, {
-      to: 'processing',
-      from: ['ready', 'failed'],
-      data: { statusReason: 'reprocess' },
-      change: { type: 'file.processing', data: { reason: 'reprocess' } },
-    });
-    if (!moved) {
+    if (!(await this.lifecycle.reprocess(fileId))) {
       // Already on its way (stored, or processing): drive it again. Anything else is not media work.
-      const file = await this.files.find(fileId);
-      if (!file || (file.status !== 'uploaded' && file.status !== 'processing')) return false;
+      const { file } = await this.lifecycle.reread(fileId, VERIFIABLE);
+      if (!file) return false;
     }
     await this.jobs.enqueue('media.verify', { v: 1, fileId }, { jobId: `verify-${fileId}`, rerun: true });
     return true;

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { UnrecoverableError } from 'bullmq';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { APP_CONFIG } from '@app/config';
 import type { MediaEnv } from '@app/config';
-import { FileRepository, VariantRepository } from '@app/database';
+import { VariantRepository } from '@app/database';
+import { FileLifecycle } from '@app/lifecycle';
 import { MediaError, probeVideo, transcodeTo720 } from '@app/media';
-import { JobPayloads, OnJob } from '@app/queue';
+import { JobPayloads, OnJob, PermanentJobFailure } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
 
 export const RENDITION = 'video720';
@@ -26,7 +26,7 @@ export class TranscodeService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: MediaEnv,
-    private readonly files: FileRepository,
+    private readonly lifecycle: FileLifecycle,
     private readonly variants: VariantRepository,
     private readonly storage: ObjectStorage,
     private readonly presigner: FastPresigner,
@@ -35,9 +35,9 @@ export class TranscodeService {
 
   @OnJob('media.transcode')
   async transcode(payload: JobPayloads['media.transcode']): Promise<{ outcome: string; size?: number }> {
-    const file = await this.files.find(payload.fileId);
     // Deleted meanwhile, or being reprocessed (which enqueues a fresh transcode when it is ready).
-    if (!file || file.status !== 'ready') return { outcome: `skipped:${file?.status ?? 'missing'}` };
+    const { file, skipped } = await this.lifecycle.reread(payload.fileId, 'ready');
+    if (!file) return { outcome: skipped };
     const timeout = this.config.TRANSCODE_TIMEOUT_SECONDS;
     const source = (await this.presigner.getObject(file.storageKey, { expiresInSeconds: Math.max(900, timeout + 300) })).url;
     const dir = await mkdtemp(path.join(tmpdir(), 'transcode-'));
@@ -46,7 +46,7 @@ export class TranscodeService {
       try {
         await transcodeTo720(source, out, timeout);
       } catch (error) {
-        if (error instanceof MediaError) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+        if (error instanceof MediaError) throw new PermanentJobFailure(`${error.code}: ${error.message}`);
         throw error;
       }
       const info = await probeVideo(out, 60);
@@ -63,9 +63,9 @@ export class TranscodeService {
       });
       // Deleted while transcoding: its variants were removed with it, so this object must go too.
       if (!recorded) {
-        const now = await this.files.find(file.id);
-        if (!now || now.status === 'deleted') await this.storage.delete(key);
-        return { outcome: `skipped:${now?.status ?? 'missing'}` };
+        const { file: deleted, skipped } = await this.lifecycle.reread(file.id, 'deleted');
+        if (deleted || skipped === 'skipped:missing') await this.storage.delete(key);
+        return { outcome: skipped ?? 'skipped:deleted' };
       }
       this.logger.log({ fileId: file.id, size, width: info.width, height: info.height }, 'video transcoded');
       return { outcome: 'added', size };

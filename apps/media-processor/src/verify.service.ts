@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { typeAllowed } from '@app/contracts';
+import { typeAllowed } from '@app/domain';
 import { FileRepository, TenantRepository } from '@app/database';
+import { FileLifecycle, VERIFIABLE } from '@app/lifecycle';
 import { IMAGE_TYPES, inspect, VIDEO_TYPES } from '@app/media';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { ObjectStorage } from '@app/storage';
-import { ProcessingResults } from './processing-results.service';
 
 export type VerifyOutcome = 'ready' | 'rejected' | `routed:${string}` | `skipped:${string}`;
 
@@ -23,15 +23,15 @@ export class VerifyService {
     private readonly tenants: TenantRepository,
     private readonly storage: ObjectStorage,
     private readonly jobs: JobQueue,
-    private readonly results: ProcessingResults,
+    private readonly lifecycle: FileLifecycle,
   ) {}
 
   @OnJob('media.verify')
   async verify(payload: JobPayloads['media.verify']): Promise<{ outcome: VerifyOutcome }> {
-    const file = await this.files.find(payload.fileId);
     // `processing` too: a job interrupted after the transition runs again from the start.
-    if (!file || (file.status !== 'uploaded' && file.status !== 'processing')) return { outcome: `skipped:${file?.status ?? 'missing'}` };
-    await this.files.transition(file.id, { to: 'processing', from: ['uploaded'], change: { type: 'file.processing' } });
+    const { file, skipped } = await this.lifecycle.reread(payload.fileId, VERIFIABLE);
+    if (!file) return { outcome: skipped };
+    await this.lifecycle.startProcessing(file.id);
 
     const result = await inspect(await this.storage.openReadStream(file.storageKey));
     const tenant = await this.tenants.find(file.tenantId);
@@ -46,7 +46,7 @@ export class VerifyService {
             ? `type_not_allowed: the content is ${realType}, declared ${file.contentType}`
             : null;
     if (problem) {
-      await this.results.reject(file, problem, { detectedType: result.detectedType });
+      await this.lifecycle.rejectContent(file, problem, { detectedType: result.detectedType });
       return { outcome: 'rejected' };
     }
 
@@ -58,12 +58,11 @@ export class VerifyService {
       await this.jobs.enqueue(job, { v: 1, fileId: file.id }, { jobId: `${job}-${file.id}`, rerun: true });
       return { outcome: `routed:${job}` };
     }
-    const ready = await this.files.transition(file.id, {
-      to: 'ready',
-      from: ['processing'],
-      data: { sha256: result.sha256, detectedType: realType, readyAt: new Date() },
-      change: { type: 'file.ready', data: { detectedType: realType, sha256: result.sha256, size: result.size } },
-    });
+    const ready = await this.lifecycle.markReady(
+      file.id,
+      { sha256: result.sha256, detectedType: realType },
+      { detectedType: realType, sha256: result.sha256, size: result.size },
+    );
     if (ready) this.logger.log({ fileId: file.id, detectedType: realType }, 'file verified');
     return { outcome: ready ? 'ready' : `skipped:${file.status}` };
   }

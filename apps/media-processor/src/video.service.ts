@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import sharp from 'sharp';
 import { APP_CONFIG } from '@app/config';
 import type { MediaEnv } from '@app/config';
-import { FileRepository, Prisma, VariantRepository } from '@app/database';
-import { extractPoster, MediaError, probeVideo } from '@app/media';
+import { VariantRepository } from '@app/database';
+import { FileLifecycle } from '@app/lifecycle';
+import { extractPoster, imageDimensions, MediaError, probeVideo } from '@app/media';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
-import { ProcessingResults } from './processing-results.service';
 
 const POSTER_EDGE = 1280;
 
@@ -21,26 +20,25 @@ export class VideoService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: MediaEnv,
-    private readonly files: FileRepository,
+    private readonly lifecycle: FileLifecycle,
     private readonly variants: VariantRepository,
     private readonly storage: ObjectStorage,
     private readonly presigner: FastPresigner,
     private readonly keys: KeyLayout,
-    private readonly results: ProcessingResults,
     private readonly jobs: JobQueue,
   ) {}
 
   @OnJob('media.video')
   async process(payload: JobPayloads['media.video']): Promise<{ outcome: string }> {
-    const file = await this.files.find(payload.fileId);
-    if (!file || file.status !== 'processing') return { outcome: `skipped:${file?.status ?? 'missing'}` };
+    const { file, skipped } = await this.lifecycle.reread(payload.fileId, 'processing');
+    if (!file) return { outcome: skipped };
     const timeout = this.config.FFMPEG_TIMEOUT_SECONDS;
     const source = (await this.presigner.getObject(file.storageKey, { expiresInSeconds: Math.max(900, timeout * 2) })).url;
     try {
       const info = await probeVideo(source, timeout);
       // A frame one second in (or halfway through a shorter clip) skips fade-ins and black leaders.
       const poster = await extractPoster(source, Math.min(1, info.durationMs / 2000), POSTER_EDGE, timeout);
-      const posterMeta = await sharp(poster).metadata();
+      const posterMeta = await imageDimensions(poster);
       const key = this.keys.variantKey({ tenantId: file.tenantId, fileId: file.id }, 'poster');
       await this.storage.put(key, poster, 'image/jpeg');
       await this.variants.upsert(file.id, {
@@ -51,13 +49,12 @@ export class VideoService {
         width: posterMeta.width,
         height: posterMeta.height,
       });
-      const mediaInfo = { videoCodec: info.videoCodec, audioCodec: info.audioCodec, container: info.container } satisfies Prisma.InputJsonObject;
-      await this.files.transition(file.id, {
-        to: 'ready',
-        from: ['processing'],
-        data: { width: info.width, height: info.height, durationMs: info.durationMs, mediaInfo, readyAt: new Date() },
-        change: { type: 'file.ready', data: { width: info.width, height: info.height, durationMs: info.durationMs, variants: ['poster'] } },
-      });
+      const mediaInfo = { videoCodec: info.videoCodec, audioCodec: info.audioCodec, container: info.container };
+      await this.lifecycle.markReady(
+        file.id,
+        { width: info.width, height: info.height, durationMs: info.durationMs, mediaInfo },
+        { width: info.width, height: info.height, durationMs: info.durationMs, variants: ['poster'] },
+      );
       this.logger.log({ fileId: file.id, durationMs: info.durationMs, codec: info.videoCodec }, 'video processed');
       // The rendition follows on its own queue: the file is usable (poster, original) meanwhile.
       if (this.config.VIDEO_TRANSCODE)
@@ -66,8 +63,8 @@ export class VideoService {
     } catch (error) {
       if (!(error instanceof MediaError)) throw error;
       const reason = `${error.code}: ${error.message}`;
-      if (error.code === 'timeout') await this.results.fail(file, reason);
-      else await this.results.reject(file, reason);
+      if (error.code === 'timeout') await this.lifecycle.fail(file, reason);
+      else await this.lifecycle.rejectContent(file, reason);
       const to = error.code === 'timeout' ? 'failed' : 'rejected';
       return { outcome: to };
     }

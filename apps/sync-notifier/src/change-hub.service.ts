@@ -1,8 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { APP_CONFIG } from '@app/config';
-import type { RedisEnv } from '@app/config';
-import { ChangeNotice, changesChannel, createRedis } from '@app/queue';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ChangeNotice, RedisChangesChannel } from '@app/queue';
 
 /** Called with a change notice, or with null when notices may have been lost (read the database). */
 export type NoticeListener = (notice: ChangeNotice | null) => void;
@@ -10,7 +7,7 @@ export type NoticeListener = (notice: ChangeNotice | null) => void;
 const ownerKey = (tenantId: string, ownerId: string) => `${tenantId}\u0000${ownerId}`;
 
 /**
- * This replica's end of the fan-out: one Redis subscription to the changes channel, dispatched
+ * This replica's end of the fan-out: one subscription to the changes channel, dispatched
  * in-process to the devices and long-polls of each owner connected here. Notices are hints, never
  * the data of record: after the subscription was interrupted, every listener is told to catch up
  * from the database, so a message lost while Redis was away only delays a change.
@@ -19,30 +16,22 @@ const ownerKey = (tenantId: string, ownerId: string) => `${tenantId}\u0000${owne
 export class ChangeHub implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ChangeHub.name);
   private readonly listeners = new Map<string, Set<NoticeListener>>();
-  private subscriber: Redis | null = null;
-  private interrupted = false;
+  private unsubscribe: (() => void) | null = null;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: RedisEnv) {}
+  constructor(private readonly channel: RedisChangesChannel) {}
 
   onModuleInit(): void {
-    const subscriber = createRedis(this.config.REDIS_URL, 'worker');
-    const channel = changesChannel(this.config.QUEUE_PREFIX);
-    subscriber.on('message', (_channel: string, message: string) => this.dispatch(message));
-    subscriber.on('close', () => (this.interrupted = true));
-    subscriber.on('ready', () => {
-      // ioredis re-subscribes by itself after a reconnect; what was published meanwhile is lost.
-      if (this.interrupted) {
-        this.interrupted = false;
+    this.unsubscribe = this.channel.subscribe(
+      (notice) => this.dispatch(notice),
+      () => {
         this.logger.warn('changes subscription restored; every listener catches up from the database');
         for (const set of this.listeners.values()) for (const listener of set) listener(null);
-      }
-    });
-    void subscriber.subscribe(channel).catch((error: unknown) => this.logger.warn({ err: error }, 'subscribing to changes failed'));
-    this.subscriber = subscriber;
+      },
+    );
   }
 
   onApplicationShutdown(): void {
-    this.subscriber?.disconnect();
+    this.unsubscribe?.();
   }
 
   /** Listens to one owner's notices; returns the unsubscribe function. */
@@ -57,13 +46,7 @@ export class ChangeHub implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  private dispatch(message: string): void {
-    let notice: ChangeNotice;
-    try {
-      notice = JSON.parse(message) as ChangeNotice;
-    } catch {
-      return;
-    }
+  private dispatch(notice: ChangeNotice): void {
     const set = this.listeners.get(ownerKey(notice.tenantId, notice.ownerId));
     if (set) for (const listener of set) listener(notice);
   }

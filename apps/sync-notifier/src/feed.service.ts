@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { OwnerScope } from '@app/auth';
 import { ChangeMessage, DomainError } from '@app/contracts';
-import { ChangeEventRepository, changeMessage, cursorOf } from '@app/database';
+import { ChangeEventRepository, cursorOf } from '@app/database';
 
 export interface FeedPage {
   changes: ChangeMessage[];
@@ -34,8 +34,7 @@ export class FeedService {
   }
 
   async page(scope: OwnerScope, afterSeq: bigint, limit: number): Promise<FeedPage> {
-    const rows = await this.changes.listAfter(scope.tenantId, scope.ownerId, afterSeq, limit);
-    const changes = rows.map(changeMessage);
+    const changes = await this.changes.listAfter(scope.tenantId, scope.ownerId, afterSeq, limit);
     return { changes, cursor: changes.length ? changes[changes.length - 1].cursor : cursorOf(afterSeq) };
   }
 }

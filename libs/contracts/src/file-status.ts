@@ -1,7 +1,6 @@
 /**
- * The upload state machine (docs/architecture.md#state-machine). Every transition is applied as a
- * guarded update `... WHERE status IN (from)`, so a duplicate or late event finds the row already
- * moved on and changes nothing.
+ * The statuses an upload and its file move through, as clients see them (api-v1.md). Which status
+ * may follow which, and what each step does, is the state machine in libs/lifecycle.
  */
 export const FILE_STATUSES = [
   'pending',
@@ -18,26 +17,3 @@ export const FILE_STATUSES = [
 ] as const;
 
 export type FileStatusName = (typeof FILE_STATUSES)[number];
-
-/** For each target status, the statuses it may be entered from. */
-export const TRANSITIONS: Record<FileStatusName, readonly FileStatusName[]> = {
-  pending: [],
-  uploading: ['pending'],
-  completing: ['pending', 'uploading'],
-  // A single PUT goes straight from pending/uploading once storage confirms the object.
-  uploaded: ['pending', 'uploading', 'completing'],
-  // From ready or failed when an operator reprocesses the file.
-  processing: ['uploaded', 'ready', 'failed'],
-  ready: ['uploaded', 'processing'],
-  rejected: ['pending', 'uploading', 'completing', 'uploaded', 'processing'],
-  failed: ['uploaded', 'processing'],
-  aborted: ['pending', 'uploading', 'completing'],
-  expired: ['pending', 'uploading', 'completing'],
-  deleted: ['uploaded', 'processing', 'ready', 'rejected', 'failed'],
-};
-
-export const TERMINAL_STATUSES: readonly FileStatusName[] = ['rejected', 'aborted', 'expired', 'deleted'];
-
-export function canTransition(from: FileStatusName, to: FileStatusName): boolean {
-  return TRANSITIONS[to].includes(from);
-}

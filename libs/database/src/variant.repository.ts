@@ -1,6 +1,6 @@
-import { Prisma } from './generated/prisma/client';
 import { Injectable } from '@nestjs/common';
-import { ChangeEventRepository } from './change-event.repository';
+import type { Tx } from './change-event.repository';
+import { ChangeOutbox } from './change-outbox';
 import { PrismaService } from './prisma.service';
 
 export interface VariantRecord {
@@ -17,11 +17,11 @@ export interface VariantRecord {
 export class VariantRepository {
   constructor(
     private readonly prisma: PrismaService,
-    private readonly changes: ChangeEventRepository,
+    private readonly outbox: ChangeOutbox,
   ) {}
 
   /** One row per (file, name): a re-run replaces the variant, it never adds a second one. */
-  async upsert(fileId: string, v: VariantRecord, tx: Prisma.TransactionClient = this.prisma): Promise<void> {
+  async upsert(fileId: string, v: VariantRecord, tx: Tx = this.prisma): Promise<void> {
     const data = {
       storageKey: v.storageKey,
       contentType: v.contentType,
@@ -41,7 +41,7 @@ export class VariantRepository {
    * without it. Returns whether it was recorded.
    */
   async addToReadyFile(fileId: string, v: VariantRecord): Promise<boolean> {
-    return this.changes.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx) => {
       // Every file sharing the object, locked FOR SHARE in id order (as deletes lock them FOR UPDATE,
       // so the two never deadlock): a concurrent delete or reprocess waits, or won before this.
       const sharing = await tx.$queryRaw<Array<{ id: string; tenant_id: string; owner_id: string; status: string; has: boolean }>>`
@@ -56,7 +56,7 @@ export class VariantRepository {
       const { storageKey: _key, ...variant } = v;
       for (const file of [source, ...copies]) {
         await this.upsert(file.id, v, tx);
-        await this.changes.append(tx, { tenantId: file.tenant_id, ownerId: file.owner_id, type: 'file.variant_added', fileId: file.id, data: { variant } });
+        await this.outbox.append(tx, { tenantId: file.tenant_id, ownerId: file.owner_id, type: 'file.variant_added', fileId: file.id, data: { variant } });
       }
       return true;
     });

@@ -82,3 +82,9 @@ export async function renderImage(input: Buffer, opts: { maxPixels: number }): P
     throw new MediaError(/pixel limit/i.test(message) ? 'too_many_pixels' : 'undecodable', message);
   }
 }
+
+/** The pixel size an encoded image declares in its header (nothing is decoded). */
+export async function imageDimensions(input: Buffer): Promise<{ width?: number; height?: number }> {
+  const { width, height } = await sharp(input).metadata();
+  return { width, height };
+}

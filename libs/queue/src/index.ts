@@ -5,3 +5,5 @@ export * from './redis';
 export * from './worker-host';
 export * from './queue.module';
 export * from './change-publisher';
+export * from './changes-channel';
+export * from './job-outcome';

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { JobView } from '@app/contracts';
 import { JOBS, JobName, JobPayloads, QueueName } from './registry';
 
 export interface EnqueueOptions {
@@ -18,6 +19,9 @@ export interface EnqueueOptions {
   rerun?: boolean;
 }
 
+/** What became of a request to retry a job: only a failed job goes back to waiting. */
+export type RetryOutcome = { result: 'retried' } | { result: 'not_found' } | { result: 'not_failed'; state: string };
+
 /** The producer side: every service enqueues through this, by job name, with a typed payload. */
 export class JobQueue {
   private readonly logger = new Logger(JobQueue.name);
@@ -28,6 +32,7 @@ export class JobQueue {
     private readonly prefix: string,
   ) {}
 
+  /** The BullMQ queue itself, for this adapter and for tests that inspect Redis; services use the methods below. */
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
@@ -54,6 +59,22 @@ export class JobQueue {
     return job.id ?? '';
   }
 
+  /** The newest `limit` jobs of one queue in one state, as operators see them. */
+  async listJobs(queue: QueueName, state: JobView['state'], limit: number): Promise<JobView[]> {
+    const jobs = await this.queue(queue).getJobs([state], 0, limit - 1, false);
+    return jobs.map((job) => view(queue, state, job));
+  }
+
+  /** A failed job back to waiting, its attempts counted afresh; a job in any other state is left alone. */
+  async retryFailed(queue: QueueName, id: string): Promise<RetryOutcome> {
+    const job = await this.queue(queue).getJob(id);
+    if (!job) return { result: 'not_found' };
+    const state = await job.getState();
+    if (state !== 'failed') return { result: 'not_failed', state };
+    await job.retry('failed', { resetAttemptsMade: true });
+    return { result: 'retried' };
+  }
+
   /** Installs (or updates) the schedules of every job of these queues that has one. Idempotent. */
   async installSchedules(queues: QueueName[], intervals: Partial<Record<JobName, number>> = {}): Promise<void> {
     for (const [name, definition] of Object.entries(JOBS) as Array<[JobName, (typeof JOBS)[JobName]]>) {
@@ -67,4 +88,22 @@ export class JobQueue {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
   }
+}
+
+const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+function view(queue: QueueName, state: JobView['state'], job: Job): JobView {
+  return {
+    queue,
+    id: job.id ?? '',
+    name: job.name,
+    state,
+    data: (job.data ?? {}) as Record<string, unknown>,
+    attemptsMade: job.attemptsMade,
+    failedReason: job.failedReason ?? null,
+    stacktrace: (job.stacktrace ?? []).slice(0, 3).map((s) => s.split('\n').slice(0, 6).join('\n')),
+    createdAt: new Date(job.timestamp).toISOString(),
+    processedAt: iso(job.processedOn),
+    finishedAt: iso(job.finishedOn),
+  };
 }

@@ -6,6 +6,7 @@ import type { BaseEnv, RedisEnv } from '@app/config';
 import type { DependencyCheck } from '@app/observability';
 import { CHANGE_PUBLISHER } from '@app/database';
 import { RedisChangePublisher } from './change-publisher';
+import { RedisChangesChannel } from './changes-channel';
 import { JobQueue } from './job-queue';
 import { createRedis } from './redis';
 import type { JobName, QueueName } from './registry';
@@ -106,16 +107,22 @@ export class QueueModule {
         { provide: QUEUE_OPTIONS, useValue: options },
         { provide: JobQueue, inject: [PRODUCER_REDIS, APP_CONFIG], useFactory: (r: Redis, c: RedisEnv) => new JobQueue(r, c.QUEUE_PREFIX) },
         { provide: SHARED_REDIS, useExisting: PRODUCER_REDIS },
+        // Publishes on the producer connection; each subscription (sync-notifier) opens its own.
+        {
+          provide: RedisChangesChannel,
+          inject: [PRODUCER_REDIS, APP_CONFIG],
+          useFactory: (r: Redis, c: RedisEnv) => new RedisChangesChannel(r, c.QUEUE_PREFIX, () => createRedis(c.REDIS_URL, 'worker')),
+        },
         // Committed changes go to the sync-notifier replicas and the webhook queue.
         {
           provide: CHANGE_PUBLISHER,
-          inject: [PRODUCER_REDIS, JobQueue, APP_CONFIG],
-          useFactory: (r: Redis, jobs: JobQueue, c: RedisEnv) => new RedisChangePublisher(r, jobs, c.QUEUE_PREFIX),
+          inject: [RedisChangesChannel, JobQueue],
+          useFactory: (channel: RedisChangesChannel, jobs: JobQueue) => new RedisChangePublisher(channel, jobs),
         },
         QueueLifecycle,
         RedisHealth,
       ],
-      exports: [JobQueue, RedisHealth, SHARED_REDIS, CHANGE_PUBLISHER],
+      exports: [JobQueue, RedisHealth, SHARED_REDIS, CHANGE_PUBLISHER, RedisChangesChannel],
     };
   }
 }

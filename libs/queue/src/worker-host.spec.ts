@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import { UnrecoverableError } from 'bullmq';
+import { PermanentJobFailure } from './job-outcome';
 import { OnJob } from './on-job.decorator';
 import type { QueueName } from './registry';
-import { collectHandlers, HandlerRegistrationError } from './worker-host';
+import { collectHandlers, HandlerRegistrationError, toWorkerError } from './worker-host';
 
 @Injectable()
 class Prune {
@@ -67,5 +69,19 @@ describe('collectHandlers', () => {
 
   it('accepts a process that serves no queue (a pure producer)', async () => {
     await expect(handlersOf([], [])).resolves.toEqual(new Map());
+  });
+});
+
+describe('toWorkerError', () => {
+  it('turns a PermanentJobFailure into the UnrecoverableError that stops BullMQ retrying, message and stack kept', () => {
+    const failure = new PermanentJobFailure('corrupt_media: no video stream');
+    const mapped = toWorkerError(failure);
+    expect(mapped).toBeInstanceOf(UnrecoverableError);
+    expect(mapped).toMatchObject({ message: 'corrupt_media: no video stream', stack: failure.stack, cause: failure });
+  });
+
+  it('passes any other error through untouched, to be retried by the job policy', () => {
+    const transient = new Error('connection reset');
+    expect(toWorkerError(transient)).toBe(transient);
   });
 });

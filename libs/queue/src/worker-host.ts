@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { PermanentJobFailure } from './job-outcome';
 import { JobContext, ON_JOB } from './on-job.decorator';
 import { JOBS, jobsOfQueue, JobName, QUEUES, QueueName } from './registry';
 
@@ -56,6 +57,19 @@ export function collectHandlers(discovery: DiscoveryService, scanner: MetadataSc
   return new Map([...found].map(([name, { handler }]) => [name, handler]));
 }
 
+/**
+ * What BullMQ is told when a handler throws: a PermanentJobFailure becomes BullMQ's
+ * UnrecoverableError (failed without further attempts), keeping the handler's message and stack;
+ * anything else is thrown as it is and retried by the job's policy.
+ */
+export function toWorkerError(error: unknown): unknown {
+  if (!(error instanceof PermanentJobFailure)) return error;
+  const unrecoverable = new UnrecoverableError(error.message);
+  unrecoverable.stack = error.stack;
+  unrecoverable.cause = error;
+  return unrecoverable;
+}
+
 export interface WorkerHostOptions {
   connection: Redis;
   prefix: string;
@@ -108,6 +122,8 @@ export class WorkerHost {
     this.active++;
     try {
       return await handler(job.data, { id: job.id ?? '', attempt: job.attemptsMade + 1, signal: this.shutdown.signal });
+    } catch (error) {
+      throw toWorkerError(error);
     } finally {
       this.active--;
     }

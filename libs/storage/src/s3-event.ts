@@ -1,4 +1,4 @@
-import type { StorageEvent } from '@app/contracts';
+import type { StorageEvent } from '@app/domain';
 
 /** An S3 event record as it arrives: every field is checked before use. */
 interface S3Record {

@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@nestjs/common';
 import { Consumer } from 'sqs-consumer';
-import type { StorageEvent } from '@app/contracts';
+import type { StorageEvent } from '@app/domain';
 import { fromStorageError } from './errors';
 import { parseS3Notification } from './s3-event';
 

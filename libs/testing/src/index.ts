@@ -5,3 +5,5 @@ export * from './processes';
 export * from './redis-server';
 export * from './wait';
 export * from './media';
+export * from './builders';
+export * from './strict-mock';

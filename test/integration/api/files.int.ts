@@ -1,6 +1,7 @@
 import { parse } from 'content-disposition';
 import fc from 'fast-check';
 import { FileRepository } from '@app/database';
+import { FileLifecycle } from '@app/lifecycle';
 import { ObjectStorage } from '@app/storage';
 import { testPresigner } from '@app/testing';
 import { ApiHarness, createTenant, startApi } from './api-harness';
@@ -25,7 +26,8 @@ describe('upload-api: files and downloads (real Postgres, moto)', () => {
     const init = await api.request('POST', '/v1/uploads', { ...as(owner), body: { filename, size: Buffer.byteLength(body), contentType } });
     expect(init.status).toBe(201);
     await fetch(init.body.upload.url, { method: 'PUT', headers: init.body.upload.headers, body });
-    await api.app.get(FileRepository).transition(init.body.id, { to: 'uploaded', quota: 'commit', change: { type: 'file.uploaded' } });
+    const lifecycle = api.app.get(FileLifecycle);
+    await lifecycle.confirmUploaded((await api.app.get(FileRepository).find(init.body.id))!, { etag: null, confirmedBy: 'reconciler' });
     return init.body.id as string;
   }
   const quota = async () =>

@@ -1,43 +1,26 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { DomainError, FileStatusName, FileView } from '@app/contracts';
-import { FileRepository, FileRow } from '@app/database';
-import { FastPresigner, ObjectStorage } from '@app/storage';
+import { Injectable } from '@nestjs/common';
+import { DomainError, FileView } from '@app/contracts';
+import { FileRepository, FileWithVariants } from '@app/database';
+import { FileLifecycle, isIn, STORED } from '@app/lifecycle';
+import { FastPresigner } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
 import { decodePageCursor, encodePageCursor } from '@app/http';
 import { dispositionFor } from './download-name';
 
-/** Statuses in which an upload is a file of its owner (listed, readable). */
-const VISIBLE: readonly FileStatusName[] = ['uploaded', 'processing', 'ready', 'failed'];
-/** Statuses in which the bytes are in storage and count against the quota. */
-const STORED: readonly FileStatusName[] = ['uploaded', 'processing', 'ready', 'failed'];
 /** A download link is for now, not for sharing. */
 const DOWNLOAD_URL_SECONDS = 300;
 
-type FileWithVariants = FileRow & {
-  variants: Array<{
-    name: string;
-    contentType: string;
-    size: bigint;
-    width: number | null;
-    height: number | null;
-    durationMs: number | null;
-    storageKey: string;
-  }>;
-};
-
 @Injectable()
 export class FilesService {
-  private readonly logger = new Logger(FilesService.name);
-
   constructor(
     private readonly files: FileRepository,
-    private readonly storage: ObjectStorage,
+    private readonly lifecycle: FileLifecycle,
     private readonly presigner: FastPresigner,
   ) {}
 
   async list(scope: OwnerScope, query: { cursor?: string; limit?: number }): Promise<{ items: FileView[]; nextCursor: string | null }> {
     const limit = query.limit ?? 50;
-    const rows = await this.files.listOwned(scope, VISIBLE, limit + 1, query.cursor ? decodePageCursor(query.cursor) : undefined);
+    const rows = await this.files.listOwned(scope, STORED, limit + 1, query.cursor ? decodePageCursor(query.cursor) : undefined);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { items: page.map(view), nextCursor: rows.length > limit && last ? encodePageCursor(last) : null };
@@ -73,26 +56,14 @@ export class FilesService {
     const file = await this.files.findOwnedWithVariants(scope, id);
     if (!file) throw notFound();
     if (file.status === 'deleted') return;
-    const deleted = await this.files.deleteAndRelease(id, {
-      to: 'deleted',
-      from: [...STORED, 'rejected'],
-      quota: STORED.includes(file.status) ? 'free' : undefined,
-      data: { deletedAt: new Date(), statusReason: 'deleted_by_owner' },
-      change: { type: 'file.deleted' },
-    });
-    if (!deleted)
+    // Storage keeps only objects no other live file refers to (instant uploads share them).
+    if (!(await this.lifecycle.delete(file)))
       throw new DomainError('invalid_state', `The upload is ${file.status}; abort it with DELETE /v1/uploads/${id}.`, { uploadStatus: file.status });
-    try {
-      // Only objects no other live file refers to (instant uploads share them).
-      await Promise.all(deleted.orphanKeys.map((key) => this.storage.delete(key)));
-    } catch (error) {
-      this.logger.warn({ err: error, fileId: id }, 'storage cleanup after delete failed; left to the reconciler');
-    }
   }
 
   private async visible(scope: OwnerScope, id: string): Promise<FileWithVariants> {
     const file = await this.files.findOwnedWithVariants(scope, id);
-    if (!file || !VISIBLE.includes(file.status)) throw notFound();
+    if (!file || !isIn(STORED, file.status)) throw notFound();
     return file;
   }
 }

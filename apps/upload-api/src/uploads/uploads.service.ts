@@ -2,24 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG } from '@app/config';
 import type { UploadsEnv } from '@app/config';
-import {
-  checkParts,
-  CompleteUploadBody,
-  CreateUploadBody,
-  DomainError,
-  FileStatusName,
-  planUpload,
-  SignPartsBody,
-  typeAllowed,
-  UploadView,
-} from '@app/contracts';
-import { FileRepository, FileRow, TenantRepository } from '@app/database';
+import { CompleteUploadBody, CreateUploadBody, DomainError, SignPartsBody, UploadView } from '@app/contracts';
+import { FileRecord, FileRepository, JsonObject, TenantRepository } from '@app/database';
+import { checkParts, planUpload, typeAllowed } from '@app/domain';
+import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
-
-const ACTIVE: readonly FileStatusName[] = ['pending', 'uploading', 'completing'];
-const PAST_UPLOAD: readonly FileStatusName[] = ['uploaded', 'processing', 'ready'];
 
 export interface PartUrlView {
   partNumber: number;
@@ -51,6 +40,7 @@ export class UploadsService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: UploadsEnv,
     private readonly files: FileRepository,
+    private readonly lifecycle: FileLifecycle,
     private readonly tenants: TenantRepository,
     private readonly storage: ObjectStorage,
     private readonly presigner: FastPresigner,
@@ -73,13 +63,19 @@ export class UploadsService {
       // Instant upload: the same verified content is already stored in scope. Owner scope by
       // default, the tenant's if it opted in, never across tenants: a hash alone must not hand
       // anyone else's file to a caller.
-      const source = await this.files.findDedupSource(scope.tenantId, tenant.dedupScope === 'tenant' ? null : scope.ownerId, body.sha256, BigInt(body.size));
+      const source = await this.files.findDedupSource({
+        tenantId: scope.tenantId,
+        ownerId: tenant.dedupScope === 'tenant' ? null : scope.ownerId,
+        sha256: body.sha256,
+        size: BigInt(body.size),
+        status: INITIAL.instantCopy,
+      });
       if (source) {
-        const copy = await this.files.createDeduplicated(source, {
+        const copy = await this.lifecycle.createInstantCopy(source, {
           id: randomUUID(),
           ownerId: scope.ownerId,
           filename: body.filename,
-          metadata: body.metadata as never,
+          metadata: body.metadata as JsonObject | undefined,
         });
         if (!copy) throw new DomainError('quota_exceeded', `This file of ${body.size} bytes would exceed the tenant's storage quota.`);
         this.logger.log({ fileId: copy.id, sourceId: source.id, size: body.size }, 'instant upload (deduplicated)');
@@ -93,7 +89,7 @@ export class UploadsService {
     }
     const id = randomUUID();
     const storageKey = this.keys.objectKey({ tenantId: scope.tenantId, fileId: id });
-    const file = await this.files.createPending({
+    const file = await this.lifecycle.createUpload({
       id,
       tenantId: scope.tenantId,
       ownerId: scope.ownerId,
@@ -106,7 +102,7 @@ export class UploadsService {
       partSize: plan.mode === 'multipart' ? BigInt(plan.partSize) : null,
       partCount: plan.mode === 'multipart' ? plan.partCount : null,
       checksumAlgorithm: body.checksum ? 'SHA256' : null,
-      metadata: body.metadata as never,
+      metadata: body.metadata as JsonObject | undefined,
       expiresAt: new Date(Date.now() + this.config.UPLOAD_EXPIRY_SECONDS * 1000),
     });
     if (!file) throw new DomainError('quota_exceeded', `This upload of ${body.size} bytes would exceed the tenant's storage quota.`);
@@ -127,12 +123,7 @@ export class UploadsService {
       uploadId = await this.storage.createMultipartUpload(storageKey, { contentType: body.contentType, checksumSha256: Boolean(body.checksum) });
     } catch (error) {
       // Storage refused: hand the reservation back so the failed attempt costs the tenant nothing.
-      await this.files.transition(id, {
-        to: 'aborted',
-        quota: 'release',
-        data: { statusReason: 'storage_unavailable' },
-        change: { type: 'upload.aborted', data: { reason: 'storage_unavailable' } },
-      });
+      await this.lifecycle.abort(file, 'storage_unavailable');
       throw error;
     }
     await this.files.setUploadId(id, uploadId);
@@ -160,13 +151,13 @@ export class UploadsService {
           missing.map((n) => ({ field: `checksums.${n}`, message: 'is required' })),
         );
     }
-    await this.files.transition(id, { to: 'uploading', from: ['pending'] });
+    await this.lifecycle.startUploading(id);
     return { parts: await this.signBatch(file.storageKey, file.s3UploadId!, body.partNumbers, checksums) };
   }
 
   /** A single-PUT upload is its own part 1: re-signing it lets a client retry after the URL expired. */
-  private async resignSingle(file: FileRow, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
-    if (!['pending', 'uploading'].includes(file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
+  private async resignSingle(file: FileRecord, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
+    if (!isIn(ACCEPTING_PARTS, file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
     if (body.partNumbers.length !== 1 || body.partNumbers[0] !== 1) {
       throw invalidParts('A single-PUT upload has exactly one part, number 1.', [{ field: 'partNumbers', message: 'must be [1]' }]);
     }
@@ -182,7 +173,7 @@ export class UploadsService {
     const file = await this.activeMultipart(scope, id);
     if (partNumber < 1 || partNumber > file.partCount!)
       throw invalidParts(`This upload has ${file.partCount} parts.`, [{ field: 'partNumber', message: 'is out of range' }]);
-    await this.files.transition(id, { to: 'uploading', from: ['pending'] });
+    await this.lifecycle.startUploading(id);
     // The tracker owns the ledger; the report is advisory (ListParts is the truth).
     await this.jobs.enqueue('upload.part-reported', { v: 1, fileId: id, partNumber, etag: report.etag.replace(/"/g, ''), size: report.size });
   }
@@ -204,8 +195,8 @@ export class UploadsService {
   ): Promise<{ status: 200 | 202; body: UploadView | { id: string; status: 'completing' } }> {
     const file = await this.files.findOwned(scope, id);
     if (!file) throw notFound();
-    if (PAST_UPLOAD.includes(file.status)) return { status: 200, body: await this.view(file) };
-    if (!ACTIVE.includes(file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
+    if (isIn(UPLOAD_COMPLETED, file.status)) return { status: 200, body: await this.view(file) };
+    if (!isIn(AWAITING_BYTES, file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
 
     if (file.mode === 'single') {
       const head = await this.storage.head(file.storageKey);
@@ -214,7 +205,7 @@ export class UploadsService {
       const stored = await this.storage.listParts(file.storageKey, file.s3UploadId!);
       checkParts(file, stored, body.parts);
     }
-    const moved = await this.files.transition(id, { to: 'completing', from: ACTIVE });
+    const moved = await this.lifecycle.markCompleting(id);
     if (!moved) return this.complete(scope, id, body); // raced with another transition: answer from the new state
     await this.jobs.enqueue('upload.complete', { v: 1, fileId: id, parts: body.parts }, { jobId: `complete-${id}` });
     return { status: 202, body: { id, status: 'completing' } };
@@ -224,31 +215,18 @@ export class UploadsService {
   async abort(scope: OwnerScope, id: string): Promise<void> {
     const file = await this.files.findOwned(scope, id);
     if (!file) throw notFound();
-    if (file.status === 'aborted' || file.status === 'expired') return;
-    const aborted = await this.files.transition(id, {
-      to: 'aborted',
-      from: ACTIVE,
-      quota: 'release',
-      data: { statusReason: 'aborted_by_client' },
-      change: { type: 'upload.aborted' },
-    });
-    if (!aborted)
+    if (isIn(ABANDONED, file.status)) return;
+    // Storage's part of it (the object or multipart upload) is removed after the commit; a failure
+    // there leaves an orphan the reconciler (and the bucket lifecycle rule) remove.
+    if (!(await this.lifecycle.abort(file, 'aborted_by_client')))
       throw new DomainError('invalid_state', `The upload is ${file.status}; delete the file with DELETE /v1/files/${id}.`, { uploadStatus: file.status });
-    // After the commit: a failure here leaves an orphan the reconciler (and the bucket lifecycle rule) remove.
-    try {
-      if (file.mode === 'multipart' && file.s3UploadId) await this.storage.abortMultipartUpload(file.storageKey, file.s3UploadId);
-      else await this.storage.delete(file.storageKey);
-    } catch (error) {
-      this.logger.warn({ err: error, fileId: id }, 'abort in storage failed; left to the reconciler');
-    }
   }
 
-  private async activeMultipart(scope: OwnerScope, id: string): Promise<FileRow> {
+  private async activeMultipart(scope: OwnerScope, id: string): Promise<FileRecord> {
     const file = await this.files.findOwned(scope, id);
     if (!file) throw notFound();
     if (file.mode !== 'multipart') throw new DomainError('invalid_state', 'This is a single-PUT upload; it has no parts.', { uploadStatus: file.status });
-    if (!ACTIVE.includes(file.status) || file.status === 'completing')
-      throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
+    if (!isIn(ACCEPTING_PARTS, file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
     if (!file.s3UploadId) throw new DomainError('invalid_state', 'The upload is not ready for parts yet.', { uploadStatus: file.status });
     return file;
   }
@@ -272,15 +250,15 @@ export class UploadsService {
     return signed.map((p) => ({ partNumber: p.partNumber, url: p.url, headers: p.headers, expiresAt: p.expiresAt.toISOString() }));
   }
 
-  private async view(file: FileRow): Promise<UploadView> {
+  private async view(file: FileRecord): Promise<UploadView> {
     let parts: Array<{ partNumber: number; size: number; etag: string }> = [];
     if (file.mode === 'multipart') {
-      const listed = ACTIVE.includes(file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
+      const listed = isIn(AWAITING_BYTES, file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
       // What storage holds is the truth a client resumes from; once storage has completed the
       // upload (its event may still be on the way) it lists nothing, and the ledger answers.
       parts = listed ?? (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
     }
-    const stored = PAST_UPLOAD.includes(file.status);
+    const stored = isIn(UPLOAD_COMPLETED, file.status);
     return {
       id: file.id,
       status: file.status,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { MAX_OBJECT_BYTES, MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES } from './api';
-import { DomainError } from './errors';
+import { MAX_OBJECT_BYTES, MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES } from '@app/contracts';
+import { DomainError } from '@app/contracts';
 import { checkParts, expectedPartSize, planUpload } from './upload-plan';
 
 const options = { multipartThresholdBytes: 16 * 1024 ** 2, minPartBytes: 8 * 1024 ** 2 };

@@ -1,5 +1,4 @@
-import { MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES } from './api/uploads';
-import { DomainError } from './errors';
+import { DomainError, MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES } from '@app/contracts';
 
 export type UploadPlan = { mode: 'single' } | { mode: 'multipart'; partSize: number; partCount: number };
 

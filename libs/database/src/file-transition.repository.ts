@@ -1,0 +1,181 @@
+import { Injectable } from '@nestjs/common';
+import type { ChangeType, FileStatusName } from '@app/contracts';
+import type { Tx } from './change-event.repository';
+import { ChangeOutbox } from './change-outbox';
+import { admitQuota, applyQuota, QuotaEffect } from './quota.sql';
+import type { FilePatch, FileRecord, FileWithVariants, NewUpload, JsonObject } from './records';
+import { StorageEventRecord, StorageEventRepository } from './storage-event.repository';
+
+/**
+ * One step of the state machine, fully decided by libs/lifecycle before it reaches SQL: plain data,
+ * no callbacks, so the whole step (guarded update, quota, change and outbox rows) can become a
+ * single statement without its callers changing.
+ */
+export interface TransitionPlan {
+  fileId: string;
+  from: readonly FileStatusName[];
+  to: FileStatusName;
+  /** The quota effect for each status the step may leave (none where absent). */
+  quota: Partial<Record<FileStatusName, QuotaEffect>>;
+  patch: FilePatch;
+  /** The change to append; its data gets the new `status` first. */
+  change: { type: ChangeType; data: Record<string, unknown> } | null;
+}
+
+export interface NewChangeData {
+  type: ChangeType;
+  data: Record<string, unknown>;
+}
+
+/**
+ * The writes that move files through their lifecycle. Each method is one transaction of the
+ * change outbox: the file rows, the tenant's quota and the owner's change feed (with its webhook
+ * deliveries) commit together or not at all, and a step that finds the row in another status
+ * changes nothing.
+ */
+@Injectable()
+export class FileTransitionRepository {
+  constructor(
+    private readonly outbox: ChangeOutbox,
+    private readonly events: StorageEventRepository,
+  ) {}
+
+  /** Applies a step; null when the file was not in one of its `from` statuses (nothing changed). */
+  async apply(plan: TransitionPlan): Promise<FileRecord | null> {
+    return this.outbox.transaction((tx) => this.applyIn(tx, plan));
+  }
+
+  /**
+   * The step a storage event causes, committed together with the event's dedup record: a
+   * redelivered event finds its record and changes nothing; a failed commit records nothing, so
+   * the redelivery does the work.
+   */
+  async applyForEvent(event: StorageEventRecord, plan: TransitionPlan): Promise<{ duplicate: boolean; file: FileRecord | null }> {
+    return this.outbox.transaction(async (tx) => {
+      if (!(await this.events.recordOnce(event, tx))) return { duplicate: true, file: null };
+      return { duplicate: false, file: await this.applyIn(tx, plan) };
+    });
+  }
+
+  /**
+   * Reserves quota and records a pending upload with its change. Returns null (and writes nothing)
+   * when the reservation would exceed the tenant's quota: the check and the increment are one
+   * conditional UPDATE, so concurrent initiations cannot overshoot.
+   */
+  async createUpload(upload: NewUpload, status: FileStatusName, change: NewChangeData): Promise<FileRecord | null> {
+    return this.outbox.transaction(async (tx) => {
+      if (!(await admitQuota(tx, upload.tenantId, { reserve: upload.size }))) return null;
+      const file = await tx.file.create({ data: { ...upload, metadata: upload.metadata, status } });
+      await this.outbox.append(tx, { tenantId: file.tenantId, ownerId: file.ownerId, type: change.type, fileId: file.id, data: change.data });
+      return file;
+    });
+  }
+
+  /**
+   * A new file sharing `source`'s stored object and variants (no bytes move), in `status`. Its
+   * size is charged to the quota like any stored file (null, writing nothing, when that exceeds it).
+   */
+  async createCopy(
+    source: FileWithVariants,
+    copy: { id: string; ownerId: string; filename: string; metadata: JsonObject | undefined },
+    status: FileStatusName,
+    changes: NewChangeData[],
+  ): Promise<FileRecord | null> {
+    return this.outbox.transaction(async (tx) => {
+      if (!(await admitQuota(tx, source.tenantId, { use: source.size }))) return null;
+      const now = new Date();
+      const file = await tx.file.create({
+        data: {
+          id: copy.id,
+          tenantId: source.tenantId,
+          ownerId: copy.ownerId,
+          filename: copy.filename,
+          contentType: source.contentType,
+          detectedType: source.detectedType,
+          size: source.size,
+          declaredSha256: source.sha256,
+          sha256: source.sha256,
+          storageKey: source.storageKey,
+          mode: source.mode,
+          status,
+          statusReason: `deduplicated:${source.id}`,
+          metadata: copy.metadata,
+          etag: source.etag,
+          width: source.width,
+          height: source.height,
+          durationMs: source.durationMs,
+          placeholder: source.placeholder,
+          mediaInfo: source.mediaInfo ?? undefined,
+          expiresAt: now,
+          uploadedAt: now,
+          readyAt: now,
+          variants: {
+            create: source.variants.map(({ name, storageKey, contentType, size, width, height, durationMs }) => ({
+              name,
+              storageKey,
+              contentType,
+              size,
+              width,
+              height,
+              durationMs,
+            })),
+          },
+        },
+      });
+      for (const change of changes) {
+        await this.outbox.append(tx, { tenantId: file.tenantId, ownerId: file.ownerId, type: change.type, fileId: file.id, data: change.data });
+      }
+      return file;
+    });
+  }
+
+  /**
+   * Applies a step that ends a file's hold on its objects, and says which stored objects no file in
+   * a `live` status refers to any more. The rows sharing its object are locked first, so two
+   * copies deleted at once cannot both believe the other still holds it (an object shared by
+   * instant uploads is removed with its last reference).
+   */
+  async applyAndRelease(plan: TransitionPlan, live: readonly FileStatusName[]): Promise<{ file: FileRecord; orphanKeys: string[] } | null> {
+    return this.outbox.transaction(async (tx) => {
+      const current = await tx.file.findUnique({ where: { id: plan.fileId }, include: { variants: true } });
+      if (!current) return null;
+      await tx.$queryRaw`SELECT id FROM files WHERE storage_key = ${current.storageKey} ORDER BY id FOR UPDATE`;
+      const file = await this.applyIn(tx, plan);
+      if (!file) return null;
+      const keys = [current.storageKey, ...current.variants.map((v) => v.storageKey)];
+      const orphanKeys: string[] = [];
+      for (const key of keys) {
+        const fileRefs = await tx.file.count({ where: { storageKey: key, status: { in: [...live] } } });
+        const variantRefs = await tx.variant.count({ where: { storageKey: key, file: { status: { in: [...live] } } } });
+        if (fileRefs + variantRefs === 0) orphanKeys.push(key);
+      }
+      return { file, orphanKeys };
+    });
+  }
+
+  /**
+   * The guarded step: the row is locked only if it is in a `from` status, so the quota effect is
+   * the one for the status it really leaves (a step may leave several with different effects).
+   */
+  private async applyIn(tx: Tx, plan: TransitionPlan): Promise<FileRecord | null> {
+    const [current] = await tx.$queryRaw<Array<{ status: FileStatusName }>>`
+      SELECT status::text AS status FROM files WHERE id = ${plan.fileId}::uuid AND status::text = ANY(${[...plan.from]}::text[]) FOR UPDATE`;
+    if (!current) return null;
+    const file = await tx.file.update({
+      where: { id: plan.fileId },
+      data: { ...plan.patch, mediaInfo: plan.patch.mediaInfo, status: plan.to, statusChangedAt: new Date() },
+    });
+    const effect = plan.quota[current.status];
+    if (effect) await applyQuota(tx, file.tenantId, file.size, effect);
+    if (plan.change) {
+      await this.outbox.append(tx, {
+        tenantId: file.tenantId,
+        ownerId: file.ownerId,
+        type: plan.change.type,
+        fileId: file.id,
+        data: { status: file.status, ...plan.change.data },
+      });
+    }
+    return file;
+  }
+}

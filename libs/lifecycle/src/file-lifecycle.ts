@@ -1,0 +1,230 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { FileStatusName } from '@app/contracts';
+import {
+  FilePatch,
+  FileRecord,
+  FileRepository,
+  FileTransitionRepository,
+  FileWithVariants,
+  JsonObject,
+  NewUpload,
+  QuotaEffect,
+  StorageEventRecord,
+  TransitionPlan,
+} from '@app/database';
+import { ObjectStorage } from '@app/storage';
+import { INITIAL, LIVE, quotaEffect, StepName, STEPS } from './state-machine';
+
+/** What a handler gets when it re-reads a file: the file, or why there is nothing to do. */
+export type Reread = { file: FileRecord; skipped?: undefined } | { file?: undefined; skipped: `skipped:${string}` };
+
+/** A step a storage event causes: whether the event was a redelivery, and the file if it moved. */
+export interface EventStep {
+  duplicate: boolean;
+  file: FileRecord | null;
+}
+
+/** Each step's quota effect per status it may leave, from the state machine (computed once). */
+const QUOTA_BY_STEP = Object.fromEntries(
+  Object.entries(STEPS).map(([name, step]) => [
+    name,
+    Object.fromEntries(step.from.flatMap((from) => (quotaEffect(from, step.to) ? [[from, quotaEffect(from, step.to)]] : []))),
+  ]),
+) as Record<StepName, Partial<Record<FileStatusName, QuotaEffect>>>;
+
+/**
+ * The file lifecycle: every status change of every file goes through one of these intents, which
+ * take their from-statuses, quota effect and change event from the state machine (STEPS) and
+ * apply them as one guarded transaction. A step that finds the file elsewhere changes nothing and
+ * answers null: a repeated or late event, job or request is harmless. What a step implies for
+ * storage (the bytes of a rejected or expired upload are removed) happens here too, after the
+ * commit, so no caller can forget it.
+ */
+@Injectable()
+export class FileLifecycle {
+  private readonly logger = new Logger(FileLifecycle.name);
+
+  constructor(
+    private readonly files: FileRepository,
+    private readonly transitions: FileTransitionRepository,
+    private readonly storage: ObjectStorage,
+  ) {}
+
+  /**
+   * The re-read-and-skip guard of every job handler: the file as it is now, if it is still in
+   * `expected`; otherwise the outcome to report (`skipped:<status>` or `skipped:missing`).
+   */
+  async reread(fileId: string, expected: FileStatusName | readonly FileStatusName[]): Promise<Reread> {
+    const file = await this.files.find(fileId);
+    const statuses: readonly FileStatusName[] = typeof expected === 'string' ? [expected] : expected;
+    if (!file || !statuses.includes(file.status)) return { skipped: `skipped:${file?.status ?? 'missing'}` };
+    return { file };
+  }
+
+  // ---- Creation ----
+
+  /** A new upload, its size reserved against the quota; null when the quota would be exceeded. */
+  async createUpload(upload: NewUpload): Promise<FileRecord | null> {
+    return this.transitions.createUpload(upload, INITIAL.upload, {
+      type: 'upload.created',
+      data: { filename: upload.filename, size: Number(upload.size), contentType: upload.contentType, mode: upload.mode },
+    });
+  }
+
+  /**
+   * An instant upload: a ready copy sharing `source`'s object and variants, charged to the quota;
+   * null when the quota would be exceeded.
+   */
+  async createInstantCopy(
+    source: FileWithVariants,
+    copy: { id: string; ownerId: string; filename: string; metadata: JsonObject | undefined },
+  ): Promise<FileRecord | null> {
+    const data = { filename: copy.filename, size: Number(source.size), deduplicated: true };
+    return this.transitions.createCopy(source, copy, INITIAL.instantCopy, [
+      { type: 'upload.created', data },
+      { type: 'file.ready', data },
+    ]);
+  }
+
+  // ---- Uploading ----
+
+  startUploading(fileId: string): Promise<FileRecord | null> {
+    return this.apply('startUploading', fileId);
+  }
+
+  markCompleting(fileId: string): Promise<FileRecord | null> {
+    return this.apply('markCompleting', fileId);
+  }
+
+  /**
+   * Storage holds the declared bytes: reserved quota becomes used. With the storage event that
+   * showed it (recorded once, in the same transaction), or confirmed by the reconciler's HEAD.
+   */
+  async confirmUploaded(file: FileRecord, facts: { etag: string | null; confirmedBy: StorageEventRecord | 'reconciler' }): Promise<EventStep> {
+    const plan = this.plan('confirmUploaded', file.id, {
+      patch: { etag: facts.etag, uploadedAt: new Date(), ...(facts.confirmedBy === 'reconciler' ? { statusReason: 'confirmed_by_reconciler' } : {}) },
+      data: { size: Number(file.size), contentType: file.contentType, filename: file.filename },
+    });
+    if (facts.confirmedBy === 'reconciler') return { duplicate: false, file: await this.transitions.apply(plan) };
+    return this.transitions.applyForEvent(facts.confirmedBy, plan);
+  }
+
+  /** Storage holds other bytes or parts than declared: rejected, reservation released, bytes removed. */
+  async rejectUpload(file: FileRecord, reason: string, event?: StorageEventRecord): Promise<EventStep> {
+    const plan = this.plan('rejectUpload', file.id, { patch: { statusReason: reason }, data: { reason } });
+    const result = event ? await this.transitions.applyForEvent(event, plan) : { duplicate: false, file: await this.transitions.apply(plan) };
+    if (result.file) {
+      this.logger.warn({ fileId: file.id, reason }, 'upload rejected');
+      await this.removeUploadBytes(file);
+    }
+    return result;
+  }
+
+  /**
+   * Cancelled by the client (or storage refused to start it): reservation released, whatever
+   * storage holds of it removed. `storage_unavailable` is told to the owner as the reason.
+   */
+  async abort(file: FileRecord, reason: 'aborted_by_client' | 'storage_unavailable'): Promise<FileRecord | null> {
+    const aborted = await this.apply('abort', file.id, { patch: { statusReason: reason }, data: reason === 'aborted_by_client' ? {} : { reason } });
+    if (aborted) await this.removeUploadBytes(file);
+    return aborted;
+  }
+
+  /** Not completed before its deadline: reservation released, what storage holds removed. */
+  async expire(file: FileRecord): Promise<FileRecord | null> {
+    const expired = await this.apply('expire', file.id, { patch: { statusReason: 'deadline_passed' } });
+    if (expired) await this.removeUploadBytes(file);
+    return expired;
+  }
+
+  // ---- Processing ----
+
+  startProcessing(fileId: string): Promise<FileRecord | null> {
+    return this.apply('startProcessing', fileId);
+  }
+
+  reprocess(fileId: string): Promise<FileRecord | null> {
+    return this.apply('reprocess', fileId, { patch: { statusReason: 'reprocess' }, data: { reason: 'reprocess' } });
+  }
+
+  /** Processing is done: the facts it found, and what the owner's change says about them. */
+  markReady(fileId: string, facts: FilePatch, change: Record<string, unknown>): Promise<FileRecord | null> {
+    return this.apply('markReady', fileId, { patch: { ...facts, readyAt: new Date() }, data: change });
+  }
+
+  /**
+   * The content itself is unacceptable (a hash or type mismatch, an undecodable image or video):
+   * rejected, its quota freed, and its objects deleted unless an instant-upload copy still uses them.
+   */
+  async rejectContent(file: FileRecord, reason: string, facts: FilePatch = {}): Promise<FileRecord | null> {
+    const plan = this.plan('rejectContent', file.id, { patch: { ...facts, statusReason: reason }, data: { reason } });
+    const released = await this.transitions.applyAndRelease(plan, LIVE);
+    if (!released) return null;
+    this.logger.warn({ fileId: file.id, reason }, 'file rejected by processing');
+    await this.removeObjects(file.id, released.orphanKeys);
+    return released.file;
+  }
+
+  /** Processing gave up (a timeout): failed, bytes and quota kept for a reprocess. */
+  async fail(file: FileRecord, reason: string): Promise<FileRecord | null> {
+    const failed = await this.apply('fail', file.id, { patch: { statusReason: reason }, data: { reason } });
+    if (failed) this.logger.warn({ fileId: file.id, reason }, 'file processing failed');
+    return failed;
+  }
+
+  // ---- Deletion ----
+
+  /** Deleted by its owner: quota freed, and its objects removed once no other live file uses them. */
+  async delete(file: FileRecord): Promise<FileRecord | null> {
+    const plan = this.plan('delete', file.id, { patch: { deletedAt: new Date(), statusReason: 'deleted_by_owner' } });
+    const released = await this.transitions.applyAndRelease(plan, LIVE);
+    if (!released) return null;
+    await this.removeObjects(file.id, released.orphanKeys);
+    return released.file;
+  }
+
+  /** Its object was removed behind the platform's back (a storage event): the file is gone too. */
+  removedFromStorage(file: FileRecord, event: StorageEventRecord): Promise<EventStep> {
+    const reason = 'removed_from_storage';
+    return this.transitions.applyForEvent(
+      event,
+      this.plan('removedFromStorage', file.id, { patch: { statusReason: reason, deletedAt: new Date() }, data: { reason } }),
+    );
+  }
+
+  // ---- Storage after a step (idempotent: what is gone is removed) ----
+
+  /** The object or multipart upload of an upload that will never be a file. */
+  async removeUploadBytes(file: Pick<FileRecord, 'id' | 'mode' | 'storageKey' | 's3UploadId'>): Promise<void> {
+    try {
+      if (file.mode === 'multipart' && file.s3UploadId) await this.storage.abortMultipartUpload(file.storageKey, file.s3UploadId);
+      await this.storage.delete(file.storageKey);
+    } catch (error) {
+      this.logger.warn({ err: error, fileId: file.id }, 'storage cleanup failed; the reconciler retries');
+    }
+  }
+
+  private async removeObjects(fileId: string, keys: string[]): Promise<void> {
+    try {
+      await Promise.all(keys.map((key) => this.storage.delete(key)));
+    } catch (error) {
+      this.logger.warn({ err: error, fileId }, 'storage cleanup after the step failed; left to the reconciler');
+    }
+  }
+
+  private apply(step: StepName, fileId: string, details?: { patch?: FilePatch; data?: Record<string, unknown> }): Promise<FileRecord | null> {
+    return this.transitions.apply(this.plan(step, fileId, details));
+  }
+
+  private plan(step: StepName, fileId: string, details: { patch?: FilePatch; data?: Record<string, unknown> } = {}): TransitionPlan {
+    const rule = STEPS[step];
+    return {
+      fileId,
+      from: rule.from,
+      to: rule.to,
+      quota: QUOTA_BY_STEP[step],
+      patch: details.patch ?? {},
+      change: rule.change ? { type: rule.change, data: details.data ?? {} } : null,
+    };
+  }
+}
