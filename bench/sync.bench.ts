@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { WebSocket } from 'ws';
-import { ChangeEventRepository, ChangeOutbox, PrismaService, WebhookRepository } from '@app/database';
+import { ChangeOutbox, PrismaService } from '@app/database';
 import { createRedis, JobQueue, RedisChangePublisher, RedisChangesChannel } from '@app/queue';
 import { createTestDatabase, envStrings, freePort, prepareTemplateDatabase, residentBytes, ServiceProcess, sleep, testConfig } from '@app/testing';
 import { round } from './presign.bench';
@@ -41,7 +41,7 @@ export async function benchSync(): Promise<Record<string, number>> {
   // commit returns, before the PUBLISH.
   const committedAt = new Map<string, number>();
   const publisher = new RedisChangePublisher(new RedisChangesChannel(redis, prefix, () => createRedis(cfg.TEST_REDIS_URL, 'worker')), jobs);
-  const changes = new ChangeOutbox(prisma, new ChangeEventRepository(prisma), new WebhookRepository(prisma), {
+  const changes = new ChangeOutbox(prisma, {
     publish: (list) => {
       const now = performance.now();
       for (const c of list) committedAt.set(String(c.change.data.n), now);

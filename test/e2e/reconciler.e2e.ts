@@ -16,7 +16,13 @@ describe('the reconciler (test-shortened deadlines)', () => {
 
   beforeAll(async () => {
     stack = await startStack({
-      env: { UPLOAD_EXPIRY_SECONDS: '3', RECONCILE_INTERVAL_MS: '1000', RECONCILE_STUCK_SECONDS: '2', ORPHAN_UPLOAD_MIN_AGE_SECONDS: '0' },
+      env: {
+        UPLOAD_EXPIRY_SECONDS: '3',
+        UPLOAD_EXPIRY_BYTES_PER_SECOND: '0',
+        RECONCILE_INTERVAL_MS: '1000',
+        RECONCILE_STUCK_SECONDS: '2',
+        ORPHAN_UPLOAD_MIN_AGE_SECONDS: '0',
+      },
     });
     const api = stack.service('upload-api').url;
     const tenant = await createTenant(stack, { name: 'reconcile' });

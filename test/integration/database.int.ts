@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChangeEventRepository, ChangeOutbox, PrismaService, StorageEventRepository, VariantRepository, WebhookRepository } from '@app/database';
+import { ChangeEventRepository, ChangeOutbox, PrismaService, StorageEventRepository, VariantRepository } from '@app/database';
 import { createTestDatabase, TestDatabase, testConfig } from '@app/testing';
 
 describe('database (real Postgres, migrated template clone)', () => {
@@ -80,17 +80,17 @@ describe('database (real Postgres, migrated template clone)', () => {
     });
   });
 
-  describe('ChangeEventRepository', () => {
+  describe('ChangeOutbox and ChangeEventRepository', () => {
     it("numbers an owner's changes 1..N with no gap under 20 concurrent writers, in commit order", async () => {
-      const repo = new ChangeEventRepository(prisma);
+      const outbox = new ChangeOutbox(prisma);
       const tenant = await prisma.tenant.create({ data: { name: 'feed', quotaBytes: 1n, maxFileBytes: 1n } });
       const writers = 20;
       const perWriter = 10;
       await Promise.all(
         Array.from({ length: writers }, async (_, w) => {
           for (let i = 0; i < perWriter; i++) {
-            await prisma.$transaction(async (tx) => {
-              await repo.append(tx, { tenantId: tenant.id, ownerId: 'alice', type: 'file.uploaded', fileId: null, data: { w, i } });
+            await outbox.transaction(async (tx) => {
+              await outbox.append(tx, { tenantId: tenant.id, ownerId: 'alice', type: 'file.uploaded', fileId: null, data: { w, i } });
               // A little work inside the transaction widens the race window.
               await tx.$executeRaw`SELECT pg_sleep(0.001)`;
             });
@@ -105,13 +105,14 @@ describe('database (real Postgres, migrated template clone)', () => {
 
     it('keeps owners independent and rolls the number back with a failed transaction', async () => {
       const repo = new ChangeEventRepository(prisma);
+      const outbox = new ChangeOutbox(prisma);
       const tenant = await prisma.tenant.create({ data: { name: 'two', quotaBytes: 1n, maxFileBytes: 1n } });
       const append = (ownerId: string) =>
-        prisma.$transaction((tx) => repo.append(tx, { tenantId: tenant.id, ownerId, type: 'upload.created', fileId: null, data: {} }));
+        outbox.transaction((tx) => outbox.append(tx, { tenantId: tenant.id, ownerId, type: 'upload.created', fileId: null, data: {} }));
       await append('bob');
       await expect(
-        prisma.$transaction(async (tx) => {
-          await repo.append(tx, { tenantId: tenant.id, ownerId: 'bob', type: 'upload.created', fileId: null, data: {} });
+        outbox.transaction(async (tx) => {
+          await outbox.append(tx, { tenantId: tenant.id, ownerId: 'bob', type: 'upload.created', fileId: null, data: {} });
           throw new Error('state change failed');
         }),
       ).rejects.toThrow('state change failed');
@@ -126,7 +127,7 @@ describe('database (real Postgres, migrated template clone)', () => {
 
   describe('VariantRepository.addToReadyFile', () => {
     it('gives a late rendition to the instant-upload copies sharing the object, each with its change; never to a deleted one', async () => {
-      const variants = new VariantRepository(prisma, new ChangeOutbox(prisma, new ChangeEventRepository(prisma), new WebhookRepository(prisma)));
+      const variants = new VariantRepository(prisma, new ChangeOutbox(prisma));
       const tenant = await prisma.tenant.create({ data: { name: 'shared', quotaBytes: 1n, maxFileBytes: 1n } });
       const file = (ownerId: string, status: 'ready' | 'deleted') =>
         prisma.file.create({

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { ChangeEventRepository, ChangeOutbox, CommittedChange, PrismaService, WebhookRepository } from '@app/database';
+import { ChangeOutbox, CommittedChange, PrismaService, WebhookRepository } from '@app/database';
 import { MetricsService } from '@app/observability';
 import { JobQueue } from '@app/queue';
 import { createTestDatabase, TestDatabase, testConfig } from '@app/testing';
@@ -42,7 +42,7 @@ describe('webhook outbox (real Postgres and Redis)', () => {
     await webhooks.create({ tenantId: other.id, url: 'https://example.com/c', events: ['*'], secret: 'whsec_c' });
 
     const published: CommittedChange[][] = [];
-    const changes = new ChangeOutbox(prisma, new ChangeEventRepository(prisma), webhooks, {
+    const changes = new ChangeOutbox(prisma, {
       publish: async (list) => {
         published.push(list);
         // Visible from another connection: the transaction has committed.

@@ -21,15 +21,25 @@ const headOf = (size: number, etag = 'etag-1'): ObjectHead => ({ size, etag, con
  * `stuck` files by status) and a bucket holding the multipart uploads `pending`.
  */
 function setup(
-  world: { overdue?: FileRecord[]; stuck?: Partial<Record<FileStatusName, FileRecord[]>>; pending?: PendingMultipartUpload[]; byId?: FileRecord[] } = {},
+  world: {
+    overdue?: FileRecord[];
+    stuck?: Partial<Record<FileStatusName, FileRecord[]>>;
+    pending?: PendingMultipartUpload[];
+    pageSize?: number;
+    byId?: FileRecord[];
+  } = {},
 ) {
   const files = strictMock<FileRepository>('files', {
     findOverdue: async () => world.overdue ?? [],
     findStuck: async (status) => world.stuck?.[status] ?? [],
-    find: async (id) => world.byId?.find((f) => f.id === id) ?? null,
+    findMany: async (ids) => world.byId?.filter((f) => ids.includes(f.id)) ?? [],
   });
   const storage = strictMock<ObjectStorage>('storage', {
-    listMultipartUploads: async () => world.pending ?? [],
+    // Storage's listing in pages of `pageSize` (ListMultipartUploads answers up to 1,000 a page).
+    multipartUploadPages: async function* () {
+      const pending = world.pending ?? [];
+      for (let i = 0; i < pending.length; i += world.pageSize ?? 1000) yield pending.slice(i, i + (world.pageSize ?? 1000));
+    },
     abortMultipartUpload: async () => undefined,
     head: async () => null,
   });
@@ -44,7 +54,11 @@ function setup(
     new KeyLayout({ objectPrefix: 'uploads/', variantPrefix: 'variants/' }),
     lifecycle,
     jobs,
-    strictMock<TrackerConfig>('config', { RECONCILE_STUCK_SECONDS: STUCK_MS / 1000, ORPHAN_UPLOAD_MIN_AGE_SECONDS: ORPHAN_MIN_AGE_MS / 1000 }),
+    strictMock<TrackerConfig>('config', {
+      RECONCILE_STUCK_SECONDS: STUCK_MS / 1000,
+      ORPHAN_UPLOAD_MIN_AGE_SECONDS: ORPHAN_MIN_AGE_MS / 1000,
+      RECONCILE_BATCH_SIZE: 200,
+    }),
   );
   const mocks = { files, storage, lifecycle, jobs };
   /** Every adapter call, in order: a test states all the effects it allows. */
@@ -76,6 +90,24 @@ describe('ReconcilerService', () => {
       expect(effects()).toEqual(['files.findOverdue', 'lifecycle.expire', 'lifecycle.expire', 'lifecycle.expire']);
     });
 
+    it('works through a backlog larger than a batch in one run, a batch at a time', async () => {
+      const backlog = Array.from({ length: 450 }, () => aFile({ status: 'pending' }));
+      const { service, files } = setup();
+      files.findOverdue.mockImplementation(async (_statuses, _now, limit) => backlog.splice(0, limit));
+
+      expect(await service.expireOverdue(now)).toBe(450);
+      expect(files.findOverdue.mock.calls.map((c) => c[2])).toEqual([200, 200, 200]);
+    });
+
+    it('stops when a whole batch moved nothing (someone else is moving those rows), never spinning', async () => {
+      const stuck = Array.from({ length: 200 }, () => aFile({ status: 'pending' }));
+      const { service, files, lifecycle } = setup({ overdue: stuck });
+      lifecycle.expire.mockImplementation(async () => null);
+
+      expect(await service.expireOverdue(now)).toBe(0);
+      expect(files.findOverdue).toHaveBeenCalledTimes(1);
+    });
+
     it('expires nothing when no upload is overdue', async () => {
       const { service, effects } = setup();
 
@@ -89,14 +121,14 @@ describe('ReconcilerService', () => {
       [
         'a key this platform did not issue',
         { key: 'uploads/stray-upload.bin', uploadId: 'u-stray', initiated: ago(ORPHAN_MIN_AGE_MS) },
-        ['storage.listMultipartUploads', 'storage.abortMultipartUpload'],
+        ['storage.multipartUploadPages', 'storage.abortMultipartUpload'],
       ],
-      ['a key whose file does not exist', pendingFor(aFile(), 'u-1'), ['storage.listMultipartUploads', 'files.find', 'storage.abortMultipartUpload']],
+      ['a key whose file does not exist', pendingFor(aFile(), 'u-1'), ['storage.multipartUploadPages', 'files.findMany', 'storage.abortMultipartUpload']],
     ])('aborts a multipart upload as old as the grace period under %s', async (_, upload, expected) => {
       const { service, storage, effects } = setup({ pending: [upload] });
 
       expect(await service.abortOrphans(now)).toBe(1);
-      expect(storage.listMultipartUploads).toHaveBeenCalledWith('uploads/');
+      expect(storage.multipartUploadPages).toHaveBeenCalledWith('uploads/');
       expect(storage.abortMultipartUpload).toHaveBeenCalledWith(upload.key, upload.uploadId);
       expect(effects()).toEqual(expected);
     });
@@ -108,9 +140,9 @@ describe('ReconcilerService', () => {
         const { service, files, storage, effects } = setup({ pending: [pendingFor(file, 'u-1')], byId: [file] });
 
         expect(await service.abortOrphans(now)).toBe(1);
-        expect(files.find).toHaveBeenCalledWith(file.id);
+        expect(files.findMany).toHaveBeenCalledWith([file.id]);
         expect(storage.abortMultipartUpload).toHaveBeenCalledWith(file.storageKey, 'u-1');
-        expect(effects()).toEqual(['storage.listMultipartUploads', 'files.find', 'storage.abortMultipartUpload']);
+        expect(effects()).toEqual(['storage.multipartUploadPages', 'files.findMany', 'storage.abortMultipartUpload']);
       },
     );
 
@@ -127,7 +159,7 @@ describe('ReconcilerService', () => {
       const { service, effects } = setup({ pending: [pendingFor(file, 'u-1')], byId: [file] });
 
       expect(await service.abortOrphans(now)).toBe(0);
-      expect(effects()).toEqual(['storage.listMultipartUploads', 'files.find']);
+      expect(effects()).toEqual(['storage.multipartUploadPages', 'files.findMany']);
     });
 
     it('leaves alone a multipart upload whose live row is written but whose upload id is not recorded yet', async () => {
@@ -135,7 +167,7 @@ describe('ReconcilerService', () => {
       const { service, effects } = setup({ pending: [pendingFor(file, 'u-1')], byId: [file] });
 
       expect(await service.abortOrphans(now)).toBe(0);
-      expect(effects()).toEqual(['storage.listMultipartUploads', 'files.find']);
+      expect(effects()).toEqual(['storage.multipartUploadPages', 'files.findMany']);
     });
 
     it('aborts an upload without a recorded id once its file is no longer live', async () => {
@@ -146,12 +178,22 @@ describe('ReconcilerService', () => {
       expect(storage.abortMultipartUpload).toHaveBeenCalledWith(file.storageKey, 'u-1');
     });
 
+    it("reads storage's listing a page at a time, with one query for the files of each page", async () => {
+      const live = Array.from({ length: 5 }, () => aMultipartUpload({ status: 'uploading', s3UploadId: null }));
+      const pending = live.map((f, i) => pendingFor(f, `u-${i}`));
+      const { service, files, effects } = setup({ pending, pageSize: 2, byId: live });
+
+      expect(await service.abortOrphans(now)).toBe(0);
+      expect(files.findMany.mock.calls).toEqual([[[live[0].id, live[1].id]], [[live[2].id, live[3].id]], [[live[4].id]]]);
+      expect(effects()).toEqual(['storage.multipartUploadPages', 'files.findMany', 'files.findMany', 'files.findMany']);
+    });
+
     it('does not look at a multipart upload a millisecond younger than the grace period (its initiation may be in progress)', async () => {
       const orphan = aFile(); // no row at all: it would be aborted if it were old enough
       const { service, effects } = setup({ pending: [pendingFor(orphan, 'u-young', ORPHAN_MIN_AGE_MS - 1)] });
 
       expect(await service.abortOrphans(now)).toBe(0);
-      expect(effects()).toEqual(['storage.listMultipartUploads']);
+      expect(effects()).toEqual(['storage.multipartUploadPages']);
     });
 
     it('judges an upload whose initiation time storage does not report by its owner alone', async () => {
@@ -243,7 +285,7 @@ describe('ReconcilerService', () => {
       const { service, effects } = setup();
 
       expect(await service.reconcile()).toEqual({ expired: 0, orphansAborted: 0, redriven: 0, confirmed: 0 });
-      expect(effects()).toEqual(['files.findOverdue', 'storage.listMultipartUploads', 'files.findStuck', 'files.findStuck', 'files.findStuck']);
+      expect(effects()).toEqual(['files.findOverdue', 'storage.multipartUploadPages', 'files.findStuck', 'files.findStuck', 'files.findStuck']);
     });
 
     it('expires, aborts orphans and re-drives in one run on the current clock, reporting each count', async () => {

@@ -1,12 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
-import { FileRepository } from '@app/database';
+import { FileRecord, FileRepository } from '@app/database';
 import { AWAITING_BYTES, FileLifecycle, isIn, VERIFIABLE } from '@app/lifecycle';
 import { JobQueue, OnJob } from '@app/queue';
-import { KeyLayout, ObjectStorage } from '@app/storage';
+import { KeyLayout, ObjectStorage, PendingMultipartUpload } from '@app/storage';
 import type { TrackerConfig } from './config';
-
-const BATCH = 200;
 
 export interface ReconcileReport {
   expired: number;
@@ -44,21 +42,41 @@ export class ReconcilerService {
     return report;
   }
 
+  /**
+   * Every overdue upload, a batch at a time until none is left: a backlog (after an outage, or at
+   * scale) is worked off in one run, not a fixed number a minute. A batch that moved nothing ends
+   * the run (those rows are being moved by someone else).
+   */
   async expireOverdue(now = new Date()): Promise<number> {
+    const batchSize = this.config.RECONCILE_BATCH_SIZE;
     let expired = 0;
-    for (const file of await this.files.findOverdue(AWAITING_BYTES, now, BATCH)) {
-      if (await this.lifecycle.expire(file)) expired++;
+    for (;;) {
+      const batch = await this.files.findOverdue(AWAITING_BYTES, now, batchSize);
+      let moved = 0;
+      for (const file of batch) if (await this.lifecycle.expire(file)) moved++;
+      expired += moved;
+      if (batch.length < batchSize || moved === 0) return expired;
     }
-    return expired;
   }
 
   async abortOrphans(now = new Date()): Promise<number> {
     const minAgeMs = this.config.ORPHAN_UPLOAD_MIN_AGE_SECONDS * 1000;
     let aborted = 0;
-    for (const upload of await this.storage.listMultipartUploads(this.keys.objectPrefix)) {
-      if (upload.initiated && now.getTime() - upload.initiated.getTime() < minAgeMs) continue;
+    // A page of storage's listing at a time, and one query for the files of a page.
+    for await (const page of this.storage.multipartUploadPages(this.keys.objectPrefix)) {
+      const old = page.filter((u) => !u.initiated || now.getTime() - u.initiated.getTime() >= minAgeMs);
+      const fileIds = old.flatMap((u) => this.keys.parseObjectKey(u.key)?.fileId ?? []);
+      const files = new Map((fileIds.length ? await this.files.findMany(fileIds) : []).map((f) => [f.id, f]));
+      aborted += await this.abortUnowned(old, files);
+    }
+    return aborted;
+  }
+
+  private async abortUnowned(uploads: PendingMultipartUpload[], files: Map<string, FileRecord>): Promise<number> {
+    let aborted = 0;
+    for (const upload of uploads) {
       const ids = this.keys.parseObjectKey(upload.key);
-      const file = ids ? await this.files.find(ids.fileId) : null;
+      const file = ids ? (files.get(ids.fileId) ?? null) : null;
       // Owned: a live upload with this id, or one whose initiation has created the multipart upload
       // but not yet recorded its id (the row is written first, the id right after).
       const owned = file && isIn(AWAITING_BYTES, file.status) && (file.s3UploadId === upload.uploadId || file.s3UploadId === null);
@@ -74,7 +92,8 @@ export class ReconcilerService {
     const stuckMs = this.config.RECONCILE_STUCK_SECONDS * 1000;
     let redriven = 0;
     let confirmed = 0;
-    for (const file of await this.files.findStuck('completing', new Date(now.getTime() - stuckMs), BATCH)) {
+    const batchSize = this.config.RECONCILE_BATCH_SIZE;
+    for (const file of await this.files.findStuck('completing', new Date(now.getTime() - stuckMs), batchSize)) {
       const head = await this.storage.head(file.storageKey);
       if (head && head.size === Number(file.size)) {
         // Storage holds the whole object but its event never moved the file: storage's HEAD is its word.
@@ -91,7 +110,7 @@ export class ReconcilerService {
     }
     // Stored files whose verification job was lost (with Redis) or died without a retry left.
     for (const status of VERIFIABLE) {
-      for (const file of await this.files.findStuck(status, new Date(now.getTime() - stuckMs), BATCH)) {
+      for (const file of await this.files.findStuck(status, new Date(now.getTime() - stuckMs), batchSize)) {
         await this.jobs.enqueue('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}-r${Math.floor(now.getTime() / stuckMs)}` });
         redriven++;
       }

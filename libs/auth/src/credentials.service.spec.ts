@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import type { TenantRepository } from '@app/database';
 import { CredentialsService } from './credentials.service';
 
-const config = { ADMIN_TOKEN: 'admin-token-0123456789', TOKEN_SIGNING_SECRET: 'signing-secret-0123456789abcdef0123456789' };
+const config = { ADMIN_TOKEN: 'admin-token-0123456789', TOKEN_SIGNING_SECRET: 'signing-secret-0123456789abcdef0123456789', API_KEY_CACHE_SECONDS: 5 };
 
-function service(keys: Record<string, { tenantId: string; apiKeyId: string }> = {}) {
+function service(keys: Record<string, { tenantId: string; apiKeyId: string }> = {}, cacheSeconds = config.API_KEY_CACHE_SECONDS) {
   const tenants = { findByApiKeyHash: jest.fn(async (hash: string) => keys[hash] ?? null) } as unknown as jest.Mocked<TenantRepository>;
-  return { credentials: new CredentialsService(config, tenants), tenants };
+  return { credentials: new CredentialsService({ ...config, API_KEY_CACHE_SECONDS: cacheSeconds }, tenants), tenants };
 }
 
 describe('CredentialsService', () => {
@@ -47,5 +47,27 @@ describe('CredentialsService', () => {
     await expect(credentials.authenticate(`Bearer ${token}`)).resolves.toBeNull();
     const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"alice","tid":"t1","aud":"upload-platform:user"}').toString('base64url')}.`;
     await expect(credentials.authenticate(`Bearer ${unsigned}`)).resolves.toBeNull();
+  });
+
+  it('remembers an API key lookup for API_KEY_CACHE_SECONDS, so a revoked key stops working within it', async () => {
+    const key = CredentialsService.newApiKey();
+    const keys: Record<string, { tenantId: string; apiKeyId: string }> = { [key.hash]: { tenantId: 't1', apiKeyId: 'k1' } };
+    const { credentials, tenants } = service(keys, 1);
+    for (let i = 0; i < 3; i++) await expect(credentials.authenticate(`Bearer ${key.key}`)).resolves.toMatchObject({ tenantId: 't1' });
+    expect(tenants.findByApiKeyHash).toHaveBeenCalledTimes(1);
+    delete keys[key.hash]; // revoked: still accepted from the cache, then refused once it expired
+    await expect(credentials.authenticate(`Bearer ${key.key}`)).resolves.toMatchObject({ tenantId: 't1' });
+    // lru-cache keeps its own clock (performance.now at load), which jest's fake timers do not reach.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await expect(credentials.authenticate(`Bearer ${key.key}`)).resolves.toBeNull();
+    expect(tenants.findByApiKeyHash).toHaveBeenCalledTimes(2);
+  });
+
+  it('asks the database every time when the cache is off', async () => {
+    const key = CredentialsService.newApiKey();
+    const { credentials, tenants } = service({ [key.hash]: { tenantId: 't1', apiKeyId: 'k1' } }, 0);
+    await credentials.authenticate(`Bearer ${key.key}`);
+    await credentials.authenticate(`Bearer ${key.key}`);
+    expect(tenants.findByApiKeyHash).toHaveBeenCalledTimes(2);
   });
 });

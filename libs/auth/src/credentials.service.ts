@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
 import { APP_CONFIG } from '@app/config';
 import type { AuthEnv } from '@app/config';
 import { TenantRepository } from '@app/database';
@@ -33,12 +34,19 @@ interface UserTokenClaims {
 @Injectable()
 export class CredentialsService {
   private readonly adminDigest: Buffer;
+  /**
+   * API key lookups by hash, found or not, for API_KEY_CACHE_SECONDS: every request of a team's
+   * backend carries its key, and the lookup was a round trip each. Bounded in entries, so random
+   * keys cannot grow it.
+   */
+  private readonly apiKeys: LRUCache<string, { found: { tenantId: string; apiKeyId: string } | null }> | null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AuthEnv,
     private readonly tenants: TenantRepository,
   ) {
     this.adminDigest = sha256(config.ADMIN_TOKEN);
+    this.apiKeys = config.API_KEY_CACHE_SECONDS > 0 ? new LRUCache({ max: 10_000, ttl: config.API_KEY_CACHE_SECONDS * 1000 }) : null;
   }
 
   static newApiKey(): NewApiKey {
@@ -66,10 +74,18 @@ export class CredentialsService {
     const credential = match[1];
     if (timingSafeEqual(sha256(credential), this.adminDigest)) return { kind: 'admin' };
     if (credential.startsWith(API_KEY_PREFIX)) {
-      const key = await this.tenants.findByApiKeyHash(sha256(credential).toString('hex'));
+      const key = await this.apiKey(sha256(credential).toString('hex'));
       return key ? { kind: 'tenant', tenantId: key.tenantId, apiKeyId: key.apiKeyId } : null;
     }
     return this.verifyUserToken(credential);
+  }
+
+  private async apiKey(hash: string): Promise<{ tenantId: string; apiKeyId: string } | null> {
+    const cached = this.apiKeys?.get(hash);
+    if (cached) return cached.found;
+    const found = await this.tenants.findByApiKeyHash(hash);
+    this.apiKeys?.set(hash, { found });
+    return found;
   }
 
   private verifyUserToken(token: string): Principal | null {

@@ -27,6 +27,29 @@ export const redisEnv = z.object({
   REDIS_URL: url.refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
   /** Prefix of every BullMQ key, so several environments can share one Redis. */
   QUEUE_PREFIX: z.string().min(1).default('upl'),
+  /**
+   * Jobs each worker process runs at once, per queue it serves, as `queue=n,queue=n` (e.g.
+   * `media-image=4,webhooks=128`); a queue not named keeps the registry's default. A size for a
+   * machine, not a constant: ops set it with the pod's CPU.
+   */
+  QUEUE_CONCURRENCY: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const sizes: Record<string, number> = {};
+      for (const pair of value
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const match = /^([a-z][a-z-]*)=([1-9][0-9]{0,3})$/.exec(pair);
+        if (!match) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}" is not queue=n (n from 1 to 9999)` });
+          continue;
+        }
+        sizes[match[1]] = Number(match[2]);
+      }
+      return sizes;
+    }),
 });
 
 export const storageEnv = z.object({
@@ -66,6 +89,11 @@ export const sqsEnv = z.object({
 export const authEnv = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   TOKEN_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /**
+   * How long an API key's lookup is remembered per process (0: not at all). A revoked or deleted
+   * key stops working within this time; meanwhile requests skip a database round trip.
+   */
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
 });
 
 export const uploadsEnv = z.object({
@@ -91,6 +119,16 @@ export const uploadsEnv = z.object({
     .default(8 * 1024 ** 2),
   /** Part URLs returned with the initiation answer (more are signed on request). */
   INITIAL_PART_URLS: z.coerce.number().int().min(1).max(1000).default(100),
+  /**
+   * An upload's deadline grows with its size: UPLOAD_EXPIRY_SECONDS plus the time its bytes take
+   * at this sustained rate (0: no growth). 1 MiB/s gives a 10 GiB upload 2.8 hours more, 5 TiB 61
+   * days more: a fixed 24 hours would need 60 MB/s sustained for the largest object S3 stores.
+   */
+  UPLOAD_EXPIRY_BYTES_PER_SECOND: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1024 * 1024),
 });
 
 export const corsEnv = z.object({
@@ -118,6 +156,8 @@ export const reconcileEnv = z.object({
   RECONCILE_STUCK_SECONDS: z.coerce.number().int().min(1).default(600),
   /** A multipart upload storage holds with no live upload row is aborted once older than this. */
   ORPHAN_UPLOAD_MIN_AGE_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** Rows the reconciler reads at a time; it works through its whole backlog a batch at a time. */
+  RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
 });
 
 export const retentionEnv = z.object({

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { ChangeMessage } from '@app/contracts';
-import { ChangeEventRepository, NewChange, Tx } from './change-event.repository';
+import { APPENDED, AppendedRow, appendChangeCtes } from './change-append.sql';
+import { changeMessage, NewChange, Tx } from './change-event.repository';
 import { PrismaService } from './prisma.service';
-import { WebhookRepository } from './webhook.repository';
 
 /** A committed change as it travels to the feed's live listeners and to webhook deliveries. */
 export interface CommittedChange {
@@ -26,12 +26,15 @@ export const CHANGE_PUBLISHER = Symbol('CHANGE_PUBLISHER');
 
 /**
  * The transactional outbox of the change feed. A write that changes what an owner sees runs in
- * `transaction`, and records each change with `append`, which writes, in that transaction:
- * - the change on the owner's feed (ChangeEventRepository);
+ * `transaction`, and records each change with `append`, which writes, in that transaction and in
+ * one statement (change-append.sql.ts):
+ * - the change on the owner's feed;
  * - one webhook delivery per endpoint of the tenant subscribed to its type, carrying the
  *   delivery body (Standard Webhooks' `{ type, timestamp, data }`).
  * After the commit, and never before (a listener must find the change in the database), the
  * changes and their delivery ids go to the `ChangePublisher`: Redis fan-out and webhook jobs.
+ * A repository whose step is a single statement (its change CTEs included) hands what it appended
+ * to `published` itself, after that statement.
  */
 @Injectable()
 export class ChangeOutbox {
@@ -41,8 +44,6 @@ export class ChangeOutbox {
 
   constructor(
     private readonly prisma: PrismaService,
-    private readonly changes: ChangeEventRepository,
-    private readonly webhooks: WebhookRepository,
     @Optional() @Inject(CHANGE_PUBLISHER) private readonly publisher?: ChangePublisher,
   ) {}
 
@@ -53,19 +54,31 @@ export class ChangeOutbox {
       this.pending.set(tx, appended);
       return fn(tx);
     });
-    if (appended.length && this.publisher) {
-      // After the commit, and never failing the caller: the database already holds the truth.
-      await this.publisher.publish(appended).catch((error: unknown) => this.logger.warn({ err: error }, 'publishing committed changes failed'));
-    }
+    await this.published(appended);
     return result;
   }
 
   /** The change and its webhook deliveries, inside a transaction opened by `transaction`. */
   async append(tx: Tx, change: NewChange): Promise<ChangeMessage> {
-    const { id, message } = await this.changes.append(tx, change);
-    const body = { type: change.type, timestamp: message.at, data: { ...change.data, fileId: change.fileId, ownerId: change.ownerId, cursor: message.cursor } };
-    const deliveryIds = await this.webhooks.insertDeliveries(tx, { tenantId: change.tenantId, type: change.type, changeEventId: id, body });
-    this.pending.get(tx)?.push({ tenantId: change.tenantId, ownerId: change.ownerId, change: message, deliveryIds });
-    return message;
+    const [row] = await tx.$queryRaw<AppendedRow[]>`
+      WITH src AS (SELECT ${change.tenantId}::uuid AS tenant_id, ${change.ownerId}::text AS owner_id, ${change.fileId}::uuid AS file_id),
+      ${appendChangeCtes('src', change)}
+      SELECT ${APPENDED}`;
+    if (!row) throw new Error('appending a change returned no row');
+    const committed = this.committed(change, row);
+    this.pending.get(tx)?.push(committed);
+    return committed.change;
+  }
+
+  /** What a statement built on `appendChangeCtes` appended, as it is published. */
+  committed(change: NewChange, row: AppendedRow): CommittedChange {
+    const message = changeMessage({ seq: row.change_seq, type: change.type, fileId: change.fileId, createdAt: row.change_created_at, payload: change.data });
+    return { tenantId: change.tenantId, ownerId: change.ownerId, change: message, deliveryIds: row.delivery_ids };
+  }
+
+  /** After the commit, and never failing the caller: the database already holds the truth. */
+  async published(changes: CommittedChange[]): Promise<void> {
+    if (!changes.length || !this.publisher) return;
+    await this.publisher.publish(changes).catch((error: unknown) => this.logger.warn({ err: error }, 'publishing committed changes failed'));
   }
 }

@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { ChangeType, FileStatusName } from '@app/contracts';
+import { APPENDED, AppendedRow, appendChangeCtes } from './change-append.sql';
 import type { Tx } from './change-event.repository';
 import { ChangeOutbox } from './change-outbox';
+import { FILE_COLUMNS } from './file-columns.sql';
 import { admitQuota, applyQuota, QuotaEffect } from './quota.sql';
 import type { FilePatch, FileRecord, FileWithVariants, NewUpload, JsonObject } from './records';
+import { PrismaService } from './prisma.service';
 import { StorageEventRecord, StorageEventRepository } from './storage-event.repository';
 
 /**
@@ -36,6 +39,7 @@ export interface NewChangeData {
 @Injectable()
 export class FileTransitionRepository {
   constructor(
+    private readonly prisma: PrismaService,
     private readonly outbox: ChangeOutbox,
     private readonly events: StorageEventRepository,
   ) {}
@@ -58,17 +62,40 @@ export class FileTransitionRepository {
   }
 
   /**
-   * Reserves quota and records a pending upload with its change. Returns null (and writes nothing)
-   * when the reservation would exceed the tenant's quota: the check and the increment are one
-   * conditional UPDATE, so concurrent initiations cannot overshoot.
+   * Reserves quota and records a new upload with its change, in one statement: the conditional
+   * quota UPDATE (which locks the tenant's quota row), the file row, the owner's sequence, the
+   * change and its webhook deliveries, committed at once. The quota row stays locked for that one
+   * round trip only, so one tenant's initiations do not queue behind each other's round trips.
+   * Returns null (and writes nothing) when the reservation would exceed the tenant's quota: the
+   * check and the increment are one UPDATE, so concurrent initiations cannot overshoot.
    */
   async createUpload(upload: NewUpload, status: FileStatusName, change: NewChangeData): Promise<FileRecord | null> {
-    return this.outbox.transaction(async (tx) => {
-      if (!(await admitQuota(tx, upload.tenantId, { reserve: upload.size }))) return null;
-      const file = await tx.file.create({ data: { ...upload, metadata: upload.metadata, status } });
-      await this.outbox.append(tx, { tenantId: file.tenantId, ownerId: file.ownerId, type: change.type, fileId: file.id, data: change.data });
-      return file;
-    });
+    const [row] = await this.prisma.$queryRaw<Array<FileRecord & AppendedRow>>`
+      WITH admitted AS (
+        UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${upload.size}::bigint, updated_at = now()
+        FROM tenants t
+        WHERE q.tenant_id = ${upload.tenantId}::uuid AND t.id = q.tenant_id
+          AND q.used_bytes + q.reserved_bytes + ${upload.size}::bigint <= t.quota_bytes
+        RETURNING q.tenant_id
+      ),
+      inserted AS (
+        INSERT INTO files (id, tenant_id, owner_id, filename, content_type, size, declared_sha256, storage_key, mode,
+                           part_size, part_count, checksum_algorithm, metadata, expires_at, status, updated_at)
+        SELECT ${upload.id}::uuid, admitted.tenant_id, ${upload.ownerId}::text, ${upload.filename}::text, ${upload.contentType}::text,
+               ${upload.size}::bigint, ${upload.declaredSha256}::text, ${upload.storageKey}::text, ${upload.mode}::upload_mode,
+               ${upload.partSize}::bigint, ${upload.partCount}::int, ${upload.checksumAlgorithm}::text,
+               ${upload.metadata === undefined ? null : JSON.stringify(upload.metadata)}::jsonb, ${upload.expiresAt}::timestamptz,
+               ${status}::file_status, now()
+        FROM admitted
+        RETURNING ${FILE_COLUMNS}
+      ),
+      src AS (SELECT "tenantId"::uuid AS tenant_id, "ownerId" AS owner_id, "id"::uuid AS file_id FROM inserted),
+      ${appendChangeCtes('src', change)}
+      SELECT inserted.*, ${APPENDED} FROM inserted`;
+    if (!row) return null;
+    const { change_id: _id, change_seq: _seq, change_created_at: _at, delivery_ids: _ids, ...file } = row;
+    await this.outbox.published([this.outbox.committed({ tenantId: file.tenantId, ownerId: file.ownerId, fileId: file.id, ...change }, row)]);
+    return file;
   }
 
   /**

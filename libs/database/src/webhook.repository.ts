@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { ChangeType } from '@app/contracts';
-import type { Tx } from './change-event.repository';
 import { PrismaService } from './prisma.service';
 
 export type DeliveryStatusName = 'pending' | 'succeeded' | 'failed' | 'dead';
@@ -33,20 +31,6 @@ export class WebhookRepository {
     const current = await this.find(tenantId, id);
     if (!current) return null;
     return this.prisma.webhook.update({ where: { id }, data: { secret, previousSecret: current.secret, rotatedAt: now } });
-  }
-
-  /**
-   * The outbox rows of one change: a pending delivery for every live endpoint of the tenant that
-   * subscribed to its type (or to `*`), in the change's transaction. Returns their ids.
-   */
-  async insertDeliveries(tx: Tx, d: { tenantId: string; type: ChangeType; changeEventId: bigint; body: unknown }): Promise<string[]> {
-    const rows = await tx.$queryRaw<Array<{ id: string }>>`
-      INSERT INTO webhook_deliveries (id, webhook_id, change_event_id, event_type, payload)
-      SELECT gen_random_uuid(), w.id, ${d.changeEventId}, ${d.type}, ${JSON.stringify(d.body)}::jsonb
-      FROM webhooks w
-      WHERE w.tenant_id = ${d.tenantId}::uuid AND w.disabled_at IS NULL AND (${d.type} = ANY(w.events) OR '*' = ANY(w.events))
-      RETURNING id::text`;
-    return rows.map((r) => r.id);
   }
 
   findDelivery(id: string) {

@@ -135,12 +135,24 @@ describe('FileLifecycle creation', () => {
   });
 });
 
+describe('FileLifecycle.startUploading', () => {
+  it('writes nothing for an upload already past pending (every signing request after the first)', async () => {
+    const transitions = strictMock<FileTransitionRepository>('transitions');
+    const lifecycle = new FileLifecycle(strictMock<FileRepository>('files'), transitions, strictMock<ObjectStorage>('storage'));
+    await expect(lifecycle.startUploading(aFile({ status: 'uploading' }))).resolves.toBeNull();
+  });
+});
+
 describe('FileLifecycle steps that only move the file', () => {
   const file = aFile({ id: 'f-1' });
   const facts = { sha256: 'cd'.repeat(32), detectedType: 'image/jpeg', width: 640, height: 480 };
 
   it.each<[string, (l: FileLifecycle) => Promise<FileRecord | null>, TransitionPlan]>([
-    ['startUploading', (l) => l.startUploading('f-1'), { fileId: 'f-1', from: ['pending'], to: 'uploading', quota: {}, patch: {}, change: null }],
+    [
+      'startUploading',
+      (l) => l.startUploading(aFile({ id: 'f-1', status: 'pending' })),
+      { fileId: 'f-1', from: ['pending'], to: 'uploading', quota: {}, patch: {}, change: null },
+    ],
     ['markCompleting', (l) => l.markCompleting('f-1'), { fileId: 'f-1', from: AWAITING, to: 'completing', quota: {}, patch: {}, change: null }],
     [
       'startProcessing',

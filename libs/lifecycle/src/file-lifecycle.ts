@@ -13,7 +13,7 @@ import {
   TransitionPlan,
 } from '@app/database';
 import { ObjectStorage } from '@app/storage';
-import { INITIAL, LIVE, quotaEffect, StepName, STEPS } from './state-machine';
+import { INITIAL, isIn, LIVE, quotaEffect, StepName, STEPS } from './state-machine';
 
 /** What a handler gets when it re-reads a file: the file, or why there is nothing to do. */
 export type Reread = { file: FileRecord; skipped?: undefined } | { file?: undefined; skipped: `skipped:${string}` };
@@ -88,8 +88,14 @@ export class FileLifecycle {
 
   // ---- Uploading ----
 
-  startUploading(fileId: string): Promise<FileRecord | null> {
-    return this.apply('startUploading', fileId);
+  /**
+   * pending -> uploading, on the first part signed or reported. Every later signing request finds
+   * the upload already uploading: that costs no statement at all (the guarded update would find
+   * nothing to change anyway).
+   */
+  async startUploading(file: FileRecord): Promise<FileRecord | null> {
+    if (!isIn(STEPS.startUploading.from, file.status)) return null;
+    return this.apply('startUploading', file.id);
   }
 
   markCompleting(fileId: string): Promise<FileRecord | null> {

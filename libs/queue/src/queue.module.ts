@@ -9,7 +9,7 @@ import { RedisChangePublisher } from './change-publisher';
 import { RedisChangesChannel } from './changes-channel';
 import { JobQueue } from './job-queue';
 import { createRedis } from './redis';
-import type { JobName, QueueName } from './registry';
+import { JobName, QueueName, QUEUES } from './registry';
 import { collectHandlers, WorkerHost } from './worker-host';
 
 const WORKER_REDIS = Symbol('WORKER_REDIS');
@@ -61,6 +61,7 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
       served: this.served,
       drainTimeoutMs: this.config.SHUTDOWN_TIMEOUT_MS,
       backoff: this.options.backoff,
+      concurrency: queueConcurrency(this.config.QUEUE_CONCURRENCY),
     });
     this.host.start();
     // Schedules live in Redis; installing them on every start restores them after Redis lost its data.
@@ -125,4 +126,11 @@ export class QueueModule {
       exports: [JobQueue, RedisHealth, SHARED_REDIS, CHANGE_PUBLISHER, RedisChangesChannel],
     };
   }
+}
+
+/** QUEUE_CONCURRENCY's sizes, refused at boot when they name a queue the registry does not know. */
+export function queueConcurrency(sizes: Record<string, number> = {}): Partial<Record<QueueName, number>> {
+  const unknown = Object.keys(sizes).filter((name) => !Object.hasOwn(QUEUES, name));
+  if (unknown.length) throw new Error(`QUEUE_CONCURRENCY names unknown queue(s) ${unknown.join(', ')}; queues: ${Object.keys(QUEUES).join(', ')}`);
+  return sizes;
 }

@@ -165,21 +165,31 @@ export class ObjectStorage {
     }
   }
 
-  /** Multipart uploads storage holds under a prefix (for the orphan sweep). */
-  async listMultipartUploads(prefix: string): Promise<PendingMultipartUpload[]> {
-    const uploads: PendingMultipartUpload[] = [];
+  /**
+   * Multipart uploads storage holds under a prefix, a page (up to 1,000) at a time, so a sweep of
+   * a bucket with millions of them holds one page in memory, not all.
+   */
+  async *multipartUploadPages(prefix: string): AsyncGenerator<PendingMultipartUpload[]> {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
       const out = await this.call('ListMultipartUploads', () =>
         this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })),
       );
+      const page: PendingMultipartUpload[] = [];
       for (const u of out.Uploads ?? []) {
-        if (u.Key && u.UploadId) uploads.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? null });
+        if (u.Key && u.UploadId) page.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? null });
       }
+      if (page.length) yield page;
       keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
       uploadIdMarker = out.IsTruncated ? out.NextUploadIdMarker : undefined;
     } while (keyMarker);
+  }
+
+  /** Every multipart upload under a prefix (for tests and tools; sweeps use the pages). */
+  async listMultipartUploads(prefix: string): Promise<PendingMultipartUpload[]> {
+    const uploads: PendingMultipartUpload[] = [];
+    for await (const page of this.multipartUploadPages(prefix)) uploads.push(...page);
     return uploads;
   }
 }

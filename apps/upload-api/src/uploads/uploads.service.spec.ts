@@ -6,7 +6,7 @@ import type { FileLifecycle } from '@app/lifecycle';
 import type { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage, PartSigning, StoredPart } from '@app/storage';
 import { aFile, aFileWithVariants, aMultipartUpload, aTenant, strictMock, StrictMock, TEST_TENANT_ID } from '@app/testing';
-import { UploadsService } from './uploads.service';
+import { uploadDeadline, UploadsService } from './uploads.service';
 
 const MiB = 1024 ** 2;
 const NOW = new Date('2026-11-30T12:00:00.000Z');
@@ -16,7 +16,13 @@ const SHA256_BASE64 = Buffer.from(SHA256, 'hex').toString('base64');
 const URL_EXPIRY = new Date('2026-11-30T12:15:00.000Z');
 
 const scope = { tenantId: TEST_TENANT_ID, ownerId: 'alice' };
-const config: UploadsEnv = { UPLOAD_EXPIRY_SECONDS: 3600, MULTIPART_THRESHOLD_BYTES: 16 * MiB, MIN_PART_BYTES: 8 * MiB, INITIAL_PART_URLS: 4 };
+const config: UploadsEnv = {
+  UPLOAD_EXPIRY_SECONDS: 3600,
+  UPLOAD_EXPIRY_BYTES_PER_SECOND: 0,
+  MULTIPART_THRESHOLD_BYTES: 16 * MiB,
+  MIN_PART_BYTES: 8 * MiB,
+  INITIAL_PART_URLS: 4,
+};
 
 interface Deps {
   files: StrictMock<FileRepository>;
@@ -342,7 +348,7 @@ describe('UploadsService.signParts', () => {
 
     expect(files.findOwned).toHaveBeenCalledWith(scope, file.id);
     expect(lifecycle.startUploading).toHaveBeenCalledTimes(1);
-    expect(lifecycle.startUploading).toHaveBeenCalledWith(file.id);
+    expect(lifecycle.startUploading).toHaveBeenCalledWith(file);
     expect(presigner.uploadParts).toHaveBeenCalledWith(file.storageKey, 's3-up-1', [
       { partNumber: 1, checksumSha256: undefined },
       { partNumber: 3, checksumSha256: undefined },
@@ -481,5 +487,19 @@ describe('UploadsService.abort', () => {
     const { service } = serviceWith({ files: filesOwning(file), lifecycle });
     await expect(domainError(service.abort(scope, file.id))).resolves.toEqual({ code: 'invalid_state', extra: { uploadStatus: 'ready' } });
     expect(lifecycle.abort).toHaveBeenCalledWith(file, 'aborted_by_client');
+  });
+});
+
+describe('uploadDeadline', () => {
+  const now = Date.parse('2026-11-29T10:00:00.000Z');
+  it('gives a large upload the time its bytes take at the configured rate on top of the fixed deadline', () => {
+    const config = { UPLOAD_EXPIRY_SECONDS: 86_400, UPLOAD_EXPIRY_BYTES_PER_SECOND: MiB };
+    expect(uploadDeadline(10 * 1024 * MiB, config, now).getTime() - now).toBe((86_400 + 10_240) * 1000);
+    expect(uploadDeadline(5 * 1024 ** 4, config, now).getTime() - now).toBe((86_400 + 5 * 1024 ** 2) * 1000);
+    expect(uploadDeadline(1, config, now).getTime() - now).toBe((86_400 + 1) * 1000);
+  });
+
+  it('keeps the fixed deadline when the rate is 0', () => {
+    expect(uploadDeadline(5 * 1024 ** 4, { UPLOAD_EXPIRY_SECONDS: 60, UPLOAD_EXPIRY_BYTES_PER_SECOND: 0 }, now).getTime() - now).toBe(60_000);
   });
 });

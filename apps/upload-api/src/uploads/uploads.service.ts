@@ -103,7 +103,7 @@ export class UploadsService {
       partCount: plan.mode === 'multipart' ? plan.partCount : null,
       checksumAlgorithm: body.checksum ? 'SHA256' : null,
       metadata: body.metadata as JsonObject | undefined,
-      expiresAt: new Date(Date.now() + this.config.UPLOAD_EXPIRY_SECONDS * 1000),
+      expiresAt: uploadDeadline(body.size, this.config),
     });
     if (!file) throw new DomainError('quota_exceeded', `This upload of ${body.size} bytes would exceed the tenant's storage quota.`);
     this.logger.log({ fileId: id, tenantId: scope.tenantId, size: body.size, mode: plan.mode }, 'upload initiated');
@@ -133,9 +133,10 @@ export class UploadsService {
   }
 
   async signParts(scope: OwnerScope, id: string, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
-    const single = await this.files.findOwned(scope, id);
-    if (single?.mode === 'single') return this.resignSingle(single, body);
-    const file = await this.activeMultipart(scope, id);
+    // One read serves both kinds of upload; signing writes nothing once the upload is uploading.
+    const found = await this.files.findOwned(scope, id);
+    if (found?.mode === 'single') return this.resignSingle(found, body);
+    const file = this.activeMultipart(found);
     const beyond = body.partNumbers.filter((n) => n > file.partCount!);
     if (beyond.length)
       throw invalidParts(
@@ -151,7 +152,7 @@ export class UploadsService {
           missing.map((n) => ({ field: `checksums.${n}`, message: 'is required' })),
         );
     }
-    await this.lifecycle.startUploading(id);
+    await this.lifecycle.startUploading(file);
     return { parts: await this.signBatch(file.storageKey, file.s3UploadId!, body.partNumbers, checksums) };
   }
 
@@ -170,10 +171,10 @@ export class UploadsService {
   }
 
   async reportPart(scope: OwnerScope, id: string, partNumber: number, report: { etag: string; size: number }): Promise<void> {
-    const file = await this.activeMultipart(scope, id);
+    const file = this.activeMultipart(await this.files.findOwned(scope, id));
     if (partNumber < 1 || partNumber > file.partCount!)
       throw invalidParts(`This upload has ${file.partCount} parts.`, [{ field: 'partNumber', message: 'is out of range' }]);
-    await this.lifecycle.startUploading(id);
+    await this.lifecycle.startUploading(file);
     // The tracker owns the ledger; the report is advisory (ListParts is the truth).
     await this.jobs.enqueue('upload.part-reported', { v: 1, fileId: id, partNumber, etag: report.etag.replace(/"/g, ''), size: report.size });
   }
@@ -222,8 +223,7 @@ export class UploadsService {
       throw new DomainError('invalid_state', `The upload is ${file.status}; delete the file with DELETE /v1/files/${id}.`, { uploadStatus: file.status });
   }
 
-  private async activeMultipart(scope: OwnerScope, id: string): Promise<FileRecord> {
-    const file = await this.files.findOwned(scope, id);
+  private activeMultipart(file: FileRecord | null): FileRecord {
     if (!file) throw notFound();
     if (file.mode !== 'multipart') throw new DomainError('invalid_state', 'This is a single-PUT upload; it has no parts.', { uploadStatus: file.status });
     if (!isIn(ACCEPTING_PARTS, file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
@@ -274,6 +274,12 @@ export class UploadsService {
       createdAt: file.createdAt.toISOString(),
     };
   }
+}
+
+/** UPLOAD_EXPIRY_SECONDS, plus the time the bytes take at UPLOAD_EXPIRY_BYTES_PER_SECOND. */
+export function uploadDeadline(size: number, config: Pick<UploadsEnv, 'UPLOAD_EXPIRY_SECONDS' | 'UPLOAD_EXPIRY_BYTES_PER_SECOND'>, now = Date.now()): Date {
+  const transferSeconds = config.UPLOAD_EXPIRY_BYTES_PER_SECOND > 0 ? Math.ceil(size / config.UPLOAD_EXPIRY_BYTES_PER_SECOND) : 0;
+  return new Date(now + (config.UPLOAD_EXPIRY_SECONDS + transferSeconds) * 1000);
 }
 
 function range(from: number, to: number): number[] {
