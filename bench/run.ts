@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { benchControl } from './control.bench';
 import { benchPresign } from './presign.bench';
 import { benchMedia } from './media.bench';
 import { benchSync } from './sync.bench';
@@ -54,6 +55,19 @@ const GROUPS: Group[] = [
       ['every change reached both devices of its owner', (r) => r.missingDeliveries === 0],
       ['commit-to-device p99 < 250 ms with 10,000 devices', (r) => r.latencyP99Ms < 250],
       ['memory per idle connection < 20 KB', (r) => r.bytesPerIdleConnection < 20_000],
+    ],
+  },
+  {
+    name: 'control',
+    title: 'control plane (issue #10): upload-api vs a bare Fastify echo and pgbench, one tenant vs eight, chunk-tracker vs a bare SQS loop',
+    run: benchControl,
+    targets: [
+      ['initiations/s, single PUT, one tenant / pgbench running the same transaction >= 0.5', (r) => r.initiateVsPgbench >= 0.5],
+      ['initiations/s, one tenant / eight tenants >= 0.9', (r) => r.oneVsEightTenants >= 0.9],
+      ['initiation p99 / pgbench p99 of the same transaction, 32 connections <= 2', (r) => r.initiateP99VsPgbenchP99 <= 2],
+      ['sign 8 part URLs req/s / bare Fastify >= 0.2', (r) => r.signPartsVsBare >= 0.2],
+      ['list page at row 50,000 p99 / page 1 p99 <= 1.2', (r) => r.listRow50000VsPage1P99 <= 1.2],
+      ['chunk-tracker events/s / bare receive+delete loop >= 0.9', (r) => r.trackerVsBare >= 0.9],
     ],
   },
 ];
