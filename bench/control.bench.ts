@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { loadConfig } from '@app/config';
 import { encodePageCursor } from '@app/http';
 import { STORED } from '@app/lifecycle';
-import { createTestDatabase, createTestStorage, envStrings, freePort, prepareTemplateDatabase, ServiceProcess, sleep, testConfig } from '@app/testing';
+import { freePort, ServiceProcess, sleep } from '@app/testing';
+import { benchStack } from './bench-stack';
 import { EchoServer, load, LoadResult, RequestShape } from './control/load';
 import { initiationRoundTrips, initiationStatement, OWNERS_PER_TENANT, pgbench, SMALL_FILE_BYTES } from './control/pgbench';
 import { PendingUpload, trackerDrain } from './control/tracker-drain';
@@ -71,22 +72,7 @@ async function post<T>(url: string, headers: Record<string, string>, body: unkno
  */
 export async function benchControl(): Promise<Record<string, number>> {
   const { BENCH_CONTROL_SECONDS: seconds, BENCH_CONTROL_EVENTS: events } = loadConfig(controlEnv);
-  const cfg = testConfig();
-  await prepareTemplateDatabase(cfg.TEST_POSTGRES_URL);
-  const db = await createTestDatabase(cfg.TEST_POSTGRES_URL);
-  const storageEnv = await createTestStorage(cfg.TEST_MOTO_URL);
-  const env = envStrings({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: db.url,
-    REDIS_URL: cfg.TEST_REDIS_URL,
-    QUEUE_PREFIX: `bench-${db.name}`,
-    ...storageEnv,
-    ADMIN_TOKEN: 'bench-admin-token-0123456789',
-    TOKEN_SIGNING_SECRET: 'bench-token-signing-secret-0123456789abcdef',
-    RATE_LIMIT_PER_MINUTE: 0,
-    DATABASE_POOL_MAX: API_POOL,
-  });
+  const { cfg, db, env } = await benchStack({ RATE_LIMIT_PER_MINUTE: 0, DATABASE_POOL_MAX: API_POOL });
   const api = new ServiceProcess('upload-api', await freePort(), env).start();
   const echo = new EchoServer();
   const sql = new Client({ connectionString: db.url });

@@ -1,18 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fromBytes, UploadClient } from '@app/sdk';
 import { ObjectStorage } from '@app/storage';
-import {
-  createTestDatabase,
-  createTestStorage,
-  envStrings,
-  freePort,
-  prepareTemplateDatabase,
-  ServiceName,
-  residentBytes,
-  ServiceProcess,
-  testConfig,
-  testPresigner,
-} from '@app/testing';
+import { freePort, ServiceName, residentBytes, ServiceProcess, testPresigner } from '@app/testing';
+import { benchStack } from './bench-stack';
 import { round } from './presign.bench';
 
 const GiB = 1024 ** 3;
@@ -57,20 +47,7 @@ async function rawUpload(storage: ObjectStorage, presign: ReturnType<typeof test
  * same emulator, same run; and upload-api's resident memory while the GiB passes.
  */
 export async function benchUpload(): Promise<Record<string, number>> {
-  const cfg = testConfig();
-  await prepareTemplateDatabase(cfg.TEST_POSTGRES_URL);
-  const db = await createTestDatabase(cfg.TEST_POSTGRES_URL);
-  const storageEnv = await createTestStorage(cfg.TEST_MOTO_URL);
-  const env = envStrings({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: db.url,
-    REDIS_URL: cfg.TEST_REDIS_URL,
-    QUEUE_PREFIX: `bench-${db.name}`,
-    ...storageEnv,
-    ADMIN_TOKEN: 'bench-admin-token-0123456789',
-    TOKEN_SIGNING_SECRET: 'bench-token-signing-secret-0123456789abcdef',
-  });
+  const { db, storageEnv, env } = await benchStack();
   const services = new Map<ServiceName, ServiceProcess>();
   let sampler: NodeJS.Timeout | undefined;
   for (const name of ['upload-api', 'chunk-tracker'] as const) services.set(name, new ServiceProcess(name, await freePort(), env).start());

@@ -3,18 +3,14 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { FILE_COLUMNS_SQL } from '@app/database';
 
 export const SMALL_FILE_BYTES = 1024;
 /** Owners per tenant the initiations rotate over, in the API scenarios and here alike. */
 export const OWNERS_PER_TENANT = 64;
 
-const FILE_COLUMNS = `id::text AS "id", tenant_id::text AS "tenantId", owner_id AS "ownerId", filename, content_type AS "contentType",
-  detected_type AS "detectedType", size, declared_sha256 AS "declaredSha256", sha256, storage_key AS "storageKey",
-  mode::text AS "mode", s3_upload_id AS "s3UploadId", part_size AS "partSize", part_count AS "partCount",
-  checksum_algorithm AS "checksumAlgorithm", status::text AS "status", status_reason AS "statusReason", metadata,
-  width, height, duration_ms AS "durationMs", placeholder, media_info AS "mediaInfo", etag, expires_at AS "expiresAt",
-  created_at AS "createdAt", updated_at AS "updatedAt", status_changed_at AS "statusChangedAt",
-  uploaded_at AS "uploadedAt", ready_at AS "readyAt", deleted_at AS "deletedAt"`;
+// The statement's RETURNING list is the service's own (libs/database).
+const FILE_COLUMNS = FILE_COLUMNS_SQL;
 
 /** The values the service computes (ids, names) are computed in SQL from pgbench's variables. */
 const VARIABLES = `\\set owner random(1, ${OWNERS_PER_TENANT})

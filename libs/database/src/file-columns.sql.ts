@@ -1,7 +1,10 @@
 import { Prisma } from './generated/prisma/client';
 
-/** Every column of `files`, named as FileRecord names them, for raw statements that return files. */
-export const FILE_COLUMNS = Prisma.sql`
+/**
+ * Every column of `files`, named as FileRecord names them, for raw statements that return files
+ * (as text too, for tools that run the same statements, like the control-plane benchmark).
+ */
+export const FILE_COLUMNS_SQL = `
   id::text AS "id", tenant_id::text AS "tenantId", owner_id AS "ownerId", filename, content_type AS "contentType",
   detected_type AS "detectedType", size, declared_sha256 AS "declaredSha256", sha256, storage_key AS "storageKey",
   mode::text AS "mode", s3_upload_id AS "s3UploadId", part_size AS "partSize", part_count AS "partCount",
@@ -9,3 +12,5 @@ export const FILE_COLUMNS = Prisma.sql`
   width, height, duration_ms AS "durationMs", placeholder, media_info AS "mediaInfo", etag, expires_at AS "expiresAt",
   created_at AS "createdAt", updated_at AS "updatedAt", status_changed_at AS "statusChangedAt",
   uploaded_at AS "uploadedAt", ready_at AS "readyAt", deleted_at AS "deletedAt"`;
+
+export const FILE_COLUMNS = Prisma.raw(FILE_COLUMNS_SQL);

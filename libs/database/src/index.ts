@@ -12,6 +12,7 @@ export * from './tenant.repository';
 export * from './file.repository';
 export * from './file-transition.repository';
 export type { QuotaEffect } from './quota.sql';
+export { FILE_COLUMNS_SQL } from './file-columns.sql';
 export * from './file-part.repository';
 export * from './variant.repository';
 export * from './webhook.repository';
