@@ -72,7 +72,7 @@ async function post<T>(url: string, headers: Record<string, string>, body: unkno
  */
 export async function benchControl(): Promise<Record<string, number>> {
   const { BENCH_CONTROL_SECONDS: seconds, BENCH_CONTROL_EVENTS: events } = loadConfig(controlEnv);
-  const { cfg, db, env } = await benchStack({ RATE_LIMIT_PER_MINUTE: 0, DATABASE_POOL_MAX: API_POOL });
+  const { cfg, db, env } = await benchStack({ RATE_LIMIT_PER_MINUTE: 0, API_KEY_RATE_LIMIT_PER_MINUTE: 0, DATABASE_POOL_MAX: API_POOL });
   const api = new ServiceProcess('upload-api', await freePort(), env).start();
   const echo = new EchoServer();
   const sql = new Client({ connectionString: db.url });
@@ -182,6 +182,8 @@ export async function benchControl(): Promise<Record<string, number>> {
       r.trackerEventsPerSecond = round(drain.trackerEventsPerSecond, 1);
       r.bareReceiveDeletePerSecond = round(drain.bareEventsPerSecond, 1);
       r.trackerVsBare = round(drain.trackerEventsPerSecond / drain.bareEventsPerSecond, 3);
+      r.bareWithHeadEventsPerSecond = round(drain.bareWithHeadEventsPerSecond, 1);
+      r.trackerVsBareWithHead = round(drain.trackerEventsPerSecond / drain.bareWithHeadEventsPerSecond, 3);
       r.trackerEvents = uploads.length;
       r.trackerHandled = drain.handled;
       r.trackerUploaded = drain.uploaded;

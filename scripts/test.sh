@@ -45,7 +45,8 @@ case "$TIER" in
   integration|e2e|all)
     moto_up "$TEST_MOTO_PORT" || started_moto=1
     prepare_services
-    if [ "$TIER" != integration ]; then ensure_ffmpeg; ensure_chromium; build || die "build failed"; fi
+    ensure_ffmpeg # the integration tier's video adapter test runs ffmpeg too
+    if [ "$TIER" != integration ]; then ensure_chromium; build || die "build failed"; fi
     [ "$TIER" = all ] && run_tier unit
     # Outer tiers share one emulator and reset it between suites: one file at a time.
     # --forceExit: the drain-deadline test abandons a job handler on purpose (a real process

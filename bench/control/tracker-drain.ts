@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -24,6 +25,8 @@ export interface DrainResult {
   trackerEventsPerSecond: number;
   /** Messages a bare ReceiveMessage(10) + DeleteMessageBatch loop drained per second. */
   bareEventsPerSecond: number;
+  /** The same loop, also HEADing each message's object (the storage calls the tracker must make). */
+  bareWithHeadEventsPerSecond: number;
   /** Events chunk-tracker committed (all of them unless it ran past the drain timeout). */
   handled: number;
   /** How many of the uploads chunk-tracker moved to `uploaded` (all of them, when it did its job). */
@@ -68,8 +71,11 @@ function s3EventBody(bucket: string, upload: PendingUpload, i: number): string {
   });
 }
 
-/** The baseline: the same number of S3-event messages drained by a bare receive + batch-delete loop. */
-async function bareDrain(sqs: SQSClient, bucket: string, uploads: PendingUpload[]): Promise<number> {
+/**
+ * The baseline: the same number of S3-event messages drained by a bare receive + batch-delete loop;
+ * with `s3`, the loop also HEADs each message's object before the delete, as the tracker does.
+ */
+async function bareDrain(sqs: SQSClient, bucket: string, uploads: PendingUpload[], s3?: S3Client): Promise<number> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-bare-${randomBytes(4).toString('hex')}` }));
   const queueUrl = QueueUrl!;
   try {
@@ -85,6 +91,10 @@ async function bareDrain(sqs: SQSClient, bucket: string, uploads: PendingUpload[
     while (drained < uploads.length) {
       const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       if (Messages.length === 0) continue;
+      if (s3) {
+        const keys = Messages.map((m) => (JSON.parse(m.Body!) as { Records: Array<{ s3: { object: { key: string } } }> }).Records[0].s3.object.key);
+        await Promise.all(keys.map((key) => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))));
+      }
       await sqs.send(
         new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }),
       );
@@ -100,8 +110,8 @@ async function bareDrain(sqs: SQSClient, bucket: string, uploads: PendingUpload[
  * chunk-tracker draining real S3 events vs a bare receive + delete loop on the same emulator.
  * The objects of `uploads` (pending single-PUT uploads of the bench database) are PUT into a fresh
  * bucket whose notifications feed a fresh queue, so each message is an ObjectCreated:Put storage
- * itself sent, and the tracker does its real work for each: ledger check, file read, HEAD, the
- * `uploaded` transaction, the verify job. Timed from its first commit to its last (boot excluded),
+ * itself sent, and the tracker does its real work for each batch: one read of its files, a HEAD
+ * per event, one transaction for its steps and ledger rows, its verify jobs. Timed from its first commit to its last (boot excluded),
  * from the events' own ledger rows.
  */
 export async function trackerDrain(opts: { motoUrl: string; env: Record<string, string>; sql: Client; uploads: PendingUpload[] }): Promise<DrainResult> {
@@ -126,6 +136,8 @@ export async function trackerDrain(opts: { motoUrl: string; env: Record<string, 
     process.stdout.write(`  ${opts.uploads.length} objects stored, their events queued in ${((performance.now() - putStart) / 1000).toFixed(1)} s\n`);
     const bareEventsPerSecond = await bareDrain(sqs, storage.S3_BUCKET, opts.uploads);
     process.stdout.write(`  bare receive + delete loop: ${bareEventsPerSecond.toFixed(1)} messages/s\n`);
+    const bareWithHeadEventsPerSecond = await bareDrain(sqs, storage.S3_BUCKET, opts.uploads, s3);
+    process.stdout.write(`  bare receive + HEAD + delete loop: ${bareWithHeadEventsPerSecond.toFixed(1)} messages/s\n`);
 
     const started = performance.now();
     tracker = new ServiceProcess('chunk-tracker', await freePort(), { ...opts.env, ...envStrings(storage), SQS_WAIT_SECONDS: '20' }).start();
@@ -150,7 +162,14 @@ export async function trackerDrain(opts: { motoUrl: string; env: Record<string, 
     const { rows } = await opts.sql.query<{ n: string }>(`SELECT count(*) AS n FROM files WHERE storage_key = ANY($1) AND status = 'uploaded'`, [
       opts.uploads.map((u) => u.storageKey),
     ]);
-    return { trackerEventsPerSecond: (state.n - 1) / seconds, bareEventsPerSecond, handled: state.n, uploaded: Number(rows[0].n), trackerWallSeconds };
+    return {
+      trackerEventsPerSecond: (state.n - 1) / seconds,
+      bareEventsPerSecond,
+      bareWithHeadEventsPerSecond,
+      handled: state.n,
+      uploaded: Number(rows[0].n),
+      trackerWallSeconds,
+    };
   } finally {
     await tracker?.stop();
     sqs.destroy();

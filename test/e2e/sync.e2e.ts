@@ -81,7 +81,7 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
   it("counts its requests against the credential's rate limit, shared with upload-api", async () => {
     const res = await fetch(`${syncUrl}/v1/changes`, { headers: { authorization: `Bearer ${apiKey}`, 'x-owner-id': 'counted' } });
     expect(res.status).toBe(200);
-    expect(res.headers.get('ratelimit-limit')).toBe('1200');
+    expect(res.headers.get('ratelimit-limit')).toBe('60000'); // an API key's budget (API_KEY_RATE_LIMIT_PER_MINUTE)
     const remaining = Number(res.headers.get('ratelimit-remaining'));
     const next = await fetch(`${stack.service('upload-api').url}/v1/files`, { headers: { authorization: `Bearer ${apiKey}`, 'x-owner-id': 'counted' } });
     expect(Number(next.headers.get('ratelimit-remaining'))).toBeLessThan(remaining);

@@ -62,17 +62,28 @@ describe('database (real Postgres, migrated template clone)', () => {
     it('records an event once however many deliveries race for it', async () => {
       const repo = new StorageEventRepository(prisma);
       const event = { eventKey: `b/k#ObjectCreated:Put#${randomUUID()}`, eventName: 'ObjectCreated:Put', fileId: randomUUID() };
-      const results = await Promise.all(Array.from({ length: 10 }, () => repo.recordOnce(event)));
-      expect(results.filter(Boolean)).toHaveLength(1);
+      const results = await Promise.all(Array.from({ length: 10 }, () => repo.recordNew([event])));
+      expect(results.filter((keys) => keys.has(event.eventKey))).toHaveLength(1);
       expect(await prisma.processedStorageEvent.count({ where: { eventKey: event.eventKey } })).toBe(1);
+    });
+
+    it('records a batch in one statement, answering only the keys it had not seen, a key twice in the batch once', async () => {
+      const repo = new StorageEventRepository(prisma);
+      const seen = { eventKey: `seen-${randomUUID()}`, eventName: 'x', fileId: null };
+      const fresh = { eventKey: `fresh-${randomUUID()}`, eventName: 'x', fileId: randomUUID() };
+      await repo.recordNew([seen]);
+      expect(await repo.recordNew([seen, fresh, fresh])).toEqual(new Set([fresh.eventKey]));
+      expect(await prisma.processedStorageEvent.count({ where: { eventKey: { in: [seen.eventKey, fresh.eventKey] } } })).toBe(2);
     });
 
     it('prunes only rows older than the cutoff', async () => {
       const repo = new StorageEventRepository(prisma);
       const old = `old-${randomUUID()}`;
       const fresh = `fresh-${randomUUID()}`;
-      await repo.recordOnce({ eventKey: old, eventName: 'x', fileId: null });
-      await repo.recordOnce({ eventKey: fresh, eventName: 'x', fileId: null });
+      await repo.recordNew([
+        { eventKey: old, eventName: 'x', fileId: null },
+        { eventKey: fresh, eventName: 'x', fileId: null },
+      ]);
       await prisma.processedStorageEvent.update({ where: { eventKey: old }, data: { processedAt: new Date(Date.now() - 10 * 86_400_000) } });
       expect(await repo.pruneOlderThan(new Date(Date.now() - 86_400_000))).toBeGreaterThanOrEqual(1);
       expect(await repo.find(old)).toBeNull();

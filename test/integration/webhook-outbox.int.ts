@@ -81,7 +81,13 @@ describe('webhook outbox (real Postgres and Redis)', () => {
 
     // The jobs were never enqueued (as if lost with Redis): the sweep finds them once they are quiet.
     await prisma.webhookDelivery.updateMany({ data: { createdAt: new Date(Date.now() - 10 * 60_000) } });
-    const service = new WebhooksService({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'none' } as never, webhooks, jobs, new MetricsService('test'));
+    // Pages of two: the sweep goes through every page, not only the first.
+    const service = new WebhooksService(
+      { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'none', WEBHOOK_SWEEP_BATCH_SIZE: 2 } as never,
+      webhooks,
+      jobs,
+      new MetricsService('test'),
+    );
     expect(await service.sweep()).toEqual({ enqueued: 3 });
     expect(await service.sweep()).toEqual({ enqueued: 3 }); // asked again, BullMQ keeps one job per id
     const queued = await jobs.queue('webhooks').getJobs(['waiting', 'delayed']);

@@ -26,7 +26,7 @@ function setup(found: Reread, stored: StoredPart[] = found.file ? partsOf(found.
   // No confirmUploaded: storage's ObjectCreated event is what marks a file uploaded, never this job.
   const lifecycle = strictMock<FileLifecycle>('lifecycle', {
     reread: async () => found,
-    rejectUpload: async (file) => ({ duplicate: false, file: { ...file, status: 'rejected' } }),
+    rejectUpload: async (file) => ({ ...file, status: 'rejected' }),
   });
   const service = new CompletionService(parts, storage, lifecycle);
   const mocks = { parts, storage, lifecycle };

@@ -45,7 +45,7 @@ function setup(
   });
   const lifecycle = strictMock<FileLifecycle>('lifecycle', {
     expire: async (file) => ({ ...file, status: 'expired' }),
-    confirmUploaded: async (file) => ({ duplicate: false, file: { ...file, status: 'uploaded' } }),
+    confirmUploaded: async (file) => ({ ...file, status: 'uploaded' }),
   });
   const jobs = strictMock<JobQueue>('jobs', { enqueue: async () => 'job-1' });
   const service = new ReconcilerService(
@@ -214,7 +214,7 @@ describe('ReconcilerService', () => {
       expect(await service.redriveStuck(now)).toEqual({ redriven: 0, confirmed: 1 });
       expect(files.findStuck).toHaveBeenCalledWith('completing', ago(STUCK_MS), 200);
       expect(storage.head).toHaveBeenCalledWith(file.storageKey);
-      expect(lifecycle.confirmUploaded).toHaveBeenCalledWith(file, { etag: 'etag-from-head', confirmedBy: 'reconciler' });
+      expect(lifecycle.confirmUploaded).toHaveBeenCalledWith(file, 'etag-from-head');
       expect(jobs.enqueue).toHaveBeenCalledWith('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}` });
       expect(effects()).toEqual(['files.findStuck', 'storage.head', 'lifecycle.confirmUploaded', 'jobs.enqueue', 'files.findStuck', 'files.findStuck']);
     });
@@ -223,7 +223,7 @@ describe('ReconcilerService', () => {
       const file = aMultipartUpload({ status: 'completing' });
       const { service, storage, lifecycle, effects } = setup({ stuck: { completing: [file] } });
       storage.head.mockResolvedValueOnce(headOf(Number(file.size)));
-      lifecycle.confirmUploaded.mockResolvedValueOnce({ duplicate: false, file: null });
+      lifecycle.confirmUploaded.mockResolvedValueOnce(null);
 
       expect(await service.redriveStuck(now)).toEqual({ redriven: 0, confirmed: 0 });
       expect(effects()).toEqual(['files.findStuck', 'storage.head', 'lifecycle.confirmUploaded', 'files.findStuck', 'files.findStuck']);

@@ -97,7 +97,7 @@ export class ReconcilerService {
       const head = await this.storage.head(file.storageKey);
       if (head && head.size === Number(file.size)) {
         // Storage holds the whole object but its event never moved the file: storage's HEAD is its word.
-        const { file: moved } = await this.lifecycle.confirmUploaded(file, { etag: head.etag, confirmedBy: 'reconciler' });
+        const moved = await this.lifecycle.confirmUploaded(file, head.etag);
         if (moved) {
           confirmed++;
           await this.jobs.enqueue('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}` });

@@ -1,16 +1,15 @@
 import type { FileStatusName } from '@app/contracts';
-import type { FileRecord, FileRepository, StorageEventRecord, StorageEventRepository } from '@app/database';
+import type { FileRecord, FileRepository, StorageEventRecord } from '@app/database';
 import type { StorageEvent } from '@app/domain';
-import type { EventStep, FileLifecycle } from '@app/lifecycle';
+import type { EventStep, FileLifecycle, StorageFinding } from '@app/lifecycle';
 import { Logger } from '@nestjs/common';
 import { MetricsService } from '@app/observability';
 import type { JobQueue } from '@app/queue';
-import { KeyLayout, type ObjectHead, type ObjectStorage, type StorageEventSource } from '@app/storage';
+import { KeyLayout, type ObjectHead, type ObjectStorage, type StorageEventMessage, type StorageEventSource } from '@app/storage';
 import { aFile, anS3Event, strictMock, callsInOrder } from '@app/testing';
 import type { TrackerConfig } from './config';
 import { StorageEventsService } from './storage-events.service';
 
-const context = { messageId: 'm-1', receiveCount: 1 };
 const headOf = (size: number, etag = 'etag-1'): ObjectHead => ({ size, etag, contentType: null, lastModified: null });
 /** The ledger row the service writes for `event` (its key is stable across SQS redeliveries). */
 const recordOf = (file: FileRecord, event: StorageEvent): StorageEventRecord => ({
@@ -18,31 +17,34 @@ const recordOf = (file: FileRecord, event: StorageEvent): StorageEventRecord => 
   eventName: event.eventName,
   fileId: file.id,
 });
-const moved = (file: FileRecord, status: FileStatusName): EventStep => ({ duplicate: false, file: { ...file, status } });
+let messageIds = 0;
+/** One SQS message carrying `events`. */
+const message = (...events: StorageEvent[]): StorageEventMessage => ({ events, context: { messageId: `m-${++messageIds}`, receiveCount: 1 } });
+const TARGET: Record<NonNullable<StorageFinding['step']>, FileStatusName> = {
+  confirmUploaded: 'uploaded',
+  rejectUpload: 'rejected',
+  removedFromStorage: 'deleted',
+};
 
 /**
- * A tracker whose adapters are strict mocks: by default the event is new, `file` is what the
- * database holds, storage holds `head`, and every lifecycle intent moves the file.
+ * A tracker whose adapters are strict mocks: by default the database holds `files`, storage holds
+ * each file's declared size (or `head`), and every step the lifecycle is asked for moves its file.
  */
-function setup(file: FileRecord | null, opts: { head?: ObjectHead | null; redelivered?: boolean } = {}) {
-  const ledger = strictMock<StorageEventRepository>('ledger', {
-    find: async (eventKey) => (opts.redelivered ? { eventKey, eventName: 'ObjectCreated:Put', fileId: file?.id ?? null, processedAt: new Date() } : null),
-    recordOnce: async () => true,
+function setup(files: FileRecord[], opts: { head?: ObjectHead | null } = {}) {
+  const fileRepo = strictMock<FileRepository>('files', { findMany: async (ids) => files.filter((f) => ids.includes(f.id)) });
+  const storage = strictMock<ObjectStorage>('storage', {
+    head: async (key) => (opts.head === undefined ? headOf(Number(files.find((f) => f.storageKey === key)?.size)) : opts.head),
   });
-  const files = strictMock<FileRepository>('files', { find: async () => file });
-  const storage = strictMock<ObjectStorage>('storage', { head: async () => (opts.head === undefined ? headOf(Number(file?.size)) : opts.head) });
   const lifecycle = strictMock<FileLifecycle>('lifecycle', {
-    confirmUploaded: async (f) => moved(f, 'uploaded'),
-    rejectUpload: async (f) => moved(f, 'rejected'),
-    removedFromStorage: async (f) => moved(f, 'deleted'),
+    applyStorageEvents: async (batch) =>
+      batch.map(({ finding }): EventStep => ({ duplicate: false, file: finding.step ? { ...finding.file, status: TARGET[finding.step] } : null })),
   });
-  const jobs = strictMock<JobQueue>('jobs', { enqueue: async () => 'job-1' });
+  const jobs = strictMock<JobQueue>('jobs', { enqueueMany: async () => undefined });
   const source = strictMock<StorageEventSource>('source', { start: () => undefined });
   const metrics = new MetricsService('test');
   const service = new StorageEventsService(
     source,
-    ledger,
-    files,
+    fileRepo,
     storage,
     lifecycle,
     new KeyLayout({ objectPrefix: 'uploads/', variantPrefix: 'variants/' }),
@@ -50,15 +52,17 @@ function setup(file: FileRecord | null, opts: { head?: ObjectHead | null; redeli
     strictMock<TrackerConfig>('config', { S3_BUCKET: 'uploads' }),
     metrics,
   );
-  const mocks = { ledger, files, storage, lifecycle, jobs, source };
+  const mocks = { files: fileRepo, storage, lifecycle, jobs, source };
   /** Every adapter call, in order: a test states all the effects it allows. */
   const effects = () => callsInOrder(mocks).map(([call]) => call);
+  /** What the lifecycle was asked to commit, per call: each event's record and finding. */
+  const committed = () => lifecycle.applyStorageEvents.mock.calls.map(([batch]) => batch);
   /** How many events ended with each outcome (the counter is the service's only report of one). */
   const outcomes = async () => {
     const { values } = await metrics.registry.getSingleMetric('storage_events_total')!.get();
     return Object.fromEntries(values.map((v) => [`${v.labels.event} ${v.labels.outcome}`, v.value]));
   };
-  return { service, ...mocks, effects, outcomes };
+  return { service, ...mocks, effects, committed, outcomes };
 }
 
 describe('StorageEventsService', () => {
@@ -74,13 +78,14 @@ describe('StorageEventsService', () => {
       async (status, eventName) => {
         const file = aFile({ status, size: 1024n });
         const event = anS3Event(file, { eventName });
-        const { service, lifecycle, jobs, effects, outcomes } = setup(file, { head: headOf(1024, 'etag-from-head') });
+        const { service, jobs, effects, committed, outcomes } = setup([file], { head: headOf(1024, 'etag-from-head') });
 
-        await service.handle([event], context);
+        const batch = [message(event)];
+        await expect(service.handleBatch(batch)).resolves.toEqual(batch);
 
-        expect(lifecycle.confirmUploaded).toHaveBeenCalledWith(file, { etag: 'etag-from-head', confirmedBy: recordOf(file, event) });
-        expect(jobs.enqueue).toHaveBeenCalledWith('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}` });
-        expect(effects()).toEqual(['ledger.find', 'files.find', 'storage.head', 'lifecycle.confirmUploaded', 'jobs.enqueue']);
+        expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: 'confirmUploaded', file, etag: 'etag-from-head' } }]]);
+        expect(jobs.enqueueMany).toHaveBeenCalledWith('media.verify', [{ payload: { v: 1, fileId: file.id }, jobId: `verify-${file.id}` }]);
+        expect(effects()).toEqual(['files.findMany', 'storage.head', 'lifecycle.applyStorageEvents', 'jobs.enqueueMany']);
         expect(await outcomes()).toEqual({ [`${eventName} uploaded`]: 1 });
       },
     );
@@ -88,107 +93,63 @@ describe('StorageEventsService', () => {
     it("takes storage's HEAD, not the event's size, as the witness: another size than declared rejects the upload with the reason", async () => {
       const file = aFile({ status: 'uploading', size: 1024n });
       const event = anS3Event(file, { size: 1024 }); // the event claims the declared size; storage holds more
-      const { service, lifecycle, effects, outcomes } = setup(file, { head: headOf(1025) });
+      const { service, jobs, committed, outcomes } = setup([file], { head: headOf(1025) });
 
-      await service.handle([event], context);
+      await service.handleBatch([message(event)]);
 
-      expect(lifecycle.rejectUpload).toHaveBeenCalledWith(file, 'size_mismatch: storage holds 1025 bytes, 1024 were declared', recordOf(file, event));
       // Removing the object and releasing the quota are the lifecycle's part of the step; nothing is verified.
-      expect(effects()).toEqual(['ledger.find', 'files.find', 'storage.head', 'lifecycle.rejectUpload']);
+      expect(committed()).toEqual([
+        [{ event: recordOf(file, event), finding: { step: 'rejectUpload', file, reason: 'size_mismatch: storage holds 1025 bytes, 1024 were declared' } }],
+      ]);
+      expect(jobs.enqueueMany).toHaveBeenCalledWith('media.verify', []);
       expect(await outcomes()).toEqual({ 'ObjectCreated:Put rejected': 1 });
     });
 
     it('confirms an upload whose event reports a stale size when HEAD shows the declared one', async () => {
       const file = aFile({ status: 'pending', size: 1024n });
-      const { service, lifecycle, outcomes } = setup(file, { head: headOf(1024) });
+      const { service, committed, outcomes } = setup([file], { head: headOf(1024) });
 
-      await service.handle([anS3Event(file, { size: 7 })], context);
+      await service.handleBatch([message(anS3Event(file, { size: 7 }))]);
 
-      expect(lifecycle.confirmUploaded).toHaveBeenCalledTimes(1);
+      expect(committed()[0][0].finding.step).toBe('confirmUploaded');
       expect(await outcomes()).toEqual({ 'ObjectCreated:Put uploaded': 1 });
     });
 
     it('only records the event when storage no longer holds the object (removed again since)', async () => {
       const file = aFile({ status: 'pending' });
       const event = anS3Event(file);
-      const { service, ledger, effects, outcomes } = setup(file, { head: null });
+      const { service, committed, outcomes } = setup([file], { head: null });
 
-      await service.handle([event], context);
+      await service.handleBatch([message(event)]);
 
-      expect(ledger.recordOnce).toHaveBeenCalledWith(recordOf(file, event));
-      expect(effects()).toEqual(['ledger.find', 'files.find', 'storage.head', 'ledger.recordOnce']);
+      expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: null } }]]);
       expect(await outcomes()).toEqual({ 'ObjectCreated:Put recorded': 1 });
     });
 
-    it('queues no verification when the file moved on between the read and the step (the event is only recorded)', async () => {
-      const file = aFile({ status: 'pending' });
-      const { service, lifecycle, effects, outcomes } = setup(file);
-      lifecycle.confirmUploaded.mockResolvedValueOnce({ duplicate: false, file: null });
+    it.each(['confirmUploaded', 'rejectUpload'] as const)(
+      'reports a %s the file had already left as recorded, and queues nothing',
+      async (step) => {
+        const file = aFile({ status: 'pending', size: 1024n });
+        const { service, lifecycle, jobs, outcomes } = setup([file], { head: headOf(step === 'confirmUploaded' ? 1024 : 1) });
+        lifecycle.applyStorageEvents.mockResolvedValueOnce([{ duplicate: false, file: null }]);
 
-      await service.handle([anS3Event(file)], context);
+        await service.handleBatch([message(anS3Event(file))]);
 
-      expect(effects()).toEqual(['ledger.find', 'files.find', 'storage.head', 'lifecycle.confirmUploaded']);
-      expect(await outcomes()).toEqual({ 'ObjectCreated:Put recorded': 1 });
-    });
-
-    it('reports a rejection the file had already left as recorded', async () => {
-      const file = aFile({ status: 'pending', size: 1024n });
-      const { service, lifecycle, outcomes } = setup(file, { head: headOf(1) });
-      lifecycle.rejectUpload.mockResolvedValueOnce({ duplicate: false, file: null });
-
-      await service.handle([anS3Event(file)], context);
-
-      expect(await outcomes()).toEqual({ 'ObjectCreated:Put recorded': 1 });
-    });
+        expect(jobs.enqueueMany).toHaveBeenCalledWith('media.verify', []);
+        expect(await outcomes()).toEqual({ 'ObjectCreated:Put recorded': 1 });
+      },
+    );
   });
 
-  describe('redeliveries change nothing', () => {
-    it('answers a redelivered event from the ledger without asking the database or storage', async () => {
-      const file = aFile({ status: 'pending' });
-      const event = anS3Event(file);
-      const { service, ledger, effects, outcomes } = setup(file, { redelivered: true });
+  it('counts an event the ledger had recorded before (a redelivery) as a duplicate, and queues nothing', async () => {
+    const file = aFile({ status: 'pending' });
+    const { service, lifecycle, jobs, outcomes } = setup([file]);
+    lifecycle.applyStorageEvents.mockResolvedValueOnce([{ duplicate: true, file: null }]);
 
-      await service.handle([event], context);
+    await service.handleBatch([message(anS3Event(file))]);
 
-      expect(ledger.find).toHaveBeenCalledWith(recordOf(file, event).eventKey);
-      expect(effects()).toEqual(['ledger.find']);
-      expect(await outcomes()).toEqual({ 'ObjectCreated:Put duplicate': 1 });
-    });
-
-    it('queues no second verification when a concurrent delivery of the same event committed first', async () => {
-      const file = aFile({ status: 'pending' });
-      const { service, lifecycle, effects, outcomes } = setup(file);
-      lifecycle.confirmUploaded.mockResolvedValueOnce({ duplicate: true, file: null });
-
-      await service.handle([anS3Event(file)], context);
-
-      expect(effects()).toEqual(['ledger.find', 'files.find', 'storage.head', 'lifecycle.confirmUploaded']);
-      expect(await outcomes()).toEqual({ 'ObjectCreated:Put duplicate': 1 });
-    });
-
-    it.each([
-      ['rejectUpload', 'pending', 'ObjectCreated:Put', headOf(1)],
-      ['removedFromStorage', 'ready', 'ObjectRemoved:Delete', null],
-    ] as const)('reports %s found already applied for the event as a duplicate', async (intent, status, eventName, head) => {
-      const file = aFile({ status });
-      const { service, lifecycle, outcomes } = setup(file, { head });
-      lifecycle[intent].mockResolvedValueOnce({ duplicate: true, file: null });
-
-      await service.handle([anS3Event(file, { eventName })], context);
-
-      expect(lifecycle[intent]).toHaveBeenCalledTimes(1);
-      expect(await outcomes()).toEqual({ [`${eventName} duplicate`]: 1 });
-    });
-
-    it('counts a ledger row written by a concurrent delivery as a duplicate', async () => {
-      const file = aFile({ status: 'ready' });
-      const { service, ledger, outcomes } = setup(file);
-      ledger.recordOnce.mockResolvedValueOnce(false);
-
-      await service.handle([anS3Event(file)], context);
-
-      expect(await outcomes()).toEqual({ 'ObjectCreated:Put duplicate': 1 });
-    });
+    expect(jobs.enqueueMany).toHaveBeenCalledWith('media.verify', []);
+    expect(await outcomes()).toEqual({ 'ObjectCreated:Put duplicate': 1 });
   });
 
   it.each(['uploaded', 'processing', 'ready', 'failed', 'rejected', 'expired', 'deleted'] as const)(
@@ -196,12 +157,12 @@ describe('StorageEventsService', () => {
     async (status) => {
       const file = aFile({ status });
       const event = anS3Event(file, { eventName: 'ObjectCreated:CompleteMultipartUpload' });
-      const { service, ledger, effects, outcomes } = setup(file);
+      const { service, effects, committed, outcomes } = setup([file]);
 
-      await service.handle([event], context);
+      await service.handleBatch([message(event)]);
 
-      expect(ledger.recordOnce).toHaveBeenCalledWith(recordOf(file, event));
-      expect(effects()).toEqual(['ledger.find', 'files.find', 'ledger.recordOnce']);
+      expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: null } }]]);
+      expect(effects()).toEqual(['files.findMany', 'lifecycle.applyStorageEvents', 'jobs.enqueueMany']);
       expect(await outcomes()).toEqual({ 'ObjectCreated:CompleteMultipartUpload recorded': 1 });
     },
   );
@@ -210,127 +171,138 @@ describe('StorageEventsService', () => {
     it.each(['uploaded', 'processing', 'ready'] as const)('deletes a stored file (%s) once HEAD confirms its object is gone', async (status) => {
       const file = aFile({ status });
       const event = anS3Event(file, { eventName: 'ObjectRemoved:Delete' });
-      const { service, storage, lifecycle, effects, outcomes } = setup(file, { head: null });
+      const { service, storage, committed, outcomes } = setup([file], { head: null });
 
-      await service.handle([event], context);
+      await service.handleBatch([message(event)]);
 
       expect(storage.head).toHaveBeenCalledWith(file.storageKey);
-      expect(lifecycle.removedFromStorage).toHaveBeenCalledWith(file, recordOf(file, event));
-      expect(effects()).toEqual(['ledger.find', 'files.find', 'storage.head', 'lifecycle.removedFromStorage']);
+      expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: 'removedFromStorage', file } }]]);
       expect(await outcomes()).toEqual({ 'ObjectRemoved:Delete deleted': 1 });
     });
 
     it('keeps the file when HEAD still finds its object (the removal arrived out of order with a later write)', async () => {
       const file = aFile({ status: 'ready' });
       const event = anS3Event(file, { eventName: 'ObjectRemoved:Delete' });
-      const { service, ledger, effects, outcomes } = setup(file, { head: headOf(Number(file.size)) });
+      const { service, committed, outcomes } = setup([file], { head: headOf(Number(file.size)) });
 
-      await service.handle([event], context);
+      await service.handleBatch([message(event)]);
 
-      expect(ledger.recordOnce).toHaveBeenCalledWith(recordOf(file, event));
-      expect(effects()).toEqual(['ledger.find', 'files.find', 'storage.head', 'ledger.recordOnce']);
+      expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: null } }]]);
       expect(await outcomes()).toEqual({ 'ObjectRemoved:Delete recorded': 1 });
     });
 
     it.each(['pending', 'uploading', 'completing', 'rejected', 'expired', 'deleted'] as const)(
-      'only records the removal of an object whose file is %s (no stored file to delete)',
+      'only records the removal of an object whose file is %s (no stored file to delete), without asking storage',
       async (status) => {
         const file = aFile({ status });
-        const { service, effects, outcomes } = setup(file, { head: null });
+        const { service, effects, committed, outcomes } = setup([file], { head: null });
 
-        await service.handle([anS3Event(file, { eventName: 'ObjectRemoved:Delete' })], context);
+        await service.handleBatch([message(anS3Event(file, { eventName: 'ObjectRemoved:Delete' }))]);
 
-        expect(effects()).toEqual(['ledger.find', 'files.find', 'ledger.recordOnce']);
+        expect(committed()[0][0].finding).toEqual({ step: null });
+        expect(effects()).toEqual(['files.findMany', 'lifecycle.applyStorageEvents', 'jobs.enqueueMany']);
         expect(await outcomes()).toEqual({ 'ObjectRemoved:Delete recorded': 1 });
       },
     );
-
-    it('reports a removal the file had already left as recorded', async () => {
-      const file = aFile({ status: 'ready' });
-      const { service, lifecycle, outcomes } = setup(file, { head: null });
-      lifecycle.removedFromStorage.mockResolvedValueOnce({ duplicate: false, file: null });
-
-      await service.handle([anS3Event(file, { eventName: 'ObjectRemoved:Delete' })], context);
-
-      expect(await outcomes()).toEqual({ 'ObjectRemoved:Delete recorded': 1 });
-    });
   });
 
-  it('ignores events of other buckets and keys it did not issue, without touching the ledger', async () => {
+  it('ignores events of other buckets and keys it did not issue, without touching the database', async () => {
     const file = aFile({ status: 'pending' });
-    const { service, effects, outcomes } = setup(file);
+    const { service, effects, outcomes } = setup([file]);
 
-    await service.handle(
-      [
-        anS3Event(file, { bucket: 'other' }),
-        anS3Event(file, { key: 'uploads/whatever.txt' }),
-        anS3Event(file, { key: `variants/${file.tenantId}/${file.id}` }),
-        anS3Event(file, { key: `${file.storageKey}/thumb` }),
-      ],
-      context,
-    );
+    const batch = [
+      message(anS3Event(file, { bucket: 'other' }), anS3Event(file, { key: 'uploads/whatever.txt' })),
+      message(anS3Event(file, { key: `variants/${file.tenantId}/${file.id}` }), anS3Event(file, { key: `${file.storageKey}/thumb` })),
+    ];
+    await expect(service.handleBatch(batch)).resolves.toEqual(batch);
 
     expect(effects()).toEqual([]);
     expect(await outcomes()).toEqual({ 'ObjectCreated:Put ignored': 4 });
   });
 
   it.each([
-    ['no upload', null],
-    ["another tenant's upload", aFile({ status: 'pending', tenantId: '11111111-1111-4111-8111-111111111111' })],
-  ])('only records an event for a key with %s', async (_, found) => {
+    ['no upload', []],
+    ["another tenant's upload", [aFile({ status: 'pending', tenantId: '11111111-1111-4111-8111-111111111111' })]],
+  ])('only records an event for a key with %s', async (_, held) => {
     const file = aFile({ status: 'pending' });
     const event = anS3Event(file);
-    const { service, ledger, files, effects, outcomes } = setup(file);
-    files.find.mockResolvedValueOnce(found && { ...found, id: file.id });
+    const { service, files, effects, committed, outcomes } = setup(held.map((f) => ({ ...f, id: file.id })));
 
-    await service.handle([event], context);
+    await service.handleBatch([message(event)]);
 
-    expect(files.find).toHaveBeenCalledWith(file.id);
-    expect(ledger.recordOnce).toHaveBeenCalledWith(recordOf(file, event));
-    expect(effects()).toEqual(['ledger.find', 'files.find', 'ledger.recordOnce']);
+    expect(files.findMany).toHaveBeenCalledWith([file.id]);
+    expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: null } }]]);
+    expect(effects()).toEqual(['files.findMany', 'lifecycle.applyStorageEvents', 'jobs.enqueueMany']);
     expect(await outcomes()).toEqual({ 'ObjectCreated:Put recorded': 1 });
   });
 
   it('only records an event of another kind (a tagging or restore)', async () => {
     const file = aFile({ status: 'pending' });
-    const { service, effects, outcomes } = setup(file);
+    const { service, committed, outcomes } = setup([file]);
 
-    await service.handle([anS3Event(file, { eventName: 'ObjectTagging:Put' })], context);
+    await service.handleBatch([message(anS3Event(file, { eventName: 'ObjectTagging:Put' }))]);
 
-    expect(effects()).toEqual(['ledger.find', 'files.find', 'ledger.recordOnce']);
+    expect(committed()[0][0].finding).toEqual({ step: null });
     expect(await outcomes()).toEqual({ 'ObjectTagging:Put recorded': 1 });
   });
 
-  it('handles each event of a message on its own', async () => {
-    const uploaded = aFile({ status: 'pending' });
-    const removed = aFile({ status: 'ready' });
-    const { service, files, storage, outcomes } = setup(uploaded);
-    files.find.mockResolvedValueOnce(uploaded).mockResolvedValueOnce(removed);
-    storage.head.mockResolvedValueOnce(headOf(Number(uploaded.size))).mockResolvedValueOnce(null);
+  describe('a batch of messages', () => {
+    const a = aFile({ status: 'pending' });
+    const b = aFile({ status: 'uploading' });
+    const c = aFile({ status: 'ready' });
 
-    await service.handle([anS3Event(uploaded), anS3Event(removed, { eventName: 'ObjectRemoved:Delete' })], context);
+    it('reads its files once, commits all its steps in one call, and queues its verifications in one call', async () => {
+      const { service, storage, effects, committed, outcomes } = setup([a, b, c]);
+      storage.head.mockImplementation(async (key) => (key === c.storageKey ? null : headOf(Number(a.size))));
+      const removal = anS3Event(c, { eventName: 'ObjectRemoved:Delete' });
 
-    expect(await outcomes()).toEqual({ 'ObjectCreated:Put uploaded': 1, 'ObjectRemoved:Delete deleted': 1 });
-  });
+      const batch = [message(anS3Event(a), anS3Event(b)), message(removal)];
+      await expect(service.handleBatch(batch)).resolves.toEqual(batch);
 
-  it('propagates a database failure so the message is not acknowledged, and queues nothing', async () => {
-    const file = aFile({ status: 'pending' });
-    const { service, lifecycle, jobs, outcomes } = setup(file);
-    lifecycle.confirmUploaded.mockRejectedValueOnce(new Error('db down'));
+      expect(committed()).toHaveLength(1);
+      expect(committed()[0].map(({ event, finding }) => [event.fileId, finding.step])).toEqual([
+        [a.id, 'confirmUploaded'],
+        [b.id, 'confirmUploaded'],
+        [c.id, 'removedFromStorage'],
+      ]);
+      expect(effects()).toEqual(['files.findMany', 'storage.head', 'storage.head', 'storage.head', 'lifecycle.applyStorageEvents', 'jobs.enqueueMany']);
+      expect(await outcomes()).toEqual({ 'ObjectCreated:Put uploaded': 2, 'ObjectRemoved:Delete deleted': 1 });
+    });
 
-    await expect(service.handle([anS3Event(file)], context)).rejects.toThrow('db down');
+    it('retries each message on its own when the shared commit fails, and answers only those that then succeed', async () => {
+      const { service, lifecycle, committed, outcomes } = setup([a, b, c]);
+      const failing = message(anS3Event(b));
+      lifecycle.applyStorageEvents
+        .mockRejectedValueOnce(new Error('deadlock detected')) // the batch
+        .mockImplementationOnce(async (batch) => batch.map(() => ({ duplicate: false, file: { ...a, status: 'uploaded' } }))) // a alone
+        .mockRejectedValueOnce(new Error('invalid input')); // b alone: left for redelivery, then the DLQ
 
-    expect(jobs.enqueue).not.toHaveBeenCalled();
-    expect(await outcomes()).toEqual({});
+      const first = message(anS3Event(a));
+      await expect(service.handleBatch([first, failing])).resolves.toEqual([first]);
+
+      expect(committed().map((batch) => batch.map(({ event }) => event.fileId))).toEqual([[a.id, b.id], [a.id], [b.id]]);
+      expect(await outcomes()).toEqual({ 'ObjectCreated:Put uploaded': 1 });
+    });
+
+    it('propagates the failure of a single message (nothing acknowledged), queueing nothing', async () => {
+      const { service, lifecycle, jobs, outcomes } = setup([a]);
+      lifecycle.applyStorageEvents.mockRejectedValueOnce(new Error('db down'));
+
+      await expect(service.handleBatch([message(anS3Event(a))])).rejects.toThrow('db down');
+
+      expect(jobs.enqueueMany).not.toHaveBeenCalled();
+      expect(await outcomes()).toEqual({});
+    });
   });
 
   it('consumes the storage event source from bootstrap on', async () => {
     const file = aFile({ status: 'pending' });
-    const { service, source, outcomes } = setup(file);
+    const { service, source, outcomes } = setup([file]);
 
     service.onApplicationBootstrap();
     const [handler] = source.start.mock.calls[0];
-    await handler([anS3Event(file)], context);
+    const batch = [message(anS3Event(file))];
+    await expect(handler(batch)).resolves.toEqual(batch);
 
     expect(source.start).toHaveBeenCalledTimes(1);
     expect(await outcomes()).toEqual({ 'ObjectCreated:Put uploaded': 1 });

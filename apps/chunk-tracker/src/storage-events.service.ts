@@ -1,14 +1,24 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { StorageEvent } from '@app/domain';
-import { FileRecord, FileRepository, StorageEventRecord, StorageEventRepository } from '@app/database';
-import { AWAITING_BYTES, FileLifecycle, isIn, UPLOAD_COMPLETED } from '@app/lifecycle';
+import { FileRecord, FileRepository, StorageEventRecord } from '@app/database';
+import { AWAITING_BYTES, EventStep, FileLifecycle, isIn, StorageFinding, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { MetricsService } from '@app/observability';
 import { JobQueue } from '@app/queue';
-import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventSource, storageEventKey } from '@app/storage';
+import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventMessage, StorageEventSource, storageEventKey } from '@app/storage';
 import type { TrackerConfig } from './config';
 
 type Outcome = 'uploaded' | 'rejected' | 'deleted' | 'recorded' | 'duplicate' | 'ignored';
+
+/** An event of a key this platform issued, with the upload it names (null when there is none). */
+interface TrackedEvent {
+  event: StorageEvent;
+  context: StorageEventContext;
+  record: StorageEventRecord;
+  /** The tenant its key names: the upload must be that tenant's. */
+  tenantId: string;
+  file: FileRecord | null;
+}
 
 /**
  * Storage is the witness: a file becomes `uploaded` only when its ObjectCreated event arrives
@@ -16,6 +26,12 @@ type Outcome = 'uploaded' | 'rejected' | 'deleted' | 'recorded' | 'duplicate' | 
  * released). Each event is recorded in the same transaction as the transition it causes, so
  * SQS's redeliveries, duplicates and reordering change nothing. A message is acknowledged only
  * after that commit.
+ *
+ * Events come in batches (one SQS receive): one read of their files, their HEADs at once, and
+ * one transaction for all their steps and ledger rows, whose insert is also the duplicate check.
+ * The events of a batch are independent (each moves its own file, guarded by its status), so
+ * they can share a commit; if that commit fails, each message is retried on its own so that one
+ * bad event does not hold the others back.
  */
 @Injectable()
 export class StorageEventsService implements OnApplicationBootstrap {
@@ -24,7 +40,6 @@ export class StorageEventsService implements OnApplicationBootstrap {
 
   constructor(
     private readonly source: StorageEventSource,
-    private readonly ledger: StorageEventRepository,
     private readonly files: FileRepository,
     private readonly storage: ObjectStorage,
     private readonly lifecycle: FileLifecycle,
@@ -37,66 +52,109 @@ export class StorageEventsService implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    this.source.start((events, context) => this.handle(events, context));
+    this.source.start((messages) => this.handleBatch(messages));
   }
 
-  async handle(events: StorageEvent[], context: StorageEventContext): Promise<void> {
-    for (const event of events) {
-      const outcome = await this.handleOne(event, context);
-      this.processed.inc({ event: event.eventName, outcome });
+  /** Answers the messages that are done (acknowledged); the others are redelivered by SQS. */
+  async handleBatch(messages: StorageEventMessage[]): Promise<StorageEventMessage[]> {
+    try {
+      await this.handle(messages);
+      return messages;
+    } catch (error) {
+      if (messages.length === 1) throw error;
+      this.logger.warn({ err: error, messages: messages.length }, 'storage event batch failed; retrying its messages one by one');
+      const done: StorageEventMessage[] = [];
+      for (const message of messages) {
+        try {
+          await this.handle([message]);
+          done.push(message);
+        } catch (messageError) {
+          this.logger.warn({ err: messageError, messageId: message.context.messageId }, 'storage event failed; left for redelivery');
+        }
+      }
+      return done;
     }
   }
 
-  private async handleOne(event: StorageEvent, context: StorageEventContext): Promise<Outcome> {
+  private async handle(messages: StorageEventMessage[]): Promise<void> {
+    const tracked: TrackedEvent[] = [];
+    for (const { events, context } of messages) {
+      for (const event of events) {
+        const item = this.track(event, context);
+        if (item) tracked.push(item);
+        else this.processed.inc({ event: event.eventName, outcome: 'ignored' });
+      }
+    }
+    if (!tracked.length) return;
+
+    const files = new Map((await this.files.findMany([...new Set(tracked.map((t) => t.record.fileId!))])).map((f) => [f.id, f]));
+    for (const item of tracked) {
+      const file = files.get(item.record.fileId!);
+      // A key with no upload, or another tenant's (someone wrote into the prefix directly): only recorded.
+      item.file = file?.tenantId === item.tenantId ? file : null;
+      if (!item.file) this.logger.warn({ key: item.event.key, event: item.event.eventName }, 'event for a key with no upload');
+    }
+    const findings = await Promise.all(tracked.map((item) => this.finding(item)));
+    const steps = await this.lifecycle.applyStorageEvents(tracked.map((item, i) => ({ event: item.record, finding: findings[i] })));
+
+    // After the commit; a lost enqueue is re-driven by the reconciler (files stuck in `uploaded`).
+    const uploaded = steps.flatMap((step, i) => (findings[i].step === 'confirmUploaded' && step.file ? [step.file] : []));
+    await this.jobs.enqueueMany(
+      'media.verify',
+      uploaded.map((file) => ({ payload: { v: 1, fileId: file.id }, jobId: `verify-${file.id}` })),
+    );
+    for (const [i, item] of tracked.entries()) {
+      const outcome = this.outcome(findings[i], steps[i]);
+      if (outcome === 'uploaded')
+        this.logger.log({ fileId: item.file!.id, size: Number(item.file!.size), event: item.event.eventName, receiveCount: item.context.receiveCount }, 'file uploaded');
+      this.processed.inc({ event: item.event.eventName, outcome });
+    }
+  }
+
+  /** The event as the ledger records it, or null for a bucket or key this platform does not track. */
+  private track(event: StorageEvent, context: StorageEventContext): TrackedEvent | null {
     if (event.bucket !== this.config.S3_BUCKET) {
       this.logger.warn({ bucket: event.bucket, key: event.key, messageId: context.messageId }, 'event for another bucket ignored');
-      return 'ignored';
+      return null;
     }
     const ids = this.keys.parseObjectKey(event.key);
     if (!ids) {
       // Not a key this platform issued (someone wrote into the prefix directly): nothing to track.
       this.logger.warn({ key: event.key, event: event.eventName }, 'event for an unknown key ignored');
-      return 'ignored';
+      return null;
     }
-    const record = { eventKey: storageEventKey(event), eventName: event.eventName, fileId: ids.fileId };
-    // Fast path for redeliveries: no HEAD, no transaction.
-    if (await this.ledger.find(record.eventKey)) return 'duplicate';
-    const file = await this.files.find(ids.fileId);
-    if (!file || file.tenantId !== ids.tenantId) {
-      this.logger.warn({ key: event.key, event: event.eventName }, 'event for a key with no upload');
-      return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
-    }
-    if (event.eventName.startsWith('ObjectCreated:')) return this.created(file, record, context);
-    if (event.eventName.startsWith('ObjectRemoved:')) return this.removed(file, record);
-    return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
+    return {
+      event,
+      context,
+      record: { eventKey: storageEventKey(event), eventName: event.eventName, fileId: ids.fileId },
+      tenantId: ids.tenantId,
+      file: null,
+    };
   }
 
-  private async created(file: FileRecord, record: StorageEventRecord, context: StorageEventContext): Promise<Outcome> {
-    if (!isIn(AWAITING_BYTES, file.status)) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
-    const head = await this.storage.head(file.storageKey);
-    if (!head) return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate'; // already removed again
-    const declared = Number(file.size);
-    if (head.size === declared) {
-      const { duplicate, file: moved } = await this.lifecycle.confirmUploaded(file, { etag: head.etag, confirmedBy: record });
-      if (duplicate) return 'duplicate';
-      if (!moved) return 'recorded';
-      this.logger.log({ fileId: file.id, size: declared, event: record.eventName, receiveCount: context.receiveCount }, 'file uploaded');
-      // After the commit; a lost enqueue is re-driven by the reconciler (files stuck in `uploaded`).
-      await this.jobs.enqueue('media.verify', { v: 1, fileId: file.id }, { jobId: `verify-${file.id}` });
-      return 'uploaded';
+  /** What storage shows about the event's file: the step it causes, if any. */
+  private async finding({ event, file }: TrackedEvent): Promise<StorageFinding> {
+    if (!file) return { step: null };
+    if (event.eventName.startsWith('ObjectCreated:')) {
+      if (!isIn(AWAITING_BYTES, file.status)) return { step: null };
+      const head = await this.storage.head(file.storageKey);
+      if (!head) return { step: null }; // already removed again
+      const declared = Number(file.size);
+      if (head.size === declared) return { step: 'confirmUploaded', file, etag: head.etag };
+      return { step: 'rejectUpload', file, reason: `size_mismatch: storage holds ${head.size} bytes, ${declared} were declared` };
     }
-    const reason = `size_mismatch: storage holds ${head.size} bytes, ${declared} were declared`;
-    const { duplicate, file: rejected } = await this.lifecycle.rejectUpload(file, reason, record);
-    if (duplicate) return 'duplicate';
-    return rejected ? 'rejected' : 'recorded';
+    // An object removed behind the platform's back: the file is gone for its owner too.
+    if (event.eventName.startsWith('ObjectRemoved:')) {
+      if (!isIn(UPLOAD_COMPLETED, file.status) || (await this.storage.head(file.storageKey))) return { step: null };
+      return { step: 'removedFromStorage', file };
+    }
+    return { step: null };
   }
 
-  /** An object removed behind the platform's back: the file is gone for its owner too. */
-  private async removed(file: FileRecord, record: StorageEventRecord): Promise<Outcome> {
-    if (!isIn(UPLOAD_COMPLETED, file.status) || (await this.storage.head(file.storageKey)))
-      return (await this.ledger.recordOnce(record)) ? 'recorded' : 'duplicate';
-    const { duplicate, file: deleted } = await this.lifecycle.removedFromStorage(file, record);
-    if (duplicate) return 'duplicate';
-    return deleted ? 'deleted' : 'recorded';
+  private outcome(finding: StorageFinding, step: EventStep): Outcome {
+    if (step.duplicate) return 'duplicate';
+    if (!step.file) return 'recorded';
+    const outcomes = { confirmUploaded: 'uploaded', rejectUpload: 'rejected', removedFromStorage: 'deleted' } as const;
+    return finding.step ? outcomes[finding.step] : 'recorded';
   }
 }

@@ -90,12 +90,24 @@ export class WebhooksService {
     return { outcome: status };
   }
 
-  /** The outbox's backstop: deliveries whose job was lost with Redis (or never enqueued) get one. */
+  /**
+   * The outbox's backstop: deliveries whose job was lost with Redis (or never enqueued) get one,
+   * all of them, a page at a time (WEBHOOK_SWEEP_BATCH_SIZE), each page enqueued in one call.
+   */
   @OnJob('webhooks.sweep')
   async sweep(): Promise<{ enqueued: number }> {
-    const owed = await this.webhooks.owed(new Date(Date.now() - SWEEP_AFTER_MS), 1_000);
-    for (const id of owed) await this.jobs.enqueue('webhook.deliver', { v: 1, deliveryId: id }, { jobId: `wh-${id}` });
-    return { enqueued: owed.length };
+    const olderThan = new Date(Date.now() - SWEEP_AFTER_MS);
+    const pageSize = this.config.WEBHOOK_SWEEP_BATCH_SIZE;
+    let enqueued = 0;
+    for (let page = await this.webhooks.owed(olderThan, pageSize); page.length; page = await this.webhooks.owed(olderThan, pageSize, page.at(-1))) {
+      await this.jobs.enqueueMany(
+        'webhook.deliver',
+        page.map(({ id }) => ({ payload: { v: 1, deliveryId: id }, jobId: `wh-${id}` })),
+      );
+      enqueued += page.length;
+      if (page.length < pageSize) break;
+    }
+    return { enqueued };
   }
 
   /** One POST: no redirects followed, the answer read up to 64 KiB and discarded, a timeout. */

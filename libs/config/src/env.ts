@@ -84,6 +84,8 @@ export const sqsEnv = z.object({
   SQS_BATCH_SIZE: z.coerce.number().int().min(1).max(10).default(10),
   SQS_WAIT_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
   SQS_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(43_200).default(60),
+  /** Receive loops per chunk-tracker process: while one waits on its batch's HEADs and commit, another receives. */
+  SQS_POLLERS: z.coerce.number().int().min(1).max(32).default(4),
 });
 
 export const authEnv = z.object({
@@ -145,8 +147,13 @@ export const corsEnv = z.object({
 });
 
 export const rateLimitEnv = z.object({
-  /** Requests per minute per credential (an API key, or one owner's user tokens); 0 turns limits off. */
+  /** Requests per minute of one owner's user tokens (a person's devices); 0 turns this limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  /**
+   * Requests per minute of one API key: a team's backend acting for all its users, so a budget of
+   * a service, not of a person (60,000 is 1,000 req/s); 0 turns this limit off.
+   */
+  API_KEY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(60_000),
 });
 
 export const reconcileEnv = z.object({
@@ -190,6 +197,8 @@ export const webhookEnv = z.object({
   WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['none', 'loopback', 'all']).default('none'),
   /** How long the previous secret still signs deliveries after a rotation. */
   WEBHOOK_SECRET_GRACE_HOURS: positiveInt.default(24),
+  /** Owed deliveries the sweep reads (and enqueues) at a time; it goes through all of them, page by page. */
+  WEBHOOK_SWEEP_BATCH_SIZE: positiveInt.max(10_000).default(1_000),
 });
 
 export const mediaEnv = z.object({

@@ -8,7 +8,10 @@ export interface PartRecord {
   checksumSha256?: string | null;
 }
 
-/** The part ledger (owned by chunk-tracker). Storage's ListParts is the truth; this remembers it. */
+/**
+ * The part ledger: clients' reports (through chunk-tracker) and the listings checked at completion.
+ * Storage's ListParts is the truth; this remembers it, so views of an upload need not ask storage.
+ */
 @Injectable()
 export class FilePartRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -23,17 +26,15 @@ export class FilePartRepository {
         WHERE file_parts.state = 'reported'`;
   }
 
-  /** Parts storage holds, as listed by ListParts before completion. */
+  /** Parts storage holds, as listed by ListParts before completion: one statement, however many parts. */
   async recordStored(fileId: string, parts: PartRecord[]): Promise<void> {
     if (!parts.length) return;
-    await this.prisma.$transaction(
-      parts.map(
-        (p) => this.prisma.$executeRaw`
-          INSERT INTO file_parts (file_id, part_number, size, etag, checksum_sha256, state, created_at, updated_at)
-          VALUES (${fileId}::uuid, ${p.partNumber}, ${p.size}, ${p.etag}, ${p.checksumSha256 ?? null}, 'stored', now(), now())
-          ON CONFLICT (file_id, part_number) DO UPDATE
-            SET size = EXCLUDED.size, etag = EXCLUDED.etag, checksum_sha256 = EXCLUDED.checksum_sha256, state = 'stored', updated_at = now()`,
-      ),
-    );
+    await this.prisma.$executeRaw`
+      INSERT INTO file_parts (file_id, part_number, size, etag, checksum_sha256, state, created_at, updated_at)
+      SELECT ${fileId}::uuid, p.part_number, p.size, p.etag, p.checksum_sha256, 'stored', now(), now()
+      FROM unnest(${parts.map((p) => p.partNumber)}::int[], ${parts.map((p) => p.size)}::bigint[], ${parts.map((p) => p.etag)}::text[],
+                  ${parts.map((p) => p.checksumSha256 ?? null)}::text[]) AS p(part_number, size, etag, checksum_sha256)
+      ON CONFLICT (file_id, part_number) DO UPDATE
+        SET size = EXCLUDED.size, etag = EXCLUDED.etag, checksum_sha256 = EXCLUDED.checksum_sha256, state = 'stored', updated_at = now()`;
   }
 }

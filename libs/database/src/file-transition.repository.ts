@@ -50,14 +50,26 @@ export class FileTransitionRepository {
   }
 
   /**
-   * The step a storage event causes, committed together with the event's dedup record: a
-   * redelivered event finds its record and changes nothing; a failed commit records nothing, so
-   * the redelivery does the work.
+   * The steps a batch of storage events causes, in one transaction with the events' dedup records
+   * (one INSERT for all of them; the ledger check is that write): an event recorded before changes
+   * nothing and answers `duplicate`; a null plan only records its event. A failed commit records
+   * nothing, so the redelivery does the work. One answer per step, in order.
    */
-  async applyForEvent(event: StorageEventRecord, plan: TransitionPlan): Promise<{ duplicate: boolean; file: FileRecord | null }> {
+  async applyForEvents(
+    steps: ReadonlyArray<{ event: StorageEventRecord; plan: TransitionPlan | null }>,
+  ): Promise<Array<{ duplicate: boolean; file: FileRecord | null }>> {
     return this.outbox.transaction(async (tx) => {
-      if (!(await this.events.recordOnce(event, tx))) return { duplicate: true, file: null };
-      return { duplicate: false, file: await this.applyIn(tx, plan) };
+      const recordedNow = await this.events.recordNew(
+        steps.map((step) => step.event),
+        tx,
+      );
+      const results: Array<{ duplicate: boolean; file: FileRecord | null }> = [];
+      for (const { event, plan } of steps) {
+        // A second copy of an event in the same batch is a duplicate of the first.
+        const fresh = recordedNow.delete(event.eventKey);
+        results.push({ duplicate: !fresh, file: fresh && plan ? await this.applyIn(tx, plan) : null });
+      }
+      return results;
     });
   }
 

@@ -14,16 +14,19 @@ export class StorageEventRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Records the event; false when it had been recorded before (a redelivery). Pass the
-   * transaction of the state change the event causes, so both commit or neither does.
+   * Records the events in one statement and answers the keys recorded now; a key missing from the
+   * answer had been recorded before (a redelivery). Pass the transaction of the state changes the
+   * events cause, so both commit or neither does. ON CONFLICT DO NOTHING: the primary key decides,
+   * not a read-then-write race, also between two copies of an event in the same batch.
    */
-  async recordOnce(event: StorageEventRecord, tx?: Tx): Promise<boolean> {
-    // ON CONFLICT DO NOTHING: the primary key decides, not a read-then-write race.
-    const inserted = await (tx ?? this.prisma).$executeRaw`
+  async recordNew(events: readonly StorageEventRecord[], tx?: Tx): Promise<Set<string>> {
+    if (!events.length) return new Set();
+    const rows = await (tx ?? this.prisma).$queryRaw<Array<{ event_key: string }>>`
       INSERT INTO processed_storage_events (event_key, event_name, file_id)
-      VALUES (${event.eventKey}, ${event.eventName}, ${event.fileId}::uuid)
-      ON CONFLICT (event_key) DO NOTHING`;
-    return inserted === 1;
+      SELECT * FROM unnest(${events.map((e) => e.eventKey)}::text[], ${events.map((e) => e.eventName)}::text[], ${events.map((e) => e.fileId)}::uuid[])
+      ON CONFLICT (event_key) DO NOTHING
+      RETURNING event_key`;
+    return new Set(rows.map((row) => row.event_key));
   }
 
   async find(eventKey: string) {

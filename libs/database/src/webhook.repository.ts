@@ -3,6 +3,12 @@ import { PrismaService } from './prisma.service';
 
 export type DeliveryStatusName = 'pending' | 'succeeded' | 'failed' | 'dead';
 
+/** Where a sweep of owed deliveries stands. */
+export interface OwedCursor {
+  id: string;
+  createdAt: Date;
+}
+
 /** Webhook endpoints of a tenant and the log of their deliveries. */
 @Injectable()
 export class WebhookRepository {
@@ -64,14 +70,18 @@ export class WebhookRepository {
     });
   }
 
-  /** Deliveries still owed whose job may have been lost: never attempted, or failed and quiet since. */
-  async owed(olderThan: Date, limit: number): Promise<string[]> {
-    const rows = await this.prisma.webhookDelivery.findMany({
-      where: { status: { in: ['pending', 'failed'] }, OR: [{ lastAttemptAt: null, createdAt: { lt: olderThan } }, { lastAttemptAt: { lt: olderThan } }] },
-      select: { id: true },
-      orderBy: { createdAt: 'asc' },
-      take: limit,
-    });
-    return rows.map((r) => r.id);
+  /**
+   * A page of deliveries still owed whose job may have been lost (never attempted, or failed and
+   * quiet since `olderThan`), oldest first, after `after`. Keyset on (created_at, id), read from a
+   * partial index holding only owed rows, so a sweep costs what is owed, not the whole log.
+   */
+  async owed(olderThan: Date, limit: number, after: OwedCursor | null = null): Promise<OwedCursor[]> {
+    const [afterAt, afterId] = after ? [after.createdAt, after.id] : [new Date(0), '00000000-0000-0000-0000-000000000000'];
+    return this.prisma.$queryRaw<OwedCursor[]>`
+      SELECT id, created_at AS "createdAt" FROM webhook_deliveries
+      WHERE status IN ('pending', 'failed') AND coalesce(last_attempt_at, created_at) < ${olderThan}
+        AND (created_at, id) > (${afterAt}, ${afterId}::uuid)
+      ORDER BY created_at, id
+      LIMIT ${limit}`;
   }
 }

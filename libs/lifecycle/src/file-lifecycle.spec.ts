@@ -8,7 +8,6 @@ import { FileLifecycle } from './file-lifecycle';
 const NOW = new Date('2026-11-30T12:00:00.000Z');
 const AWAITING: FileStatusName[] = ['pending', 'uploading', 'completing'];
 const LIVE: FileStatusName[] = ['pending', 'uploading', 'completing', 'uploaded', 'processing', 'ready', 'failed'];
-const event: StorageEventRecord = { eventKey: 'uploads/t/f#ObjectCreated:Put#etag-1', eventName: 'ObjectCreated:Put', fileId: 'f' };
 
 interface Mocks {
   files: StrictMock<FileRepository>;
@@ -219,37 +218,111 @@ describe('FileLifecycle steps that only move the file', () => {
 });
 
 describe('FileLifecycle.confirmUploaded', () => {
-  const file = aFile({ id: 'f-1', status: 'completing', size: 4096n, contentType: 'image/png', filename: 'a.png' });
-  const plan = (patch: TransitionPlan['patch']): TransitionPlan => ({
-    fileId: 'f-1',
-    from: AWAITING,
-    to: 'uploaded',
-    quota: { pending: 'commit', uploading: 'commit', completing: 'commit' },
-    patch,
-    change: { type: 'file.uploaded', data: { size: 4096, contentType: 'image/png', filename: 'a.png' } },
-  });
-
-  it('commits the reserved quota with the storage event recorded in the same step', async () => {
-    const answer = { duplicate: false, file: aFile({ id: 'f-1', status: 'uploaded' }) };
-    const transitions = strictMock<FileTransitionRepository>('transitions', { applyForEvent: async () => answer });
-    const { lifecycle } = lifecycleWith({ transitions });
-    await expect(lifecycle.confirmUploaded(file, { etag: 'etag-1', confirmedBy: event })).resolves.toBe(answer);
-    expect(transitions.applyForEvent).toHaveBeenCalledTimes(1);
-    expect(transitions.applyForEvent).toHaveBeenCalledWith(event, plan({ etag: 'etag-1', uploadedAt: NOW }));
-  });
-
-  it('answers a redelivered event as a duplicate', async () => {
-    const transitions = strictMock<FileTransitionRepository>('transitions', { applyForEvent: async () => ({ duplicate: true, file: null }) });
-    const { lifecycle } = lifecycleWith({ transitions });
-    await expect(lifecycle.confirmUploaded(file, { etag: 'etag-1', confirmedBy: event })).resolves.toEqual({ duplicate: true, file: null });
-  });
-
-  it("applies the step without an event when the reconciler's HEAD confirmed it, and says so", async () => {
+  it("commits the reserved quota when the reconciler's HEAD confirmed the bytes, and says so", async () => {
+    const file = aFile({ id: 'f-1', status: 'completing', size: 4096n, contentType: 'image/png', filename: 'a.png' });
     const moved = aFile({ id: 'f-1', status: 'uploaded' });
     const { lifecycle, transitions } = lifecycleWith({ transitions: applying(moved) });
-    await expect(lifecycle.confirmUploaded(file, { etag: null, confirmedBy: 'reconciler' })).resolves.toEqual({ duplicate: false, file: moved });
+    await expect(lifecycle.confirmUploaded(file, null)).resolves.toBe(moved);
     expect(transitions.apply).toHaveBeenCalledTimes(1);
-    expect(transitions.apply).toHaveBeenCalledWith(plan({ etag: null, uploadedAt: NOW, statusReason: 'confirmed_by_reconciler' }));
+    expect(transitions.apply).toHaveBeenCalledWith({
+      fileId: 'f-1',
+      from: AWAITING,
+      to: 'uploaded',
+      quota: { pending: 'commit', uploading: 'commit', completing: 'commit' },
+      patch: { etag: null, uploadedAt: NOW, statusReason: 'confirmed_by_reconciler' },
+      change: { type: 'file.uploaded', data: { size: 4096, contentType: 'image/png', filename: 'a.png' } },
+    });
+  });
+});
+
+describe('FileLifecycle.applyStorageEvents', () => {
+  const uploading = aFile({ id: 'f-1', status: 'uploading', size: 4096n, contentType: 'image/png', filename: 'a.png' });
+  const multipart = aMultipartUpload({ id: 'f-2', status: 'completing', s3UploadId: 's3-up-2' });
+  const ready = aFile({ id: 'f-3', status: 'ready' });
+  const event = (fileId: string): StorageEventRecord => ({ eventKey: `uploads/t/${fileId}#ObjectCreated:Put#e`, eventName: 'ObjectCreated:Put', fileId });
+  /** Transitions answering `answers` to the batch, in order. */
+  const answering = (answers: Array<{ duplicate: boolean; file: FileRecord | null }>) =>
+    strictMock<FileTransitionRepository>('transitions', { applyForEvents: async () => answers });
+
+  it("hands the whole batch to one transaction: each event with its finding's plan (or none, only recorded)", async () => {
+    const answers = [
+      { duplicate: false, file: { ...uploading, status: 'uploaded' as const } },
+      { duplicate: false, file: { ...multipart, status: 'rejected' as const } },
+      { duplicate: false, file: { ...ready, status: 'deleted' as const } },
+      { duplicate: false, file: null },
+    ];
+    const { lifecycle, transitions } = lifecycleWith({ transitions: answering(answers), storage: removing() });
+
+    await expect(
+      lifecycle.applyStorageEvents([
+        { event: event('f-1'), finding: { step: 'confirmUploaded', file: uploading, etag: 'etag-1' } },
+        { event: event('f-2'), finding: { step: 'rejectUpload', file: multipart, reason: 'size_mismatch' } },
+        { event: event('f-3'), finding: { step: 'removedFromStorage', file: ready } },
+        { event: event('f-4'), finding: { step: null } },
+      ]),
+    ).resolves.toEqual(answers);
+
+    expect(transitions.applyForEvents).toHaveBeenCalledTimes(1);
+    expect(transitions.applyForEvents).toHaveBeenCalledWith([
+      {
+        event: event('f-1'),
+        plan: {
+          fileId: 'f-1',
+          from: AWAITING,
+          to: 'uploaded',
+          quota: { pending: 'commit', uploading: 'commit', completing: 'commit' },
+          patch: { etag: 'etag-1', uploadedAt: NOW },
+          change: { type: 'file.uploaded', data: { size: 4096, contentType: 'image/png', filename: 'a.png' } },
+        },
+      },
+      {
+        event: event('f-2'),
+        plan: {
+          fileId: 'f-2',
+          from: AWAITING,
+          to: 'rejected',
+          quota: { pending: 'release', uploading: 'release', completing: 'release' },
+          patch: { statusReason: 'size_mismatch' },
+          change: { type: 'file.rejected', data: { reason: 'size_mismatch' } },
+        },
+      },
+      {
+        event: event('f-3'),
+        plan: {
+          fileId: 'f-3',
+          from: ['uploaded', 'processing', 'ready'],
+          to: 'deleted',
+          quota: { uploaded: 'free', processing: 'free', ready: 'free' },
+          patch: { statusReason: 'removed_from_storage', deletedAt: NOW },
+          change: { type: 'file.deleted', data: { reason: 'removed_from_storage' } },
+        },
+      },
+      { event: event('f-4'), plan: null },
+    ]);
+  });
+
+  it('removes the bytes of a rejected upload after the commit', async () => {
+    const { lifecycle, transitions, storage } = lifecycleWith({
+      transitions: answering([{ duplicate: false, file: { ...multipart, status: 'rejected' } }]),
+      storage: removing(),
+    });
+    await lifecycle.applyStorageEvents([{ event: event('f-2'), finding: { step: 'rejectUpload', file: multipart, reason: 'size_mismatch' } }]);
+    expect(storage.abortMultipartUpload).toHaveBeenCalledWith(multipart.storageKey, 's3-up-2');
+    expect(storage.delete).toHaveBeenCalledWith(multipart.storageKey);
+    expect(transitions.applyForEvents.mock.invocationCallOrder[0]).toBeLessThan(storage.abortMultipartUpload.mock.invocationCallOrder[0]);
+    expect(warn).toHaveBeenCalledWith({ fileId: 'f-2', reason: 'size_mismatch' }, 'upload rejected');
+  });
+
+  it.each([
+    ['a redelivered event', { duplicate: true, file: null }],
+    ['a file that had already left the upload states', { duplicate: false, file: null }],
+  ])('leaves storage alone for %s', async (_, answer) => {
+    const { lifecycle, storage } = lifecycleWith({ transitions: answering([answer]), storage: removing() });
+    await expect(
+      lifecycle.applyStorageEvents([{ event: event('f-2'), finding: { step: 'rejectUpload', file: multipart, reason: 'size_mismatch' } }]),
+    ).resolves.toEqual([answer]);
+    expect(storage.abortMultipartUpload).not.toHaveBeenCalled();
+    expect(storage.delete).not.toHaveBeenCalled();
   });
 });
 
@@ -271,7 +344,7 @@ describe('FileLifecycle steps that end an upload', () => {
     it('releases the reservation, then aborts the multipart upload and deletes the object', async () => {
       const moved = { ...multipart, status: 'rejected' as const };
       const { lifecycle, transitions, storage } = lifecycleWith({ transitions: applying(moved), storage: removing() });
-      await expect(lifecycle.rejectUpload(multipart, 'size_mismatch')).resolves.toEqual({ duplicate: false, file: moved });
+      await expect(lifecycle.rejectUpload(multipart, 'size_mismatch')).resolves.toEqual(moved);
       expect(transitions.apply).toHaveBeenCalledWith(plan('f-1'));
       expect(storage.abortMultipartUpload).toHaveBeenCalledWith(multipart.storageKey, 's3-up-1');
       expect(storage.delete).toHaveBeenCalledTimes(1);
@@ -281,27 +354,9 @@ describe('FileLifecycle steps that end an upload', () => {
       expect(warn).toHaveBeenCalledWith({ fileId: 'f-1', reason: 'size_mismatch' }, 'upload rejected');
     });
 
-    it('records the storage event with the step when one caused it', async () => {
-      const answer = { duplicate: false, file: { ...single, status: 'rejected' as const } };
-      const transitions = strictMock<FileTransitionRepository>('transitions', { applyForEvent: async () => answer });
-      const { lifecycle, storage } = lifecycleWith({ transitions, storage: removing() });
-      await expect(lifecycle.rejectUpload(single, 'size_mismatch', event)).resolves.toBe(answer);
-      expect(transitions.applyForEvent).toHaveBeenCalledWith(event, plan('f-2'));
-      expect(storage.abortMultipartUpload).not.toHaveBeenCalled();
-      expect(storage.delete).toHaveBeenCalledWith(single.storageKey);
-    });
-
-    it('leaves storage alone when the event was a redelivery', async () => {
-      const transitions = strictMock<FileTransitionRepository>('transitions', { applyForEvent: async () => ({ duplicate: true, file: null }) });
-      const { lifecycle, storage } = lifecycleWith({ transitions, storage: removing() });
-      await expect(lifecycle.rejectUpload(multipart, 'size_mismatch', event)).resolves.toEqual({ duplicate: true, file: null });
-      expect(storage.abortMultipartUpload).not.toHaveBeenCalled();
-      expect(storage.delete).not.toHaveBeenCalled();
-    });
-
     it('leaves storage alone when the file had already left the upload states', async () => {
       const { lifecycle, storage } = lifecycleWith({ transitions: applying(null), storage: removing() });
-      await expect(lifecycle.rejectUpload(multipart, 'size_mismatch')).resolves.toEqual({ duplicate: false, file: null });
+      await expect(lifecycle.rejectUpload(multipart, 'size_mismatch')).resolves.toBeNull();
       expect(storage.abortMultipartUpload).not.toHaveBeenCalled();
       expect(storage.delete).not.toHaveBeenCalled();
     });
@@ -495,25 +550,6 @@ describe('FileLifecycle steps that release stored objects', () => {
         { err: expect.objectContaining({ message: 'cannot delete uploads/t/f-1' }), fileId: 'f-1' },
         'storage cleanup after the step failed; left to the reconciler',
       );
-    });
-  });
-});
-
-describe('FileLifecycle.removedFromStorage', () => {
-  it('deletes the file, freeing its quota, with the storage event recorded in the same step', async () => {
-    const file = aFile({ id: 'f-1', status: 'ready' });
-    const answer = { duplicate: false, file: { ...file, status: 'deleted' as const } };
-    const transitions = strictMock<FileTransitionRepository>('transitions', { applyForEvent: async () => answer });
-    const { lifecycle } = lifecycleWith({ transitions });
-    await expect(lifecycle.removedFromStorage(file, event)).resolves.toBe(answer);
-    expect(transitions.applyForEvent).toHaveBeenCalledTimes(1);
-    expect(transitions.applyForEvent).toHaveBeenCalledWith(event, {
-      fileId: 'f-1',
-      from: ['uploaded', 'processing', 'ready'],
-      to: 'deleted',
-      quota: { uploaded: 'free', processing: 'free', ready: 'free' },
-      patch: { statusReason: 'removed_from_storage', deletedAt: NOW },
-      change: { type: 'file.deleted', data: { reason: 'removed_from_storage' } },
     });
   });
 });

@@ -24,6 +24,16 @@ export interface EventStep {
   file: FileRecord | null;
 }
 
+/**
+ * What storage showed about an event's file, as its handler decided (after its HEAD): the step
+ * to take, or `null` when the event is only recorded.
+ */
+export type StorageFinding =
+  | { step: 'confirmUploaded'; file: FileRecord; etag: string | null }
+  | { step: 'rejectUpload'; file: FileRecord; reason: string }
+  | { step: 'removedFromStorage'; file: FileRecord }
+  | { step: null };
+
 /** Each step's quota effect per status it may leave, from the state machine (computed once). */
 const QUOTA_BY_STEP = Object.fromEntries(
   Object.entries(STEPS).map(([name, step]) => [
@@ -102,28 +112,16 @@ export class FileLifecycle {
     return this.apply('markCompleting', fileId);
   }
 
-  /**
-   * Storage holds the declared bytes: reserved quota becomes used. With the storage event that
-   * showed it (recorded once, in the same transaction), or confirmed by the reconciler's HEAD.
-   */
-  async confirmUploaded(file: FileRecord, facts: { etag: string | null; confirmedBy: StorageEventRecord | 'reconciler' }): Promise<EventStep> {
-    const plan = this.plan('confirmUploaded', file.id, {
-      patch: { etag: facts.etag, uploadedAt: new Date(), ...(facts.confirmedBy === 'reconciler' ? { statusReason: 'confirmed_by_reconciler' } : {}) },
-      data: { size: Number(file.size), contentType: file.contentType, filename: file.filename },
-    });
-    if (facts.confirmedBy === 'reconciler') return { duplicate: false, file: await this.transitions.apply(plan) };
-    return this.transitions.applyForEvent(facts.confirmedBy, plan);
+  /** The reconciler's HEAD found the declared bytes (their event was lost): reserved quota becomes used. */
+  confirmUploaded(file: FileRecord, etag: string | null): Promise<FileRecord | null> {
+    return this.transitions.apply(this.confirmPlan(file, etag, 'confirmed_by_reconciler'));
   }
 
   /** Storage holds other bytes or parts than declared: rejected, reservation released, bytes removed. */
-  async rejectUpload(file: FileRecord, reason: string, event?: StorageEventRecord): Promise<EventStep> {
-    const plan = this.plan('rejectUpload', file.id, { patch: { statusReason: reason }, data: { reason } });
-    const result = event ? await this.transitions.applyForEvent(event, plan) : { duplicate: false, file: await this.transitions.apply(plan) };
-    if (result.file) {
-      this.logger.warn({ fileId: file.id, reason }, 'upload rejected');
-      await this.removeUploadBytes(file);
-    }
-    return result;
+  async rejectUpload(file: FileRecord, reason: string): Promise<FileRecord | null> {
+    const rejected = await this.transitions.apply(this.rejectPlan(file, reason));
+    if (rejected) await this.afterRejectUpload(file, reason);
+    return rejected;
   }
 
   /**
@@ -189,13 +187,54 @@ export class FileLifecycle {
     return released.file;
   }
 
-  /** Its object was removed behind the platform's back (a storage event): the file is gone too. */
-  removedFromStorage(file: FileRecord, event: StorageEventRecord): Promise<EventStep> {
-    const reason = 'removed_from_storage';
-    return this.transitions.applyForEvent(
-      event,
-      this.plan('removedFromStorage', file.id, { patch: { statusReason: reason, deletedAt: new Date() }, data: { reason } }),
-    );
+  // ---- Storage events ----
+
+  /**
+   * The steps a batch of storage events causes, each decided by its handler from what storage
+   * showed, committed in one transaction together with every event's dedup record. An event
+   * recorded before (an SQS redelivery) changes nothing and answers `duplicate`; a step that finds
+   * its file moved on answers `file: null`. One answer per event, in order. After the commit,
+   * the bytes of rejected uploads are removed.
+   */
+  async applyStorageEvents(batch: ReadonlyArray<{ event: StorageEventRecord; finding: StorageFinding }>): Promise<EventStep[]> {
+    const results = await this.transitions.applyForEvents(batch.map(({ event, finding }) => ({ event, plan: this.findingPlan(finding) })));
+    for (const [i, { finding }] of batch.entries()) {
+      if (finding.step === 'rejectUpload' && results[i].file) await this.afterRejectUpload(finding.file, finding.reason);
+    }
+    return results;
+  }
+
+  private findingPlan(finding: StorageFinding): TransitionPlan | null {
+    switch (finding.step) {
+      case 'confirmUploaded':
+        return this.confirmPlan(finding.file, finding.etag);
+      case 'rejectUpload':
+        return this.rejectPlan(finding.file, finding.reason);
+      case 'removedFromStorage': {
+        // Its object was removed behind the platform's back: the file is gone for its owner too.
+        const reason = 'removed_from_storage';
+        return this.plan('removedFromStorage', finding.file.id, { patch: { statusReason: reason, deletedAt: new Date() }, data: { reason } });
+      }
+      case null:
+        return null;
+    }
+  }
+
+  /** Storage holds the declared bytes: reserved quota becomes used. */
+  private confirmPlan(file: FileRecord, etag: string | null, statusReason?: string): TransitionPlan {
+    return this.plan('confirmUploaded', file.id, {
+      patch: { etag, uploadedAt: new Date(), ...(statusReason ? { statusReason } : {}) },
+      data: { size: Number(file.size), contentType: file.contentType, filename: file.filename },
+    });
+  }
+
+  private rejectPlan(file: FileRecord, reason: string): TransitionPlan {
+    return this.plan('rejectUpload', file.id, { patch: { statusReason: reason }, data: { reason } });
+  }
+
+  private async afterRejectUpload(file: FileRecord, reason: string): Promise<void> {
+    this.logger.warn({ fileId: file.id, reason }, 'upload rejected');
+    await this.removeUploadBytes(file);
   }
 
   // ---- Storage after a step (idempotent: what is gone is removed) ----

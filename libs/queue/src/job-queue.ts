@@ -59,6 +59,13 @@ export class JobQueue {
     return job.id ?? '';
   }
 
+  /** Several jobs of one kind in one round trip (BullMQ's addBulk); ids as in `enqueue`. */
+  async enqueueMany<N extends JobName>(name: N, jobs: ReadonlyArray<{ payload: JobPayloads[N]; jobId?: string }>): Promise<void> {
+    if (!jobs.length) return;
+    const definition = JOBS[name];
+    await this.queue(definition.queue).addBulk(jobs.map(({ payload, jobId }) => ({ name, data: payload, opts: { ...definition.options, jobId } })));
+  }
+
   /** The newest `limit` jobs of one queue in one state, as operators see them. */
   async listJobs(queue: QueueName, state: JobView['state'], limit: number): Promise<JobView[]> {
     const jobs = await this.queue(queue).getJobs([state], 0, limit - 1, false);

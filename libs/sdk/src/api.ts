@@ -76,8 +76,12 @@ export class ApiClient {
     return this.call<{ parts: PartUrl[] }>('POST', `/v1/uploads/${id}/parts`, { partNumbers, ...(checksums ? { checksums } : {}) }, signal);
   }
 
-  get(id: string, signal?: AbortSignal) {
-    return this.call<UploadState>('GET', `/v1/uploads/${id}`, undefined, signal);
+  /**
+   * The upload. `parts: 'storage'` (the default) lists what storage holds while it takes parts:
+   * what a resume needs; `'ledger'` costs the API no storage call (status polling).
+   */
+  get(id: string, signal?: AbortSignal, parts: 'storage' | 'ledger' = 'storage') {
+    return this.call<UploadState>('GET', `/v1/uploads/${id}${parts === 'ledger' ? '?parts=ledger' : ''}`, undefined, signal);
   }
 
   complete(id: string, parts: Array<{ partNumber: number; etag: string }> | undefined, signal?: AbortSignal) {

@@ -31,7 +31,7 @@ export class UploadClient {
   async waitUntilStored(uploadId: string, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<UploadState> {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     for (;;) {
-      const state = await this.api.get(uploadId);
+      const state = await this.api.get(uploadId, undefined, 'ledger');
       if (!['pending', 'uploading', 'completing'].includes(state.status)) return state;
       if (Date.now() > deadline) throw new Error(`upload ${uploadId} still ${state.status} after ${options.timeoutMs ?? 60_000} ms`);
       await sleep(options.intervalMs ?? 250);

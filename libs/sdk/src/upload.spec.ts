@@ -1,5 +1,6 @@
 import { UploadClient } from './client';
 import { backoffDelay } from './retry';
+import { signBatchSize } from './upload';
 import { fromBytes } from './sources';
 
 const MiB = 1024 ** 2;
@@ -80,7 +81,7 @@ function fakePlatform(opts: {
       signCount++;
       return json({ parts: (call.body as { partNumbers: number[] }).partNumbers.map((n) => urlFor(n)) });
     }
-    if (url.endsWith('/v1/uploads/u1') && call.method === 'GET') {
+    if (/\/v1\/uploads\/u1(\?parts=ledger)?$/.test(url) && call.method === 'GET') {
       return json({
         id: 'u1',
         status: 'uploading',
@@ -227,6 +228,34 @@ describe('SDK uploads', () => {
     ).toEqual([3, 5]);
     const complete = platform.calls.find((c) => c.url.endsWith('/complete'))!;
     expect((complete.body as { parts: Array<{ partNumber: number }> }).parts.map((p) => p.partNumber)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('signing part URLs ahead', () => {
+  it('sizes a signing call by the part count: a tenth of the parts, at least one per worker, at most 1,000', () => {
+    expect(signBatchSize(5, 4)).toBe(4);
+    expect(signBatchSize(128, 4)).toBe(13);
+    expect(signBatchSize(2_000, 4)).toBe(200);
+    expect(signBatchSize(10_000, 4)).toBe(1000);
+    expect(signBatchSize(10_000, 8)).toBe(1000);
+  });
+
+  it('signs the URLs of an upload without checksums in about ten calls, whatever its part count', async () => {
+    const platform = fakePlatform({ size: 200 * 1024, partSize: 1024 });
+    const upload = platform.client.upload(fromBytes(bytes(200 * 1024)), { filename: 'f.bin', checksums: false, concurrency: 4 });
+    await expect(upload.done).resolves.toEqual({ id: 'u1', status: 'completing' });
+    const signed = platform.calls.filter((c) => c.url.endsWith('/parts')).flatMap((c) => (c.body as { partNumbers: number[] }).partNumbers);
+    expect(platform.stats().signCount).toBeLessThanOrEqual(11);
+    expect(signed.sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1)); // each part signed once
+    expect(platform.puts()).toHaveLength(200);
+  });
+
+  it('polls the upload from the ledger while waiting for storage (no ListParts per poll)', async () => {
+    const platform = fakePlatform({ size: 3 * MiB, partSize: MiB });
+    platform.calls.length = 0;
+    await expect(platform.client.waitUntilStored('u1', { timeoutMs: 20, intervalMs: 5 })).rejects.toThrow(/still uploading/);
+    expect(platform.calls.length).toBeGreaterThan(0);
+    expect(platform.calls.every((c) => c.url === 'https://api.test/v1/uploads/u1?parts=ledger')).toBe(true);
   });
 });
 

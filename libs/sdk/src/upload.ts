@@ -42,6 +42,17 @@ export class StorageUploadError extends Error {
 
 /** URLs are re-signed this long before they expire, so a slow part never starts on a dying URL. */
 const EXPIRY_MARGIN_MS = 60_000;
+/** The API signs at most this many part URLs per call. */
+const MAX_URLS_PER_SIGN = 1000;
+
+/**
+ * How many part URLs to sign per call when they can be signed ahead (parts without checksums):
+ * about a tenth of the upload, so even 10,000 parts take about ten calls, and at least one per
+ * worker. A URL that expires before its part is sent is signed again (EXPIRY_MARGIN_MS).
+ */
+export function signBatchSize(partCount: number, workers: number): number {
+  return Math.min(MAX_URLS_PER_SIGN, Math.max(workers, Math.ceil(partCount / 10)));
+}
 
 /**
  * One upload: single PUT or parallel parts, resumable from its id. Starts on construction;
@@ -56,6 +67,8 @@ export class Upload {
   private readonly urls = new Map<number, PartUrl>();
   private pendingSigns = new Map<number, Array<{ resolve: (u: PartUrl) => void; reject: (e: unknown) => void; checksum?: string }>>();
   private signScheduled = false;
+  /** Parts not yet started, and how many URLs a signing call asks for, when URLs are signed ahead. */
+  private signAhead: { queue: readonly number[]; size: number } | null = null;
   private progress: UploadProgress = { bytesUploaded: 0, totalBytes: 0, partsDone: 0, partCount: 0 };
   private readonly etags = new Map<number, string>();
 
@@ -175,6 +188,9 @@ export class Upload {
       const workers = Math.max(1, Math.min(this.options.concurrency ?? 4, queue.length));
       // Part checksums follow how the upload was created (a resumed upload may predate this client).
       const partChecksums = state.mode === 'multipart' && (state.checksum === 'sha256' || (state.checksum === undefined && checksums));
+      // A URL signed with a part's checksum needs the part hashed first: those are signed as workers
+      // reach them. Without checksums, URLs are signed ahead, in batches sized by the part count.
+      if (state.mode === 'multipart' && !partChecksums) this.signAhead = { queue, size: signBatchSize(partCount, workers) };
       await Promise.all(Array.from({ length: workers }, () => this.worker(id, queue, sizeOf, partSize, partChecksums)));
     }
     if (state.mode === 'single') return { id, status: 'pending' };
@@ -265,7 +281,22 @@ export class Upload {
     this.signScheduled = false;
     const batch = this.pendingSigns;
     this.pendingSigns = new Map();
-    const numbers = [...batch.keys()].slice(0, 1000);
+    const numbers = [...batch.keys()];
+    if (this.signAhead) {
+      for (const n of this.signAhead.queue) {
+        if (numbers.length >= this.signAhead.size) break;
+        if (!batch.has(n) && !this.urls.has(n)) numbers.push(n);
+      }
+    }
+    // More waiters than one call signs (concurrency above 1,000): the rest go in the next call.
+    for (const n of numbers.splice(MAX_URLS_PER_SIGN)) {
+      this.pendingSigns.set(n, batch.get(n)!);
+      batch.delete(n);
+    }
+    if (this.pendingSigns.size && !this.signScheduled) {
+      this.signScheduled = true;
+      setTimeout(() => void this.flushSigns(id), 0);
+    }
     const checksums: Record<string, string> = {};
     for (const n of numbers) {
       const c = batch.get(n)?.find((w) => w.checksum)?.checksum;

@@ -22,7 +22,7 @@ export function createS3Client(config: StorageEnv): S3Client {
   });
 }
 
-export function createSqsClient(config: SqsEnv & StorageEnv): SQSClient {
+export function createSqsClient(config: Pick<SqsEnv, 'SQS_ENDPOINT'> & StorageEnv): SQSClient {
   return new SQSClient({
     region: config.S3_REGION,
     endpoint: config.SQS_ENDPOINT ?? config.S3_ENDPOINT,

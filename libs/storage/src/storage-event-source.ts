@@ -11,8 +11,18 @@ export interface StorageEventContext {
   receiveCount: number;
 }
 
-/** Acts on one message's events. Resolving acknowledges (deletes) the message; throwing leaves it for redelivery. */
-export type StorageEventHandler = (events: StorageEvent[], context: StorageEventContext) => Promise<void>;
+/** One SQS message: the storage events it carries. */
+export interface StorageEventMessage {
+  events: StorageEvent[];
+  context: StorageEventContext;
+}
+
+/**
+ * Acts on a batch of messages (up to SQS_BATCH_SIZE, one ReceiveMessage) and resolves with the
+ * ones it is done with: those are deleted in one DeleteMessageBatch; the others (or all, when it
+ * throws) are left for redelivery.
+ */
+export type StorageEventBatchHandler = (messages: StorageEventMessage[]) => Promise<StorageEventMessage[]>;
 
 export interface StorageEventSourceOptions {
   queueUrl: string;
@@ -21,19 +31,30 @@ export interface StorageEventSourceOptions {
   visibilityTimeoutSeconds: number;
   /** How long stop() waits for in-flight messages before giving up on them (they are redelivered). */
   drainTimeoutMs: number;
+  /**
+   * Receive loops run side by side. One loop waits for its batch's HEADs and commit before its next
+   * receive; a second keeps SQS busy meanwhile.
+   */
+  pollers: number;
+}
+
+/** One receive loop and the messages it has in hand. */
+interface Poller {
+  consumer: Consumer;
+  inFlight: number;
 }
 
 /**
  * S3 event notifications from SQS, through sqs-consumer (docs/adr/0006-sqs-consumer.md):
- * long polling, batches, visibility extended by a heartbeat while a message is worked on,
- * deletion only after the handler resolved (i.e. after the database commit), and a graceful
+ * long polling, a whole receive handed over as one batch (so the handler can commit it in one
+ * transaction), visibility extended by a heartbeat while the batch is worked on, deletion in one
+ * DeleteMessageBatch only after the handler resolved (i.e. after the database commit), and a graceful
  * stop that lets in-flight messages finish. A message whose handler throws is not deleted:
  * SQS redelivers it, and after the queue's maxReceiveCount the redrive policy moves it to the DLQ.
  */
 export class StorageEventSource {
   private readonly logger = new Logger(StorageEventSource.name);
-  private consumer: Consumer | null = null;
-  private inFlight = 0;
+  private pollers: Poller[] = [];
   private stopping = false;
 
   constructor(
@@ -42,17 +63,24 @@ export class StorageEventSource {
   ) {}
 
   get running(): boolean {
-    return this.consumer?.status.isRunning ?? false;
+    return this.pollers.length > 0 && this.pollers.every((p) => p.consumer.status.isRunning);
   }
 
   get inFlightMessages(): number {
-    return this.inFlight;
+    return this.pollers.reduce((sum, p) => sum + p.inFlight, 0);
   }
 
-  start(handler: StorageEventHandler): void {
-    if (this.consumer) throw new Error('StorageEventSource already started');
+  start(handler: StorageEventBatchHandler): void {
+    if (this.pollers.length) throw new Error('StorageEventSource already started');
+    this.pollers = Array.from({ length: this.options.pollers }, () => this.poller(handler));
+    for (const { consumer } of this.pollers) consumer.start();
+    this.logger.log({ queueUrl: this.options.queueUrl, pollers: this.pollers.length }, 'consuming storage events');
+  }
+
+  private poller(handler: StorageEventBatchHandler): Poller {
     const visibility = this.options.visibilityTimeoutSeconds;
-    this.consumer = Consumer.create({
+    const poller: Poller = { inFlight: 0 } as Poller;
+    poller.consumer = Consumer.create({
       queueUrl: this.options.queueUrl,
       sqs: this.sqs,
       batchSize: this.options.batchSize,
@@ -61,48 +89,69 @@ export class StorageEventSource {
       heartbeatInterval: Math.max(1, Math.floor(visibility / 3)),
       pollingCompleteWaitTimeMs: this.options.drainTimeoutMs,
       messageSystemAttributeNames: ['ApproximateReceiveCount'],
-      handleMessage: async (message: Message) => {
-        this.inFlight++;
+      strictReturn: true,
+      handleMessageBatch: async (messages: Message[]) => {
+        poller.inFlight += messages.length;
         try {
-          const events = parseS3Notification(message.Body ?? '');
-          await handler(events, {
-            messageId: message.MessageId ?? '',
-            receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
-          });
-          return message;
+          const parsed = new Map<StorageEventMessage, Message>();
+          for (const message of messages) {
+            const events = this.parse(message);
+            if (!events) continue; // unreadable: left for redelivery, and after maxReceiveCount the DLQ
+            const context = { messageId: message.MessageId ?? '', receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1) };
+            parsed.set({ events, context }, message);
+          }
+          const done = parsed.size ? await handler([...parsed.keys()]) : [];
+          return done.map((item) => parsed.get(item)!);
         } finally {
-          this.inFlight--;
+          poller.inFlight -= messages.length;
         }
       },
     });
-    this.consumer.on('error', (error) => {
+    poller.consumer.on('error', (error, messages) => {
+      // A batch handler that threw: its messages are redelivered (their commit did not happen).
+      if (messages && error.name !== 'SQSError')
+        return this.logger.warn({ err: error, messages: (messages as Message[]).length }, 'storage events failed; left for redelivery');
       // stop() aborts an idle long poll on purpose; that abort is not an outage.
       if (this.stopping && (error as { code?: string }).code === 'AbortError') return this.logger.debug('long poll aborted for shutdown');
       this.logger.error({ err: error }, 'SQS error');
     });
-    this.consumer.on('processing_error', (error, message) =>
+    poller.consumer.on('processing_error', (error, message) =>
       this.logger.warn({ err: error, messageId: (message as Message | undefined)?.MessageId }, 'storage event failed; left for redelivery'),
     );
-    this.consumer.start();
-    this.logger.log({ queueUrl: this.options.queueUrl }, 'consuming storage events');
+    return poller;
+  }
+
+  private parse(message: Message): StorageEvent[] | null {
+    try {
+      return parseS3Notification(message.Body ?? '');
+    } catch (error) {
+      this.logger.warn({ err: error, messageId: message.MessageId }, 'unreadable storage event message; left for the DLQ');
+      return null;
+    }
   }
 
   /** Stops polling and resolves once in-flight messages finished (or the drain timeout passed). */
   async stop(): Promise<void> {
-    const consumer = this.consumer;
-    if (!consumer) return;
-    this.consumer = null;
-    if (!consumer.status.isRunning) return;
-    // An idle consumer is usually parked in a 20 s long poll: abort it, or shutdown would wait
-    // for it. (Messages an aborted receive had already taken come back after their visibility
-    // timeout.) With messages in flight, do not abort: their handlers finish and are acknowledged.
-    const abort = this.inFlight === 0;
+    const pollers = this.pollers;
+    if (!pollers.length) return;
+    this.pollers = [];
     this.stopping = true;
-    await new Promise<void>((resolve) => {
-      consumer.once('stopped', () => resolve());
-      consumer.stop({ abort });
-    });
-    this.logger.log({ inFlight: this.inFlight }, 'stopped consuming storage events');
+    const inFlight = pollers.reduce((sum, p) => sum + p.inFlight, 0);
+    await Promise.all(
+      pollers
+        .filter((p) => p.consumer.status.isRunning)
+        .map(
+          (p) =>
+            new Promise<void>((resolve) => {
+              p.consumer.once('stopped', () => resolve());
+              // An idle loop is usually parked in a 20 s long poll: abort it, or shutdown would wait
+              // for it. (Messages an aborted receive had already taken come back after their
+              // visibility timeout.) With messages in hand, do not abort: they finish and are acknowledged.
+              p.consumer.stop({ abort: p.inFlight === 0 });
+            }),
+        ),
+    );
+    this.logger.log({ inFlight }, 'stopped consuming storage events');
   }
 
   /** Queue depth, for readiness details and the autoscaling signal. */

@@ -61,6 +61,7 @@ export class StorageModule implements OnApplicationShutdown {
           waitTimeSeconds: c.SQS_WAIT_SECONDS,
           visibilityTimeoutSeconds: c.SQS_VISIBILITY_TIMEOUT_SECONDS,
           drainTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+          pollers: c.SQS_POLLERS,
         }),
     },
     SqsHealth,

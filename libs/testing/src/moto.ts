@@ -9,7 +9,8 @@ export async function resetMoto(motoUrl: string): Promise<void> {
   if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
 }
 
-export type StorageTestEnv = StorageEnv & SqsEnv;
+/** What a suite's storage is; SQS_POLLERS is left to each service's default. */
+export type StorageTestEnv = StorageEnv & Omit<SqsEnv, 'SQS_POLLERS'>;
 
 /**
  * A bucket + queue + DLQ + notification of the suite's own, named uniquely so suites never read

@@ -27,7 +27,7 @@ describe('upload-api: files and downloads (real Postgres, moto)', () => {
     expect(init.status).toBe(201);
     await fetch(init.body.upload.url, { method: 'PUT', headers: init.body.upload.headers, body });
     const lifecycle = api.app.get(FileLifecycle);
-    await lifecycle.confirmUploaded((await api.app.get(FileRepository).find(init.body.id))!, { etag: null, confirmedBy: 'reconciler' });
+    await lifecycle.confirmUploaded((await api.app.get(FileRepository).find(init.body.id))!, null);
     return init.body.id as string;
   }
   const quota = async () =>

@@ -68,6 +68,11 @@ describe('upload-api: uploads (real Postgres, Redis, moto)', () => {
     const view = await api.request('GET', `/v1/uploads/${res.body.id}`, as('alice'));
     expect(view.body.uploadedParts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1, 2]);
     expect(view.body.bytesUploaded).toBe(16 * MiB);
+    expect(view.body.partsFrom).toBe('storage');
+    // A status poll asks the ledger, not storage: nothing was reported, so it knows no part yet.
+    const poll = await api.request('GET', `/v1/uploads/${res.body.id}?parts=ledger`, as('alice'));
+    expect(poll.body).toMatchObject({ status: 'pending', partsFrom: 'ledger', uploadedParts: [], bytesUploaded: 0 });
+    expect((await api.request('GET', `/v1/uploads/${res.body.id}?parts=all`, as('alice'))).status).toBe(400);
 
     const missing = await api.request('POST', `/v1/uploads/${res.body.id}/complete`, { ...as('alice'), body: {} });
     expect(missing.status).toBe(409);
@@ -87,6 +92,14 @@ describe('upload-api: uploads (real Postgres, Redis, moto)', () => {
     expect(done.body).toEqual({ id: res.body.id, status: 'completing' });
     const [row] = await api.sql<{ status: string }>('SELECT status FROM files WHERE id = $1', [res.body.id]);
     expect(row.status).toBe('completing');
+    // From completion on, the view answers from the ledger, which holds the listing completion checked.
+    const completing = await api.request('GET', `/v1/uploads/${res.body.id}`, as('alice'));
+    expect(completing.body).toMatchObject({ status: 'completing', partsFrom: 'ledger', bytesUploaded: size });
+    expect(completing.body.uploadedParts.map((p: { partNumber: number; size: number }) => [p.partNumber, p.size])).toEqual([
+      [1, 8 * MiB],
+      [2, 8 * MiB],
+      [3, 4 * MiB + 5],
+    ]);
   });
 
   it('answers for an upload storage has completed before its event arrived (no 404 in that window)', async () => {

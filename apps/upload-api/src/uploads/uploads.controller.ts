@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { completeUploadBody, createUploadBody, partUrl, reportPartBody, signPartsBody, uploadView } from '@app/contracts';
+import { completeUploadBody, createUploadBody, partUrl, reportPartBody, signPartsBody, uploadQuery, uploadView } from '@app/contracts';
 import { Access, Scope } from '@app/auth';
 import { IdPipe } from '@app/http';
 import type { OwnerScope } from '@app/auth';
@@ -14,6 +14,7 @@ class SignPartsDto extends createZodDto(signPartsBody) {}
 class ReportPartDto extends createZodDto(reportPartBody) {}
 class CompleteUploadDto extends createZodDto(completeUploadBody) {}
 class UploadViewDto extends createZodDto(uploadView) {}
+class UploadQueryDto extends createZodDto(uploadQuery) {}
 class PartUrlsDto extends createZodDto(z.object({ parts: z.array(partUrl) })) {}
 
 @ApiTags('uploads')
@@ -56,11 +57,14 @@ export class UploadsController {
     await this.uploads.reportPart(scope, id, n, body);
   }
 
-  /** The upload, with the parts storage holds: resume by sending only what is missing. */
+  /**
+   * The upload, with the parts storage holds: resume by sending only what is missing.
+   * `?parts=ledger` answers from the part ledger without asking storage (for status polling).
+   */
   @Get(':id')
   @ApiResponse({ status: 200, type: UploadViewDto })
-  get(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string) {
-    return this.uploads.get(scope, id);
+  get(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string, @Query() query: UploadQueryDto) {
+    return this.uploads.get(scope, id, query);
   }
 
   /** Checks the parts and starts completion (202); 200 with the upload if it is already past completion. */

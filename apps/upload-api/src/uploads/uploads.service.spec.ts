@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { UploadsEnv } from '@app/config';
 import { CreateUploadBody, DomainError, FileStatusName } from '@app/contracts';
-import type { FileRecord, FileRepository, TenantRecord, TenantRepository } from '@app/database';
+import type { FilePartRepository, FileRecord, FileRepository, TenantRecord, TenantRepository } from '@app/database';
 import type { FileLifecycle } from '@app/lifecycle';
 import type { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage, PartSigning, StoredPart } from '@app/storage';
@@ -31,6 +31,7 @@ interface Deps {
   storage: StrictMock<ObjectStorage>;
   presigner: StrictMock<FastPresigner>;
   jobs: StrictMock<JobQueue>;
+  parts: StrictMock<FilePartRepository>;
 }
 
 /** The service over strict mocks: a dependency a test does not hand in throws when touched. */
@@ -42,6 +43,7 @@ function serviceWith(given: Partial<Deps> = {}) {
     storage: given.storage ?? strictMock<ObjectStorage>('storage'),
     presigner: given.presigner ?? strictMock<FastPresigner>('presigner'),
     jobs: given.jobs ?? strictMock<JobQueue>('jobs'),
+    parts: given.parts ?? strictMock<FilePartRepository>('parts'),
   };
   // A mock has only the public members: the classes' private fields make the casts necessary.
   const service = new UploadsService(
@@ -53,6 +55,7 @@ function serviceWith(given: Partial<Deps> = {}) {
     deps.presigner as unknown as FastPresigner,
     new KeyLayout({ objectPrefix: 'uploads/', variantPrefix: 'variants/' }),
     deps.jobs as unknown as JobQueue,
+    deps.parts as unknown as FilePartRepository,
   );
   return { service, ...deps };
 }
@@ -384,6 +387,7 @@ describe('UploadsService.complete', () => {
         contentType: 'image/jpeg',
         checksum: null,
         uploadedParts: [],
+        partsFrom: 'ledger',
         bytesUploaded: 1024,
         expiresAt: file.expiresAt.toISOString(),
         createdAt: file.createdAt.toISOString(),
@@ -421,7 +425,8 @@ describe('UploadsService.complete', () => {
   it("checks a multipart upload's parts against storage and the client's ETags before handing it on", async () => {
     const file = aMultipartUpload({ status: 'uploading', partSize: 5n * 1024n ** 2n, partCount: 3, s3UploadId: 's3-up-1' });
     const storage = strictMock<ObjectStorage>('storage', { listParts: async () => storedParts(5 * MiB, 5 * MiB, 5 * MiB) });
-    const { service, lifecycle, jobs } = serviceWith({ files: filesOwning(file), storage, lifecycle: completing(true), jobs: enqueuing() });
+    const ledger = strictMock<FilePartRepository>('parts', { recordStored: async () => undefined });
+    const { service, lifecycle, jobs } = serviceWith({ files: filesOwning(file), storage, lifecycle: completing(true), jobs: enqueuing(), parts: ledger });
     const parts = [
       { partNumber: 1, etag: '"e1"' },
       { partNumber: 2, etag: 'e2' },
@@ -431,6 +436,9 @@ describe('UploadsService.complete', () => {
     await expect(service.complete(scope, file.id, { parts })).resolves.toEqual({ status: 202, body: { id: file.id, status: 'completing' } });
 
     expect(storage.listParts).toHaveBeenCalledWith(file.storageKey, 's3-up-1');
+    // What was checked is what status views answer from from now on, without asking storage again.
+    expect(ledger.recordStored).toHaveBeenCalledWith(file.id, storedParts(5 * MiB, 5 * MiB, 5 * MiB));
+    expect(ledger.recordStored.mock.invocationCallOrder[0]).toBeLessThan(lifecycle.markCompleting.mock.invocationCallOrder[0]);
     expect(lifecycle.markCompleting).toHaveBeenCalledWith(file.id);
     expect(jobs.enqueue).toHaveBeenCalledWith('upload.complete', { v: 1, fileId: file.id, parts }, { jobId: `complete-${file.id}` });
   });
@@ -457,6 +465,39 @@ describe('UploadsService.complete', () => {
     const { service, files } = serviceWith({ files: filesOwning(pending, uploaded), storage, lifecycle: completing(false) });
     await expect(service.complete(scope, pending.id, {})).resolves.toMatchObject({ status: 200, body: { id: pending.id, status: 'uploaded' } });
     expect(files.findOwned).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('UploadsService.get', () => {
+  const upload = aMultipartUpload({ status: 'uploading', partSize: 5n * 1024n ** 2n, partCount: 3, s3UploadId: 's3-up-1' });
+  const listed: StoredPart[] = [{ partNumber: 1, size: 5 * MiB, etag: 'e1', checksumSha256: null }];
+  const recorded = [{ partNumber: 2, size: 5n * 1024n ** 2n, etag: 'e2' }];
+  const listing = () => strictMock<ObjectStorage>('storage', { listParts: async () => listed });
+  const ledgerOf = (file: FileRecord) => strictMock<FileRepository>('files', { findOwned: async () => file, storedParts: async () => recorded });
+
+  it('lists what storage holds of an upload still taking parts: what its client resumes from', async () => {
+    const storage = listing();
+    const { service } = serviceWith({ files: ledgerOf(upload), storage });
+    await expect(service.get(scope, upload.id)).resolves.toMatchObject({
+      uploadedParts: [{ partNumber: 1, size: 5 * MiB, etag: 'e1' }],
+      partsFrom: 'storage',
+      bytesUploaded: 5 * MiB,
+    });
+    expect(storage.listParts).toHaveBeenCalledWith(upload.storageKey, 's3-up-1');
+  });
+
+  it('answers from the part ledger, asking storage nothing, when the caller asks for the ledger', async () => {
+    // Storage is a strict mock with nothing given: any call to it fails the test.
+    const { service } = serviceWith({ files: ledgerOf(upload) });
+    await expect(service.get(scope, upload.id, { parts: 'ledger' })).resolves.toMatchObject({
+      uploadedParts: [{ partNumber: 2, size: 5 * MiB, etag: 'e2' }],
+      partsFrom: 'ledger',
+    });
+  });
+
+  it.each<FileStatusName>(['completing', 'uploaded', 'ready'])('answers a %s upload from the ledger (its parts were checked and recorded)', async (status) => {
+    const { service } = serviceWith({ files: ledgerOf({ ...upload, status }) }); // storage untouchable
+    await expect(service.get(scope, upload.id)).resolves.toMatchObject({ partsFrom: 'ledger', uploadedParts: [{ partNumber: 2 }] });
   });
 });
 

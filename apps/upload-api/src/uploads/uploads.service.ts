@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG } from '@app/config';
 import type { UploadsEnv } from '@app/config';
-import { CompleteUploadBody, CreateUploadBody, DomainError, SignPartsBody, UploadView } from '@app/contracts';
-import { FileRecord, FileRepository, JsonObject, TenantRepository } from '@app/database';
+import { CompleteUploadBody, CreateUploadBody, DomainError, SignPartsBody, UploadQuery, UploadView } from '@app/contracts';
+import { FilePartRepository, FileRecord, FileRepository, JsonObject, TenantRepository } from '@app/database';
 import { checkParts, planUpload, typeAllowed } from '@app/domain';
 import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { JobQueue } from '@app/queue';
@@ -46,6 +46,7 @@ export class UploadsService {
     private readonly presigner: FastPresigner,
     private readonly keys: KeyLayout,
     private readonly jobs: JobQueue,
+    private readonly parts: FilePartRepository,
   ) {}
 
   async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<InitiateResult | DeduplicatedResult> {
@@ -179,10 +180,10 @@ export class UploadsService {
     await this.jobs.enqueue('upload.part-reported', { v: 1, fileId: id, partNumber, etag: report.etag.replace(/"/g, ''), size: report.size });
   }
 
-  async get(scope: OwnerScope, id: string): Promise<UploadView> {
+  async get(scope: OwnerScope, id: string, query: UploadQuery = {}): Promise<UploadView> {
     const file = await this.files.findOwned(scope, id);
     if (!file) throw notFound();
-    return this.view(file);
+    return this.view(file, query.parts ?? 'storage');
   }
 
   /**
@@ -205,6 +206,8 @@ export class UploadsService {
     } else {
       const stored = await this.storage.listParts(file.storageKey, file.s3UploadId!);
       checkParts(file, stored, body.parts);
+      // From here on the upload is viewed from the ledger (status polls cost no ListParts): it holds what was checked.
+      await this.parts.recordStored(file.id, stored);
     }
     const moved = await this.lifecycle.markCompleting(id);
     if (!moved) return this.complete(scope, id, body); // raced with another transition: answer from the new state
@@ -250,12 +253,19 @@ export class UploadsService {
     return signed.map((p) => ({ partNumber: p.partNumber, url: p.url, headers: p.headers, expiresAt: p.expiresAt.toISOString() }));
   }
 
-  private async view(file: FileRecord): Promise<UploadView> {
+  /**
+   * The upload as its client sees it. Its parts come from storage's ListParts only while it still
+   * takes parts and the caller did not ask for the ledger: that listing is what a client resumes
+   * from. Otherwise (and once completion checked the parts and recorded them) from the part ledger,
+   * so status polls cost no storage call.
+   */
+  private async view(file: FileRecord, partsFrom: 'storage' | 'ledger' = 'ledger'): Promise<UploadView> {
     let parts: Array<{ partNumber: number; size: number; etag: string }> = [];
+    let from: 'storage' | 'ledger' = 'ledger';
     if (file.mode === 'multipart') {
-      const listed = isIn(AWAITING_BYTES, file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
-      // What storage holds is the truth a client resumes from; once storage has completed the
-      // upload (its event may still be on the way) it lists nothing, and the ledger answers.
+      const listed = partsFrom === 'storage' && isIn(ACCEPTING_PARTS, file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
+      if (listed) from = 'storage';
+      // Once storage has completed the upload (its event may still be on the way) it lists nothing, and the ledger answers.
       parts = listed ?? (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
     }
     const stored = isIn(UPLOAD_COMPLETED, file.status);
@@ -269,6 +279,7 @@ export class UploadsService {
       ...(file.mode === 'multipart' ? { partSize: Number(file.partSize), partCount: file.partCount! } : {}),
       checksum: file.checksumAlgorithm ? 'sha256' : null,
       uploadedParts: parts,
+      partsFrom: from,
       bytesUploaded: stored ? Number(file.size) : parts.reduce((sum, p) => sum + p.size, 0),
       expiresAt: file.expiresAt.toISOString(),
       createdAt: file.createdAt.toISOString(),

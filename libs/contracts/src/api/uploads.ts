@@ -104,9 +104,25 @@ export const uploadView = z.object({
   partCount: z.number().int().optional(),
   checksum: z.enum(['sha256']).nullable().describe('Multipart: whether each part must carry x-amz-checksum-sha256'),
   uploadedParts: z.array(z.object({ partNumber: z.number().int(), size: byteCount, etag: z.string() })),
+  partsFrom: z
+    .enum(['storage', 'ledger'])
+    .describe(
+      "Where uploadedParts comes from: storage's ListParts (an upload still taking parts, unless ?parts=ledger), or the part ledger (parts reported by the client, and the listing checked at completion)",
+    ),
   bytesUploaded: byteCount,
   expiresAt: z.string().datetime(),
   createdAt: z.string().datetime(),
 });
 
 export type UploadView = z.infer<typeof uploadView>;
+
+/** `GET /v1/uploads/{id}`: where its parts are read from (ListParts costs a storage call per 1,000 parts). */
+export const uploadQuery = z
+  .object({
+    parts: z
+      .enum(['storage', 'ledger'])
+      .optional()
+      .describe('storage (the default while the upload takes parts: what a client resumes from) or ledger (no storage call; for status polling)'),
+  })
+  .strict();
+export type UploadQuery = z.infer<typeof uploadQuery>;
