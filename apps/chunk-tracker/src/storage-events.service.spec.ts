@@ -126,19 +126,16 @@ describe('StorageEventsService', () => {
       expect(await outcomes()).toEqual({ 'ObjectCreated:Put recorded': 1 });
     });
 
-    it.each(['confirmUploaded', 'rejectUpload'] as const)(
-      'reports a %s the file had already left as recorded, and queues nothing',
-      async (step) => {
-        const file = aFile({ status: 'pending', size: 1024n });
-        const { service, lifecycle, jobs, outcomes } = setup([file], { head: headOf(step === 'confirmUploaded' ? 1024 : 1) });
-        lifecycle.applyStorageEvents.mockResolvedValueOnce([{ duplicate: false, file: null }]);
+    it.each(['confirmUploaded', 'rejectUpload'] as const)('reports a %s the file had already left as recorded, and queues nothing', async (step) => {
+      const file = aFile({ status: 'pending', size: 1024n });
+      const { service, lifecycle, jobs, outcomes } = setup([file], { head: headOf(step === 'confirmUploaded' ? 1024 : 1) });
+      lifecycle.applyStorageEvents.mockResolvedValueOnce([{ duplicate: false, file: null }]);
 
-        await service.handleBatch([message(anS3Event(file))]);
+      await service.handleBatch([message(anS3Event(file))]);
 
-        expect(jobs.enqueueMany).toHaveBeenCalledWith('media.verify', []);
-        expect(await outcomes()).toEqual({ 'ObjectCreated:Put recorded': 1 });
-      },
-    );
+      expect(jobs.enqueueMany).toHaveBeenCalledWith('media.verify', []);
+      expect(await outcomes()).toEqual({ 'ObjectCreated:Put recorded': 1 });
+    });
   });
 
   it('counts an event the ledger had recorded before (a redelivery) as a duplicate, and queues nothing', async () => {

@@ -106,7 +106,10 @@ export class StorageEventsService implements OnApplicationBootstrap {
     for (const [i, item] of tracked.entries()) {
       const outcome = this.outcome(findings[i], steps[i]);
       if (outcome === 'uploaded')
-        this.logger.log({ fileId: item.file!.id, size: Number(item.file!.size), event: item.event.eventName, receiveCount: item.context.receiveCount }, 'file uploaded');
+        this.logger.log(
+          { fileId: item.file!.id, size: Number(item.file!.size), event: item.event.eventName, receiveCount: item.context.receiveCount },
+          'file uploaded',
+        );
       this.processed.inc({ event: item.event.eventName, outcome });
     }
   }

@@ -263,7 +263,8 @@ export class UploadsService {
     let parts: Array<{ partNumber: number; size: number; etag: string }> = [];
     let from: 'storage' | 'ledger' = 'ledger';
     if (file.mode === 'multipart') {
-      const listed = partsFrom === 'storage' && isIn(ACCEPTING_PARTS, file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
+      const listed =
+        partsFrom === 'storage' && isIn(ACCEPTING_PARTS, file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
       if (listed) from = 'storage';
       // Once storage has completed the upload (its event may still be on the way) it lists nothing, and the ledger answers.
       parts = listed ?? (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
