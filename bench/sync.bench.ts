@@ -35,12 +35,15 @@ export async function benchSync(): Promise<Record<string, number>> {
   });
   const notifier = new ServiceProcess('sync-notifier', await freePort(), env).start();
   const prisma = new PrismaService({ DATABASE_URL: db.url, DATABASE_POOL_MAX: 20 });
-  const redis = createRedis(cfg.TEST_REDIS_URL, 'producer');
+  const redis = createRedis({ REDIS_URL: cfg.TEST_REDIS_URL, REDIS_CLUSTER: false }, 'producer');
   const jobs = new JobQueue(redis, prefix);
   // The moment each change committed: the outbox hands changes to its publisher right after the
   // commit returns, before the PUBLISH.
   const committedAt = new Map<string, number>();
-  const publisher = new RedisChangePublisher(new RedisChangesChannel(redis, prefix, () => createRedis(cfg.TEST_REDIS_URL, 'worker')), jobs);
+  const publisher = new RedisChangePublisher(
+    new RedisChangesChannel(redis, prefix, () => createRedis({ REDIS_URL: cfg.TEST_REDIS_URL, REDIS_CLUSTER: false }, 'subscriber')),
+    jobs,
+  );
   const changes = new ChangeOutbox(prisma, {
     publish: (list) => {
       const now = performance.now();

@@ -103,6 +103,71 @@ ensure_redis() {
   fi
 }
 
+# A three-master Redis Cluster on 127.0.0.1 ports BASE..BASE+2 (no replicas, nothing on disk), for
+# the e2e tier (docs/adr/0016-redis-cluster.md). Idempotent: a healthy cluster there is reused.
+redis_cluster_ok() { redis-cli -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+ensure_redis_cluster() {
+  local base="$1" dir="$2" port
+  redis_cluster_ok "$base" && return
+  log "starting a Redis Cluster on ports $base-$((base + 2))"
+  mkdir -p "$dir"
+  for port in "$base" "$((base + 1))" "$((base + 2))"; do
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    rm -f "$dir/nodes-$port.conf"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" \
+      --save "" --appendonly no --dir "$dir" --logfile "$dir/$port.log" --pidfile "$dir/$port.pid" >/dev/null
+  done
+  for _ in $(seq 1 20); do redis-cli -p "$((base + 2))" ping >/dev/null 2>&1 && break; sleep 0.2; done
+  redis-cli --cluster create "127.0.0.1:$base" "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 \
+    || die "could not create the Redis Cluster (see $dir/create.log)"
+  for _ in $(seq 1 50); do redis_cluster_ok "$base" && return; sleep 0.2; done
+  die "the Redis Cluster on $base did not become ok"
+}
+stop_redis_cluster() {
+  local base="$1" port
+  for port in "$base" "$((base + 1))" "$((base + 2))"; do redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true; done
+}
+
+# PgBouncer in transaction mode on 127.0.0.1:PORT in front of the Postgres of UPSTREAM (a URL),
+# every database name passed through (Debian's package; docs/database-pools.md). Idempotent.
+pgbouncer_up() { pg_isready -h 127.0.0.1 -p "$1" -q 2>/dev/null; }
+ensure_pgbouncer() {
+  local port="$1" dir="$2" upstream="$3" host uport user
+  pgbouncer_up "$port" && return
+  if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then
+    log "installing pgbouncer (apt)"
+    (apt-get install -y -qq pgbouncer >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null)) \
+      || die "could not install pgbouncer"
+  fi
+  read -r host uport user < <(node -e 'const u=new URL(process.argv[1]);console.log(u.hostname, u.port||5432, decodeURIComponent(u.username)||"postgres")' "$upstream")
+  mkdir -p "$dir"
+  cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=$host port=$uport
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/users.txt
+pool_mode = transaction
+max_client_conn = 2000
+default_pool_size = 20
+ignore_startup_parameters = extra_float_digits,options
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  echo "\"$user\" \"\"" > "$dir/users.txt"
+  # PgBouncer refuses to run as root: as the postgres user, which owns its directory.
+  chown -R postgres "$dir"
+  log "starting pgbouncer (transaction pooling) on $port"
+  local bin; bin="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$bin -d $dir/pgbouncer.ini" >/dev/null; else "$bin" -d "$dir/pgbouncer.ini" >/dev/null; fi
+  for _ in $(seq 1 50); do pgbouncer_up "$port" && return; sleep 0.2; done
+  die "pgbouncer did not start on $port (see $dir/pgbouncer.log)"
+}
+stop_pgbouncer() { [ -f "$1/pgbouncer.pid" ] && kill "$(cat "$1/pgbouncer.pid")" 2>/dev/null; rm -f "$1/pgbouncer.pid"; true; }
+
 # moto server: the S3 + SQS emulator (docs/adr/0004-moto-emulator.md).
 moto_up() { curl -fsS -o /dev/null "http://127.0.0.1:$1/moto-api/" 2>/dev/null; }
 ensure_moto() {

@@ -10,6 +10,10 @@ export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export TEST_MOTO_PORT="${TEST_MOTO_PORT:-5057}"
 export TEST_MOTO_URL="http://127.0.0.1:$TEST_MOTO_PORT"
+# The e2e tier's services run on a three-master Redis Cluster (started here, stopped after).
+TEST_REDIS_CLUSTER_PORT="${TEST_REDIS_CLUSTER_PORT:-7101}"
+# ... and reach Postgres through PgBouncer in transaction mode (started here, stopped after).
+TEST_PGBOUNCER_PORT="${TEST_PGBOUNCER_PORT:-6433}"
 
 use_node
 ensure_deps || die "dependency install failed"
@@ -25,11 +29,16 @@ prepare_services() {
 }
 
 started_moto=0
+started_cluster=0
+started_pgbouncer=0
 cleanup() {
   if [ "$started_moto" = 1 ] && [ -f "$TEST_DIR/moto.pid" ]; then
     kill "$(cat "$TEST_DIR/moto.pid")" 2>/dev/null || true
     rm -f "$TEST_DIR/moto.pid"
   fi
+  [ "$started_cluster" = 1 ] && stop_redis_cluster "$TEST_REDIS_CLUSTER_PORT"
+  [ "$started_pgbouncer" = 1 ] && stop_pgbouncer "$TEST_DIR/pgbouncer"
+  true
 }
 trap cleanup EXIT
 
@@ -46,7 +55,16 @@ case "$TIER" in
     moto_up "$TEST_MOTO_PORT" || started_moto=1
     prepare_services
     ensure_ffmpeg # the integration tier's video adapter test runs ffmpeg too
-    if [ "$TIER" != integration ]; then ensure_chromium; build || die "build failed"; fi
+    if [ "$TIER" != integration ]; then
+      ensure_chromium
+      build || die "build failed"
+      redis_cluster_ok "$TEST_REDIS_CLUSTER_PORT" || started_cluster=1
+      ensure_redis_cluster "$TEST_REDIS_CLUSTER_PORT" "$TEST_DIR/redis-cluster"
+      export TEST_E2E_REDIS_URL="redis://127.0.0.1:$TEST_REDIS_CLUSTER_PORT" TEST_E2E_REDIS_CLUSTER=true
+      pgbouncer_up "$TEST_PGBOUNCER_PORT" || started_pgbouncer=1
+      ensure_pgbouncer "$TEST_PGBOUNCER_PORT" "$TEST_DIR/pgbouncer" "$TEST_POSTGRES_URL"
+      export TEST_E2E_PGBOUNCER_PORT="$TEST_PGBOUNCER_PORT"
+    fi
     [ "$TIER" = all ] && run_tier unit
     # Outer tiers share one emulator and reset it between suites: one file at a time.
     # --forceExit: the drain-deadline test abandons a job handler on purpose (a real process

@@ -1,8 +1,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { Redis } from 'ioredis';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { JobQueue } from '@app/queue';
+import { createRedis, JobQueue } from '@app/queue';
 import { residentBytes, testPresigner } from '@app/testing';
 import { createTenant, E2eStack, startStack, until } from './stack';
 import { RawClient } from './upload-client';
@@ -114,7 +113,7 @@ describe('images (media-processor, media-image queue)', () => {
     expect(await settled(id)).toBe('ready');
     const [file] = await stack.sql<{ tenant_id: string }>('SELECT tenant_id FROM files WHERE id = $1', [id]);
     await stack.sql(`UPDATE files SET status = 'processing' WHERE id = $1`, [id]);
-    const redis = new Redis(stack.env.REDIS_URL, { maxRetriesPerRequest: null });
+    const redis = createRedis({ REDIS_URL: stack.env.REDIS_URL, REDIS_CLUSTER: stack.env.REDIS_CLUSTER === 'true' }, 'worker');
     const jobs = new JobQueue(redis, stack.env.QUEUE_PREFIX);
     await jobs.enqueue('media.image', { v: 1, fileId: id }, { jobId: `rerun-${id}` });
     expect(await settled(id)).toBe('ready');

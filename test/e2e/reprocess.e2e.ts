@@ -3,9 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import sharp from 'sharp';
-import { JobQueue } from '@app/queue';
+import { createRedis, JobQueue } from '@app/queue';
 import { makeTestVideo, testPresigner } from '@app/testing';
 import { createTenant, E2eStack, startStack, until } from './stack';
 import { RawClient } from './upload-client';
@@ -137,7 +136,7 @@ describe('reprocessing, renditions and failed jobs (media-processor)', () => {
 
   it('a job that fails for good is listed with its reason, and can be retried', async () => {
     // A payload from a newer producer: refused by the worker, failed without retries.
-    const redis = new Redis(stack.env.REDIS_URL, { maxRetriesPerRequest: null });
+    const redis = createRedis({ REDIS_URL: stack.env.REDIS_URL, REDIS_CLUSTER: stack.env.REDIS_CLUSTER === 'true' }, 'worker');
     const jobs = new JobQueue(redis, stack.env.QUEUE_PREFIX);
     const fileId = '0f6e0c7e-3c1e-4a8e-9a57-2b8f3c1d4e5f';
     await jobs.enqueue('media.image', { v: 2, fileId } as never, { jobId: `future-${fileId}` });

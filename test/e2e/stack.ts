@@ -38,9 +38,11 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
   const env = envStrings({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
-    DATABASE_URL: db.url,
+    DATABASE_URL: throughPgBouncer(db.url, cfg.TEST_E2E_PGBOUNCER_PORT),
     DATABASE_POOL_MAX: 5,
-    REDIS_URL: opts.redisUrl ?? cfg.TEST_REDIS_URL,
+    // A private Redis (a test that stops it) is standalone; otherwise the tier's, a cluster under npm test.
+    REDIS_URL: opts.redisUrl ?? cfg.TEST_E2E_REDIS_URL ?? cfg.TEST_REDIS_URL,
+    REDIS_CLUSTER: !opts.redisUrl && cfg.TEST_E2E_REDIS_URL ? cfg.TEST_E2E_REDIS_CLUSTER : 'false',
     QUEUE_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
     ...storage,
     // The production long poll, so shutdown is shown to be quick even while parked in a poll.
@@ -113,4 +115,13 @@ export async function createTenant(stack: E2eStack, body: Record<string, unknown
   });
   if (res.status !== 201) throw new Error(`tenant creation answered ${res.status}`);
   return (await res.json()) as { id: string; apiKey: string };
+}
+
+/** The services' database URL: through the tier's PgBouncer when there is one (the test's own reads go straight to Postgres). */
+function throughPgBouncer(url: string, port: number | undefined): string {
+  if (!port) return url;
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(port);
+  return proxied.toString();
 }

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { ConfigModule } from '@app/config';
-import { JobQueue, OnJob, QueueModule, RedisHealth } from '@app/queue';
+import { JobQueue, OnJob, QueueModule, queueKeyPrefix, RedisHealth } from '@app/queue';
 import type { JobContext } from '@app/queue';
 import { freePort, PrivateRedis, sleep, testConfig, until } from '@app/testing';
 
@@ -92,7 +92,7 @@ describe('queue workers on real Redis', () => {
     handler.open();
     await closing;
     expect(handler.finished).toBe(1);
-    const queue = new Queue('sync', { connection: inspector, prefix: p });
+    const queue = new Queue('sync', { connection: inspector, prefix: queueKeyPrefix(p, 'sync') });
     const job = await queue.getJob(jobId);
     expect(await job!.getState()).toBe('completed');
     expect(job!.returnvalue).toEqual({ done: true });
@@ -112,10 +112,10 @@ describe('queue workers on real Redis', () => {
     expect(handler.aborted).toBe(true);
     // Read Redis directly: the job is still in the active list (its lock expires and the stalled
     // check hands it to another worker), with no finish time: neither completed nor failed.
-    expect(await inspector.lrange(`${p}:sync:active`, 0, -1)).toContain(jobId);
-    expect(await inspector.hget(`${p}:sync:${jobId}`, 'finishedOn')).toBeNull();
-    expect(await inspector.zscore(`${p}:sync:completed`, jobId)).toBeNull();
-    expect(await inspector.zscore(`${p}:sync:failed`, jobId)).toBeNull();
+    expect(await inspector.lrange(`${queueKeyPrefix(p, 'sync')}:sync:active`, 0, -1)).toContain(jobId);
+    expect(await inspector.hget(`${queueKeyPrefix(p, 'sync')}:sync:${jobId}`, 'finishedOn')).toBeNull();
+    expect(await inspector.zscore(`${queueKeyPrefix(p, 'sync')}:sync:completed`, jobId)).toBeNull();
+    expect(await inspector.zscore(`${queueKeyPrefix(p, 'sync')}:sync:failed`, jobId)).toBeNull();
     // The gate stays shut: a real process exits here (runHttpService), so the abandoned handler
     // never resumes on the closed connections.
   });
@@ -135,7 +135,7 @@ describe('queue workers on real Redis', () => {
     await sleep(300);
     expect(handler.started).toBe(1);
     await app.close();
-    const queue = new Queue('sync', { connection: inspector, prefix: p });
+    const queue = new Queue('sync', { connection: inspector, prefix: queueKeyPrefix(p, 'sync') });
     await queue.close();
   });
 });

@@ -39,18 +39,19 @@ export class ChangesController {
     // Listen before reading, so a change committed between the read and the wait is not missed.
     let wake: () => void = () => undefined;
     const woken = new Promise<void>((resolve) => (wake = resolve));
-    const stop = this.hub.listen(scope.tenantId, scope.ownerId, () => wake());
+    const listening = this.hub.listen(scope.tenantId, scope.ownerId, () => wake());
     const timer = setTimeout(wake, waitMs);
     const onClose = () => wake();
     // The client went away: stop waiting (the request's own 'close' fires once its body is read).
     request.raw.socket.once('close', onClose);
     try {
+      await listening.ready;
       const first = await this.feed.page(scope, after, limit);
       if (first.changes.length) return first;
       await woken;
       return await this.feed.page(scope, after, limit);
     } finally {
-      stop();
+      listening.stop();
       clearTimeout(timer);
       request.raw.socket.off('close', onClose);
     }

@@ -211,19 +211,20 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
     });
     this.sessions.add(session);
     this.connectedGauge.set(this.sessions.size);
-    const stop = this.hub.listen(scope.tenantId, scope.ownerId, session.notice);
+    const listening = this.hub.listen(scope.tenantId, scope.ownerId, session.notice);
     ws.on('pong', () => (session.alive = true));
     ws.on('message', (data: Buffer, isBinary) => session.receive(isBinary ? null : data.toString('utf8')));
     ws.on('error', () => ws.terminate());
     ws.once('close', () => {
-      stop();
+      listening.stop();
       this.sessions.delete(session);
       const left = (this.perOwner.get(key) ?? 1) - 1;
       if (left > 0) this.perOwner.set(key, left);
       else this.perOwner.delete(key);
       this.connectedGauge.set(this.sessions.size);
     });
-    void session.catchUp();
+    // The backlog is read once the owner's channel is subscribed: nothing falls between the two.
+    void listening.ready.then(() => session.catchUp());
   }
 
   private refuse(socket: Duplex, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): void {

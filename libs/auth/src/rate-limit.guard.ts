@@ -1,15 +1,15 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { APP_CONFIG } from '@app/config';
 import type { RateLimitEnv } from '@app/config';
 import { DomainError } from '@app/contracts';
 import { SHARED_REDIS } from '@app/queue';
+import type { RedisConnection } from '@app/queue';
 import type { AuthenticatedRequest } from './access';
 
 /** A per-minute budget counted in Redis, with an in-process stand-in while Redis is unreachable. */
-function limiter(redis: Redis, keyPrefix: string, points: number): RateLimiterRedis | null {
+function limiter(redis: RedisConnection, keyPrefix: string, points: number): RateLimiterRedis | null {
   if (points === 0) return null;
   return new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration: 60, insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }) });
 }
@@ -28,7 +28,7 @@ export class RateLimitGuard implements CanActivate {
   private readonly apiKeys: RateLimiterRedis | null;
   private readonly owners: RateLimiterRedis | null;
 
-  constructor(@Inject(APP_CONFIG) config: RateLimitEnv, @Inject(SHARED_REDIS) redis: Redis) {
+  constructor(@Inject(APP_CONFIG) config: RateLimitEnv, @Inject(SHARED_REDIS) redis: RedisConnection) {
     this.apiKeys = limiter(redis, 'upl:rl:key', config.API_KEY_RATE_LIMIT_PER_MINUTE);
     this.owners = limiter(redis, 'upl:rl:user', config.RATE_LIMIT_PER_MINUTE);
   }

@@ -25,6 +25,11 @@ export const databaseEnv = z.object({
 
 export const redisEnv = z.object({
   REDIS_URL: url.refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
+  /**
+   * REDIS_URL is one node of a Redis Cluster (the others are discovered from it): queues and the
+   * change fan-out spread over its masters by hash tag (docs/adr/0016-redis-cluster.md).
+   */
+  REDIS_CLUSTER: bool.default(false),
   /** Prefix of every BullMQ key, so several environments can share one Redis. */
   QUEUE_PREFIX: z.string().min(1).default('upl'),
   /**

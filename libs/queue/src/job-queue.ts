@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { queueKeyPrefix, RedisConnection } from './redis';
 import type { JobView } from '@app/contracts';
 import { JOBS, JobName, JobPayloads, QueueName } from './registry';
 
@@ -28,7 +28,7 @@ export class JobQueue {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisConnection,
     private readonly prefix: string,
   ) {}
 
@@ -36,7 +36,7 @@ export class JobQueue {
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      queue = new Queue(name, { connection: this.connection, prefix: queueKeyPrefix(this.prefix, name) });
       queue.on('error', (error) => this.logger.warn({ err: error, queue: name }, 'queue connection error'));
       this.queues.set(name, queue);
     }

@@ -1,6 +1,5 @@
 import { BeforeApplicationShutdown, DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '@app/config';
 import type { BaseEnv, RedisEnv } from '@app/config';
 import type { DependencyCheck } from '@app/observability';
@@ -9,6 +8,7 @@ import { RedisChangePublisher } from './change-publisher';
 import { RedisChangesChannel } from './changes-channel';
 import { JobQueue } from './job-queue';
 import { createRedis } from './redis';
+import type { RedisConnection } from './redis';
 import { JobName, QueueName, QUEUES } from './registry';
 import { collectHandlers, WorkerHost } from './worker-host';
 
@@ -24,7 +24,7 @@ const QUEUE_OPTIONS = Symbol('QUEUE_OPTIONS');
 export class RedisHealth implements DependencyCheck {
   readonly name = 'redis';
 
-  constructor(@Inject(PROBE_REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(PROBE_REDIS) private readonly redis: RedisConnection) {}
 
   async check() {
     // A separate connection with no offline queue: a PING while Redis is down fails at once.
@@ -44,9 +44,9 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     @Inject(APP_CONFIG) private readonly config: BaseEnv & RedisEnv,
     @Inject(SERVED_QUEUES) private readonly served: QueueName[],
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
-    @Inject(WORKER_REDIS) private readonly workerRedis: Redis,
-    @Inject(PRODUCER_REDIS) private readonly producerRedis: Redis,
-    @Inject(PROBE_REDIS) private readonly probeRedis: Redis,
+    @Inject(WORKER_REDIS) private readonly workerRedis: RedisConnection,
+    @Inject(PRODUCER_REDIS) private readonly producerRedis: RedisConnection,
+    @Inject(PROBE_REDIS) private readonly probeRedis: RedisConnection,
   ) {}
 
   get workerHost(): WorkerHost | null {
@@ -95,7 +95,7 @@ export class QueueModule {
     const redis = (token: symbol, role: 'worker' | 'producer' | 'probe') => ({
       provide: token,
       inject: [APP_CONFIG],
-      useFactory: (c: RedisEnv) => createRedis(c.REDIS_URL, role),
+      useFactory: (c: RedisEnv) => createRedis(c, role),
     });
     return {
       module: QueueModule,
@@ -106,13 +106,13 @@ export class QueueModule {
         redis(PROBE_REDIS, 'probe'),
         { provide: SERVED_QUEUES, useValue: options.serve },
         { provide: QUEUE_OPTIONS, useValue: options },
-        { provide: JobQueue, inject: [PRODUCER_REDIS, APP_CONFIG], useFactory: (r: Redis, c: RedisEnv) => new JobQueue(r, c.QUEUE_PREFIX) },
+        { provide: JobQueue, inject: [PRODUCER_REDIS, APP_CONFIG], useFactory: (r: RedisConnection, c: RedisEnv) => new JobQueue(r, c.QUEUE_PREFIX) },
         { provide: SHARED_REDIS, useExisting: PRODUCER_REDIS },
         // Publishes on the producer connection; each subscription (sync-notifier) opens its own.
         {
           provide: RedisChangesChannel,
           inject: [PRODUCER_REDIS, APP_CONFIG],
-          useFactory: (r: Redis, c: RedisEnv) => new RedisChangesChannel(r, c.QUEUE_PREFIX, () => createRedis(c.REDIS_URL, 'worker')),
+          useFactory: (r: RedisConnection, c: RedisEnv) => new RedisChangesChannel(r, c.QUEUE_PREFIX, () => createRedis(c, 'subscriber')),
         },
         // Committed changes go to the sync-notifier replicas and the webhook queue.
         {

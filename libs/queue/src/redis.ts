@@ -1,17 +1,22 @@
-import { Redis, RedisOptions } from 'ioredis';
+import { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { RedisEnv } from '@app/config';
+
+/** A connection to Redis, standalone or a cluster: BullMQ, the rate limiter and pub/sub take either. */
+export type RedisConnection = Redis | Cluster;
+
+export type RedisRole = 'worker' | 'producer' | 'probe' | 'subscriber';
 
 /**
- * ioredis connections for BullMQ. Workers block on Redis and must retry forever
+ * ioredis connections by role. Workers and subscribers block on Redis and must retry forever
  * (`maxRetriesPerRequest: null`, BullMQ's requirement); producers fail fast so an HTTP request
- * does not hang while Redis is down.
+ * does not hang while Redis is down; a probe answers "down" at once.
  */
-export function createRedis(url: string, role: 'worker' | 'producer' | 'probe'): Redis {
+export function createRedis(config: Pick<RedisEnv, 'REDIS_URL' | 'REDIS_CLUSTER'>, role: RedisRole): RedisConnection {
   const options: RedisOptions = {
-    lazyConnect: false,
     connectionName: `upl-${role}`,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   };
-  if (role === 'worker') options.maxRetriesPerRequest = null;
+  if (role === 'worker' || role === 'subscriber') options.maxRetriesPerRequest = null;
   if (role === 'producer') {
     options.maxRetriesPerRequest = 1;
     options.enableOfflineQueue = false;
@@ -22,5 +27,30 @@ export function createRedis(url: string, role: 'worker' | 'producer' | 'probe'):
     options.enableOfflineQueue = false;
     options.connectTimeout = 1_000;
   }
-  return new Redis(url, options);
+  if (!config.REDIS_CLUSTER) return new Redis(config.REDIS_URL, options);
+
+  // A cluster: REDIS_URL names one node; its credentials and TLS apply to every node.
+  const seed = new URL(config.REDIS_URL);
+  const clusterOptions: ClusterOptions = {
+    redisOptions: {
+      ...options,
+      username: seed.username ? decodeURIComponent(seed.username) : undefined,
+      password: seed.password ? decodeURIComponent(seed.password) : undefined,
+      ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+    clusterRetryStrategy: (times) => Math.min(times * 200, 2_000),
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    // Sharded pub/sub (SSUBSCRIBE): one subscriber connection per master, each owner's channel on its slot's master.
+    shardedSubscribers: role === 'subscriber',
+  };
+  return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], clusterOptions);
+}
+
+/**
+ * The BullMQ key prefix of one queue. The hash tag puts all of a queue's keys in one slot, as
+ * BullMQ's Lua scripts need on a cluster, and different queues in different slots, so the
+ * queues spread over the cluster's masters.
+ */
+export function queueKeyPrefix(prefix: string, queue: string): string {
+  return `${prefix}:{${queue}}`;
 }

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { PermanentJobFailure } from './job-outcome';
 import { JobContext, ON_JOB } from './on-job.decorator';
+import { queueKeyPrefix, RedisConnection } from './redis';
 import { JOBS, jobsOfQueue, JobName, QUEUES, QueueName } from './registry';
 
 /** How long a forced close may take once the drain deadline has passed. */
@@ -71,7 +71,7 @@ export function toWorkerError(error: unknown): unknown {
 }
 
 export interface WorkerHostOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   served: QueueName[];
   drainTimeoutMs: number;
@@ -101,7 +101,7 @@ export class WorkerHost {
       if (jobsOfQueue(queue).length === 0) continue;
       const worker = new Worker(queue, (job: Job) => this.run(job), {
         connection: this.options.connection,
-        prefix: this.options.prefix,
+        prefix: queueKeyPrefix(this.options.prefix, queue),
         concurrency: this.options.concurrency?.[queue] ?? QUEUES[queue].concurrency,
         ...(this.options.backoff?.[queue] ? { settings: { backoffStrategy: this.options.backoff[queue] } } : {}),
       });

@@ -9,6 +9,18 @@ import { loadConfig } from '@app/config';
 const testEnv = z.object({
   TEST_POSTGRES_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/postgres'),
   TEST_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * The Redis of the e2e tier's services: scripts/test.sh starts a three-master Redis Cluster for
+   * them (TEST_E2E_REDIS_CLUSTER=true), so the whole tier runs on what production scales out on.
+   * Unset: TEST_REDIS_URL, standalone.
+   */
+  TEST_E2E_REDIS_URL: z.string().url().optional(),
+  TEST_E2E_REDIS_CLUSTER: z.enum(['true', 'false']).default('false'),
+  /**
+   * A PgBouncer in transaction mode in front of TEST_POSTGRES_URL's server: the e2e tier's services
+   * connect through it (scripts/test.sh starts it). Unset: straight to Postgres.
+   */
+  TEST_E2E_PGBOUNCER_PORT: z.coerce.number().int().positive().optional(),
   TEST_MOTO_URL: z.string().url().default('http://127.0.0.1:5057'),
 });
 
