@@ -22,6 +22,8 @@ const GiB = 1024 ** 3;
 const controlEnv = z.object({
   BENCH_CONTROL_SECONDS: z.coerce.number().int().min(1).default(5),
   BENCH_CONTROL_EVENTS: z.coerce.number().int().min(10).default(500),
+  /** A directory: upload-api writes a V8 CPU profile there when it stops (open it in Chrome DevTools). */
+  BENCH_CPU_PROFILE_DIR: z.string().optional(),
 });
 
 const json = (apiKey: string, ownerId: string) => ({ authorization: `Bearer ${apiKey}`, 'x-owner-id': ownerId, 'content-type': 'application/json' });
@@ -71,9 +73,10 @@ async function post<T>(url: string, headers: Record<string, string>, body: unkno
  * one tenant vs eight; chunk-tracker draining S3 events vs a bare SQS receive + delete loop.
  */
 export async function benchControl(): Promise<Record<string, number>> {
-  const { BENCH_CONTROL_SECONDS: seconds, BENCH_CONTROL_EVENTS: events } = loadConfig(controlEnv);
+  const { BENCH_CONTROL_SECONDS: seconds, BENCH_CONTROL_EVENTS: events, BENCH_CPU_PROFILE_DIR: profileDir } = loadConfig(controlEnv);
   const { cfg, db, env } = await benchStack({ RATE_LIMIT_PER_MINUTE: 0, API_KEY_RATE_LIMIT_PER_MINUTE: 0, DATABASE_POOL_MAX: API_POOL });
-  const api = new ServiceProcess('upload-api', await freePort(), env).start();
+  const profile: Record<string, string> = profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {};
+  const api = new ServiceProcess('upload-api', await freePort(), { ...env, ...profile }).start();
   const echo = new EchoServer();
   const sql = new Client({ connectionString: db.url });
   let sqlOpen = false;

@@ -4,7 +4,7 @@ import { APPENDED, AppendedRow, appendChangeCtes } from './change-append.sql';
 import type { Tx } from './change-event.repository';
 import { ChangeOutbox } from './change-outbox';
 import { FILE_COLUMNS } from './file-columns.sql';
-import { admitQuota, applyQuota, QuotaEffect } from './quota.sql';
+import { admitQuota, admitQuotaSql, applyQuota, QuotaEffect } from './quota.sql';
 import type { FilePatch, FileRecord, FileWithVariants, NewUpload, JsonObject } from './records';
 import { PrismaService } from './prisma.service';
 import { StorageEventRecord, StorageEventRepository } from './storage-event.repository';
@@ -83,13 +83,7 @@ export class FileTransitionRepository {
    */
   async createUpload(upload: NewUpload, status: FileStatusName, change: NewChangeData): Promise<FileRecord | null> {
     const [row] = await this.prisma.$queryRaw<Array<FileRecord & AppendedRow>>`
-      WITH admitted AS (
-        UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${upload.size}::bigint, updated_at = now()
-        FROM tenants t
-        WHERE q.tenant_id = ${upload.tenantId}::uuid AND t.id = q.tenant_id
-          AND q.used_bytes + q.reserved_bytes + ${upload.size}::bigint <= t.quota_bytes
-        RETURNING q.tenant_id
-      ),
+      WITH admitted AS (${admitQuotaSql(upload.tenantId, { reserve: upload.size })}),
       inserted AS (
         INSERT INTO files (id, tenant_id, owner_id, filename, content_type, size, declared_sha256, storage_key, mode,
                            part_size, part_count, checksum_algorithm, metadata, expires_at, status, updated_at)

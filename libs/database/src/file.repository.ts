@@ -133,6 +133,7 @@ export class FileRepository {
 
   /** Parts the ledger knows as stored (for resume views after storage forgot them). */
   async storedParts(fileId: string): Promise<Array<{ partNumber: number; size: bigint; etag: string | null }>> {
-    return this.prisma.filePart.findMany({ where: { fileId }, orderBy: { partNumber: 'asc' }, select: { partNumber: true, size: true, etag: true } });
+    return this.prisma.$queryRaw`
+      SELECT part_number AS "partNumber", size, etag FROM file_parts WHERE file_id = ${fileId}::uuid ORDER BY part_number`;
   }
 }

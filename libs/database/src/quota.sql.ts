@@ -1,4 +1,5 @@
 import type { Tx } from './change-event.repository';
+import { Prisma } from './generated/prisma/client';
 
 /**
  * What a step does to its tenant's `quota_usage` row (which effect a step has is the state
@@ -10,18 +11,25 @@ import type { Tx } from './change-event.repository';
 export type QuotaEffect = 'commit' | 'release' | 'free';
 
 /**
- * Adds bytes to the tenant's reserved or used total only if the sum stays within its quota: the
- * check and the increment are one conditional UPDATE, so concurrent callers cannot overshoot.
+ * The admission: adds bytes to the tenant's reserved or used total only if the sum stays within
+ * its quota. The check and the increment are one conditional UPDATE (which locks the tenant's
+ * row), so concurrent callers cannot overshoot. Returns the tenant id when admitted, no row when
+ * not: a statement can build on it as a CTE (FileTransitionRepository.createUpload).
  */
-export async function admitQuota(tx: Tx, tenantId: string, bytes: { reserve?: bigint; use?: bigint }): Promise<boolean> {
+export function admitQuotaSql(tenantId: string, bytes: { reserve?: bigint; use?: bigint }): Prisma.Sql {
   const reserve = bytes.reserve ?? 0n;
   const use = bytes.use ?? 0n;
-  const updated = await tx.$executeRaw`
-    UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${reserve}, used_bytes = q.used_bytes + ${use}, updated_at = now()
+  return Prisma.sql`
+    UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${reserve}::bigint, used_bytes = q.used_bytes + ${use}::bigint, updated_at = now()
     FROM tenants t
     WHERE q.tenant_id = ${tenantId}::uuid AND t.id = q.tenant_id
-      AND q.used_bytes + q.reserved_bytes + ${reserve + use} <= t.quota_bytes`;
-  return updated === 1;
+      AND q.used_bytes + q.reserved_bytes + ${reserve + use}::bigint <= t.quota_bytes
+    RETURNING q.tenant_id`;
+}
+
+/** The admission on its own, in a transaction: true when admitted. */
+export async function admitQuota(tx: Tx, tenantId: string, bytes: { reserve?: bigint; use?: bigint }): Promise<boolean> {
+  return (await tx.$queryRaw<Array<{ tenant_id: string }>>(admitQuotaSql(tenantId, bytes))).length === 1;
 }
 
 export async function applyQuota(tx: Tx, tenantId: string, size: bigint, effect: QuotaEffect): Promise<void> {
