@@ -14,3 +14,8 @@ export const FILE_COLUMNS_SQL = `
   uploaded_at AS "uploadedAt", ready_at AS "readyAt", deleted_at AS "deletedAt"`;
 
 export const FILE_COLUMNS = Prisma.raw(FILE_COLUMNS_SQL);
+
+/** Every column of `variants`, named as VariantRecord names them. */
+export const VARIANT_COLUMNS = Prisma.raw(`
+  id::text AS "id", file_id::text AS "fileId", name, storage_key AS "storageKey", content_type AS "contentType", size,
+  width, height, duration_ms AS "durationMs", created_at AS "createdAt"`);

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { FileStatusName } from '@app/contracts';
-import { FILE_COLUMNS } from './file-columns.sql';
+import { FILE_COLUMNS, VARIANT_COLUMNS } from './file-columns.sql';
 import { Prisma } from './generated/prisma/client';
 import { PrismaService } from './prisma.service';
-import type { FileRecord, FileWithVariants } from './records';
+import type { FileRecord, FileWithVariants, VariantRow } from './records';
 
 /**
  * Reading files and uploads, and the facts that change without a status (the multipart upload id,
@@ -32,25 +32,25 @@ export class FileRepository {
     });
   }
 
-  // The reads on every request's path (signing, status, completion) and every storage event's are
-  // parameterised SQL: the ORM would compile each query again per call, which costs more than it.
+  // The reads on every request's path (signing, status, completion) and every storage event's go
+  // straight through pg (PrismaService.read): Prisma's query engine costs more than the query.
 
   /** A file of this owner, or null: other owners' and tenants' files do not exist for the caller. */
   async findOwned(scope: { tenantId: string; ownerId: string }, id: string): Promise<FileRecord | null> {
-    const [file] = await this.prisma.$queryRaw<FileRecord[]>`
-      SELECT ${FILE_COLUMNS} FROM files WHERE id = ${id}::uuid AND tenant_id = ${scope.tenantId}::uuid AND owner_id = ${scope.ownerId}`;
+    const [file] = await this.prisma.read<FileRecord>(Prisma.sql`
+      SELECT ${FILE_COLUMNS} FROM files WHERE id = ${id}::uuid AND tenant_id = ${scope.tenantId}::uuid AND owner_id = ${scope.ownerId}`);
     return file ?? null;
   }
 
   async find(id: string): Promise<FileRecord | null> {
-    const [file] = await this.prisma.$queryRaw<FileRecord[]>`SELECT ${FILE_COLUMNS} FROM files WHERE id = ${id}::uuid`;
+    const [file] = await this.prisma.read<FileRecord>(Prisma.sql`SELECT ${FILE_COLUMNS} FROM files WHERE id = ${id}::uuid`);
     return file ?? null;
   }
 
   /** The files with these ids that exist (one query for a page of ids). */
   async findMany(ids: string[]): Promise<FileRecord[]> {
     if (!ids.length) return [];
-    return this.prisma.$queryRaw<FileRecord[]>`SELECT ${FILE_COLUMNS} FROM files WHERE id = ANY(${ids}::uuid[])`;
+    return this.prisma.read<FileRecord>(Prisma.sql`SELECT ${FILE_COLUMNS} FROM files WHERE id = ANY(${ids}::uuid[])`);
   }
 
   /** Facts verification established, kept while the file stays in `processing`. */
@@ -75,15 +75,18 @@ export class FileRepository {
     after?: { createdAt: Date; id: string },
   ): Promise<FileWithVariants[]> {
     const position = after ? Prisma.sql`AND (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
-    const files = await this.prisma.$queryRaw<FileRecord[]>`
+    const files = await this.prisma.read<FileRecord>(Prisma.sql`
       SELECT ${FILE_COLUMNS} FROM files
       WHERE tenant_id = ${scope.tenantId}::uuid AND owner_id = ${scope.ownerId}::text
         AND status::text = ANY(${[...statuses]}::text[]) ${position}
       ORDER BY created_at DESC, id DESC
-      LIMIT ${limit}`;
+      LIMIT ${limit}`);
     if (!files.length) return [];
-    const variants = await this.prisma.variant.findMany({ where: { fileId: { in: files.map((f) => f.id) } }, orderBy: { name: 'asc' } });
-    return files.map((file) => ({ ...file, variants: variants.filter((v) => v.fileId === file.id) }));
+    const variants = await this.prisma.read<VariantRow & { fileId: string }>(Prisma.sql`
+      SELECT ${VARIANT_COLUMNS} FROM variants WHERE file_id = ANY(${files.map((f) => f.id)}::uuid[]) ORDER BY name`);
+    const byFile = new Map<string, VariantRow[]>();
+    for (const { fileId, ...variant } of variants) byFile.set(fileId, [...(byFile.get(fileId) ?? []), variant]);
+    return files.map((file) => ({ ...file, variants: byFile.get(file.id) ?? [] }));
   }
 
   async findOwnedWithVariants(scope: { tenantId: string; ownerId: string }, id: string): Promise<FileWithVariants | null> {
@@ -133,7 +136,7 @@ export class FileRepository {
 
   /** Parts the ledger knows as stored (for resume views after storage forgot them). */
   async storedParts(fileId: string): Promise<Array<{ partNumber: number; size: bigint; etag: string | null }>> {
-    return this.prisma.$queryRaw`
-      SELECT part_number AS "partNumber", size, etag FROM file_parts WHERE file_id = ${fileId}::uuid ORDER BY part_number`;
+    return this.prisma.read(Prisma.sql`
+      SELECT part_number AS "partNumber", size, etag FROM file_parts WHERE file_id = ${fileId}::uuid ORDER BY part_number`);
   }
 }

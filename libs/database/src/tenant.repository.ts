@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Prisma } from './generated/prisma/client';
 import { PrismaService } from './prisma.service';
 
 export interface NewTenant {
@@ -41,8 +42,13 @@ export class TenantRepository {
     });
   }
 
+  /** On every initiation's path: straight through pg (PrismaService.read). */
   async find(id: string): Promise<TenantRecord | null> {
-    return this.prisma.tenant.findUnique({ where: { id }, select: tenantFields });
+    const [tenant] = await this.prisma.read<TenantRecord>(Prisma.sql`
+      SELECT id::text AS "id", name, quota_bytes AS "quotaBytes", max_file_bytes AS "maxFileBytes", allowed_types AS "allowedTypes",
+             dedup_scope::text AS "dedupScope"
+      FROM tenants WHERE id = ${id}::uuid`);
+    return tenant ?? null;
   }
 
   /** The tenant of a live (not revoked) API key, by the key's hash. */
