@@ -25,11 +25,14 @@ export class FileRepository {
     size: bigint;
     status: FileStatusName;
   }): Promise<FileWithVariants | null> {
-    return this.prisma.file.findFirst({
-      where: { tenantId: q.tenantId, ...(q.ownerId ? { ownerId: q.ownerId } : {}), sha256: q.sha256, size: q.size, status: q.status },
-      orderBy: { readyAt: 'desc' },
-      include: { variants: true },
-    });
+    // On the path of every initiation that declares its SHA-256 (the SDK does, up to 64 MiB).
+    const [source] = await this.prisma.read<FileRecord>(Prisma.sql`
+      SELECT ${FILE_COLUMNS} FROM files
+      WHERE tenant_id = ${q.tenantId}::uuid ${q.ownerId ? Prisma.sql`AND owner_id = ${q.ownerId}` : Prisma.empty}
+        AND sha256 = ${q.sha256} AND size = ${q.size}::bigint AND status::text = ${q.status}
+      ORDER BY ready_at DESC NULLS LAST
+      LIMIT 1`);
+    return source ? (await this.withVariants([source]))[0] : null;
   }
 
   // The reads on every request's path (signing, status, completion) and every storage event's go
@@ -81,16 +84,22 @@ export class FileRepository {
         AND status::text = ANY(${[...statuses]}::text[]) ${position}
       ORDER BY created_at DESC, id DESC
       LIMIT ${limit}`);
+    return this.withVariants(files);
+  }
+
+  async findOwnedWithVariants(scope: { tenantId: string; ownerId: string }, id: string): Promise<FileWithVariants | null> {
+    const file = await this.findOwned(scope, id);
+    return file ? (await this.withVariants([file]))[0] : null;
+  }
+
+  /** The files with their variants (by name), in one more read. */
+  private async withVariants(files: FileRecord[]): Promise<FileWithVariants[]> {
     if (!files.length) return [];
     const variants = await this.prisma.read<VariantRow & { fileId: string }>(Prisma.sql`
       SELECT ${VARIANT_COLUMNS} FROM variants WHERE file_id = ANY(${files.map((f) => f.id)}::uuid[]) ORDER BY name`);
     const byFile = new Map<string, VariantRow[]>();
     for (const { fileId, ...variant } of variants) byFile.set(fileId, [...(byFile.get(fileId) ?? []), variant]);
     return files.map((file) => ({ ...file, variants: byFile.get(file.id) ?? [] }));
-  }
-
-  async findOwnedWithVariants(scope: { tenantId: string; ownerId: string }, id: string): Promise<FileWithVariants | null> {
-    return this.prisma.file.findFirst({ where: { id, tenantId: scope.tenantId, ownerId: scope.ownerId }, include: { variants: { orderBy: { name: 'asc' } } } });
   }
 
   /** Files in these statuses whose deadline has passed (oldest first, a batch at a time). */

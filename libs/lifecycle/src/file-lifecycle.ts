@@ -240,7 +240,7 @@ export class FileLifecycle {
   // ---- Storage after a step (idempotent: what is gone is removed) ----
 
   /** The object or multipart upload of an upload that will never be a file. */
-  async removeUploadBytes(file: Pick<FileRecord, 'id' | 'mode' | 'storageKey' | 's3UploadId'>): Promise<void> {
+  private async removeUploadBytes(file: Pick<FileRecord, 'id' | 'mode' | 'storageKey' | 's3UploadId'>): Promise<void> {
     try {
       if (file.mode === 'multipart' && file.s3UploadId) await this.storage.abortMultipartUpload(file.storageKey, file.s3UploadId);
       await this.storage.delete(file.storageKey);
