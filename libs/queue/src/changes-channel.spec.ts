@@ -72,6 +72,17 @@ describe('RedisChangesChannel.subscribe', () => {
     expect(onGap).toHaveBeenCalledTimes(1);
   });
 
+  it("reports a gap when one of a cluster's sharded subscribers was lost and is back", () => {
+    const { connection, onGap } = subscribed();
+    connection.emit('+subscriber');
+    connection.emit('subscribersReady');
+    expect(onGap).not.toHaveBeenCalled();
+    connection.emit('-subscriber');
+    connection.emit('+subscriber');
+    connection.emit('subscribersReady');
+    expect(onGap).toHaveBeenCalledTimes(1);
+  });
+
   it('closes its connection when closed', () => {
     const { connection, subscription } = subscribed();
     subscription.close();

@@ -69,14 +69,20 @@ export class RedisChangesChannel {
       const notice = parse(message);
       if (notice) onNotice(notice);
     });
-    subscriber.on('close', () => (interrupted = true));
-    subscriber.on('ready', () => {
+    const resumed = () => {
       // ioredis subscribes again by itself after a reconnect; what was published meanwhile is lost.
       if (interrupted) {
         interrupted = false;
         onGap();
       }
-    });
+    };
+    subscriber.on('close', () => (interrupted = true));
+    subscriber.on('ready', resumed);
+    // A cluster's sharded subscribers (one connection per master) come and go on their own: the
+    // loss of one is an interruption too.
+    subscriber.on('-subscriber', () => (interrupted = true));
+    subscriber.on('+subscriber', resumed);
+    subscriber.on('subscribersReady', resumed);
     const failed = (error: unknown) => this.logger.warn({ err: error }, 'changing the changes subscription failed');
     return {
       add: (tenantId, ownerId) => subscriber.ssubscribe(this.channelOf(tenantId, ownerId)).then(() => undefined, failed),
