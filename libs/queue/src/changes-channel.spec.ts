@@ -62,24 +62,15 @@ describe('RedisChangesChannel.subscribe', () => {
     expect(notices).toEqual([notice]);
   });
 
-  it('reports a gap when the connection is ready again after it closed, not on the first ready', () => {
+  it.each([
+    ['the connection is ready again after it closed', 'close', ['ready', 'ready']],
+    ["one of a cluster's sharded subscribers was lost and is back", '-subscriber', ['+subscriber', 'subscribersReady']],
+  ])('reports one gap when %s, none before', (_, lost, back) => {
     const { connection, onGap } = subscribed();
-    connection.emit('ready');
+    for (const event of back) connection.emit(event);
     expect(onGap).not.toHaveBeenCalled();
-    connection.emit('close');
-    connection.emit('ready');
-    connection.emit('ready');
-    expect(onGap).toHaveBeenCalledTimes(1);
-  });
-
-  it("reports a gap when one of a cluster's sharded subscribers was lost and is back", () => {
-    const { connection, onGap } = subscribed();
-    connection.emit('+subscriber');
-    connection.emit('subscribersReady');
-    expect(onGap).not.toHaveBeenCalled();
-    connection.emit('-subscriber');
-    connection.emit('+subscriber');
-    connection.emit('subscribersReady');
+    connection.emit(lost);
+    for (const event of back) connection.emit(event);
     expect(onGap).toHaveBeenCalledTimes(1);
   });
 
