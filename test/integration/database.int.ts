@@ -86,8 +86,8 @@ describe('database (real Postgres, migrated template clone)', () => {
       ]);
       await prisma.processedStorageEvent.update({ where: { eventKey: old }, data: { processedAt: new Date(Date.now() - 10 * 86_400_000) } });
       expect(await repo.pruneOlderThan(new Date(Date.now() - 86_400_000))).toBeGreaterThanOrEqual(1);
-      expect(await repo.find(old)).toBeNull();
-      expect(await repo.find(fresh)).not.toBeNull();
+      expect(await prisma.processedStorageEvent.findUnique({ where: { eventKey: old } })).toBeNull();
+      expect(await prisma.processedStorageEvent.findUnique({ where: { eventKey: fresh } })).not.toBeNull();
     });
   });
 

@@ -98,7 +98,11 @@ export class FileRepository {
     const variants = await this.prisma.read<VariantRow & { fileId: string }>(Prisma.sql`
       SELECT ${VARIANT_COLUMNS} FROM variants WHERE file_id = ANY(${files.map((f) => f.id)}::uuid[]) ORDER BY name`);
     const byFile = new Map<string, VariantRow[]>();
-    for (const { fileId, ...variant } of variants) byFile.set(fileId, [...(byFile.get(fileId) ?? []), variant]);
+    for (const { fileId, ...variant } of variants) {
+      const list = byFile.get(fileId);
+      if (list) list.push(variant);
+      else byFile.set(fileId, [variant]);
+    }
     return files.map((file) => ({ ...file, variants: byFile.get(file.id) ?? [] }));
   }
 

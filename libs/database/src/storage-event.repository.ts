@@ -29,10 +29,6 @@ export class StorageEventRepository {
     return new Set(rows.map((row) => row.event_key));
   }
 
-  async find(eventKey: string) {
-    return this.prisma.processedStorageEvent.findUnique({ where: { eventKey } });
-  }
-
   /** Retention: the dedup window only needs to outlive SQS's redelivery horizon. */
   async pruneOlderThan(cutoff: Date): Promise<number> {
     const { count } = await this.prisma.processedStorageEvent.deleteMany({ where: { processedAt: { lt: cutoff } } });

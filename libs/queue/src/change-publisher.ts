@@ -16,8 +16,10 @@ export class RedisChangePublisher implements ChangePublisher {
 
   async publish(changes: CommittedChange[]): Promise<void> {
     await this.channel.publish(changes.map((c) => ({ tenantId: c.tenantId, ownerId: c.ownerId, change: c.change })));
-    // Together, not one round trip after another: this runs on the writer's request path.
-    const deliveries = changes.flatMap((c) => c.deliveryIds);
-    await Promise.all(deliveries.map((deliveryId) => this.jobs.enqueue('webhook.deliver', { v: 1, deliveryId }, { jobId: `wh-${deliveryId}` })));
+    // One round trip for all of them: this runs on the writer's request path.
+    await this.jobs.enqueueMany(
+      'webhook.deliver',
+      changes.flatMap((c) => c.deliveryIds.map((deliveryId) => ({ payload: { v: 1, deliveryId }, jobId: `wh-${deliveryId}` }))),
+    );
   }
 }

@@ -270,11 +270,15 @@ export class Upload {
       const waiters = this.pendingSigns.get(n) ?? [];
       waiters.push({ resolve, reject, checksum });
       this.pendingSigns.set(n, waiters);
-      if (!this.signScheduled) {
-        this.signScheduled = true;
-        setTimeout(() => void this.flushSigns(id), 0);
-      }
+      this.scheduleSigns(id);
     });
+  }
+
+  /** Signs what is pending on the next tick: requests made in the same tick share one call. */
+  private scheduleSigns(id: string): void {
+    if (this.signScheduled || !this.pendingSigns.size) return;
+    this.signScheduled = true;
+    setTimeout(() => void this.flushSigns(id), 0);
   }
 
   private async flushSigns(id: string): Promise<void> {
@@ -293,10 +297,7 @@ export class Upload {
       this.pendingSigns.set(n, batch.get(n)!);
       batch.delete(n);
     }
-    if (this.pendingSigns.size && !this.signScheduled) {
-      this.signScheduled = true;
-      setTimeout(() => void this.flushSigns(id), 0);
-    }
+    this.scheduleSigns(id);
     const checksums: Record<string, string> = {};
     for (const n of numbers) {
       const c = batch.get(n)?.find((w) => w.checksum)?.checksum;

@@ -79,8 +79,8 @@ export class StorageEventSource {
 
   private poller(handler: StorageEventBatchHandler): Poller {
     const visibility = this.options.visibilityTimeoutSeconds;
-    const poller: Poller = { inFlight: 0 } as Poller;
-    poller.consumer = Consumer.create({
+    const held = { inFlight: 0 };
+    const consumer = Consumer.create({
       queueUrl: this.options.queueUrl,
       sqs: this.sqs,
       batchSize: this.options.batchSize,
@@ -91,7 +91,7 @@ export class StorageEventSource {
       messageSystemAttributeNames: ['ApproximateReceiveCount'],
       strictReturn: true,
       handleMessageBatch: async (messages: Message[]) => {
-        poller.inFlight += messages.length;
+        held.inFlight += messages.length;
         try {
           const parsed = new Map<StorageEventMessage, Message>();
           for (const message of messages) {
@@ -103,11 +103,11 @@ export class StorageEventSource {
           const done = parsed.size ? await handler([...parsed.keys()]) : [];
           return done.map((item) => parsed.get(item)!);
         } finally {
-          poller.inFlight -= messages.length;
+          held.inFlight -= messages.length;
         }
       },
     });
-    poller.consumer.on('error', (error, messages) => {
+    consumer.on('error', (error, messages) => {
       // A batch handler that threw: its messages are redelivered (their commit did not happen).
       if (messages && error.name !== 'SQSError')
         return this.logger.warn({ err: error, messages: (messages as Message[]).length }, 'storage events failed; left for redelivery');
@@ -115,10 +115,10 @@ export class StorageEventSource {
       if (this.stopping && (error as { code?: string }).code === 'AbortError') return this.logger.debug('long poll aborted for shutdown');
       this.logger.error({ err: error }, 'SQS error');
     });
-    poller.consumer.on('processing_error', (error, message) =>
+    consumer.on('processing_error', (error, message) =>
       this.logger.warn({ err: error, messageId: (message as Message | undefined)?.MessageId }, 'storage event failed; left for redelivery'),
     );
-    return poller;
+    return Object.assign(held, { consumer });
   }
 
   private parse(message: Message): StorageEvent[] | null {

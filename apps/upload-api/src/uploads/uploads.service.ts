@@ -266,7 +266,7 @@ export class UploadsService {
       const listed =
         partsFrom === 'storage' && isIn(ACCEPTING_PARTS, file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
       if (listed) from = 'storage';
-      // Once storage has completed the upload (its event may still be on the way) it lists nothing, and the ledger answers.
+      // Storage no longer holding the multipart upload lists nothing (null): the ledger answers then too.
       parts = listed ?? (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
     }
     const stored = isIn(UPLOAD_COMPLETED, file.status);
