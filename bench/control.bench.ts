@@ -6,7 +6,7 @@ import { STORED } from '@app/lifecycle';
 import { freePort, ServiceProcess, sleep } from '@app/testing';
 import { benchStack } from './bench-stack';
 import { EchoServer, load, LoadResult, RequestShape } from './control/load';
-import { initiationRoundTrips, initiationStatement, OWNERS_PER_TENANT, pgbench, SMALL_FILE_BYTES } from './control/pgbench';
+import { initiationRoundTrips, initiationStatement, OWNERS_PER_TENANT, pgbench, QUOTA_STRIPES, SMALL_FILE_BYTES } from './control/pgbench';
 import { PendingUpload, trackerDrain } from './control/tracker-drain';
 import { round } from './presign.bench';
 
@@ -74,7 +74,7 @@ async function post<T>(url: string, headers: Record<string, string>, body: unkno
  */
 export async function benchControl(): Promise<Record<string, number>> {
   const { BENCH_CONTROL_SECONDS: seconds, BENCH_CONTROL_EVENTS: events, BENCH_CPU_PROFILE_DIR: profileDir } = loadConfig(controlEnv);
-  const { cfg, db, env } = await benchStack({ RATE_LIMIT_PER_MINUTE: 0, API_KEY_RATE_LIMIT_PER_MINUTE: 0, DATABASE_POOL_MAX: API_POOL });
+  const { cfg, db, env } = await benchStack({ RATE_LIMIT_PER_MINUTE: 0, API_KEY_RATE_LIMIT_PER_MINUTE: 0, DATABASE_POOL_MAX: API_POOL, QUOTA_STRIPES });
   const profile: Record<string, string> = profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {};
   const api = new ServiceProcess('upload-api', await freePort(), { ...env, ...profile }).start();
   const echo = new EchoServer();

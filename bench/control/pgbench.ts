@@ -8,12 +8,15 @@ import { FILE_COLUMNS_SQL } from '@app/database';
 export const SMALL_FILE_BYTES = 1024;
 /** Owners per tenant the initiations rotate over, in the API scenarios and here alike. */
 export const OWNERS_PER_TENANT = 64;
+/** Quota stripes per tenant (QUOTA_STRIPES), given to upload-api and used here alike. */
+export const QUOTA_STRIPES = 16;
 
 // The statement's RETURNING list is the service's own (libs/database).
 const FILE_COLUMNS = FILE_COLUMNS_SQL;
 
 /** The values the service computes (ids, names) are computed in SQL from pgbench's variables. */
 const VARIABLES = `\\set owner random(1, ${OWNERS_PER_TENANT})
+\\set stripe random(0, ${QUOTA_STRIPES - 1})
 \\set a random(1, 2000000000)
 \\set b random(1, 2000000000)
 `;
@@ -24,24 +27,24 @@ const CHANGE_DATA = `'{"filename":"bench.bin","size":${SMALL_FILE_BYTES},"conten
 /**
  * The statement upload-api runs for one single-PUT initiation (libs/database:
  * FileTransitionRepository.createUpload with appendChangeCtes, ADR 0015): the conditional quota
- * UPDATE that takes the tenant's row lock, the file row, the owner-sequence upsert, the change and
- * its webhook outbox rows (no endpoint matches), as one statement committing on its own. What
- * pgbench gets out of it is this machine's ceiling for an initiation.
+ * UPDATE that locks one of the tenant's quota stripes (ADR 0017; upload-api has dealt them out
+ * before pgbench runs, so no admission here needs a rebalance), the file row, the owner-sequence
+ * upsert, the change and its webhook outbox rows (no endpoint matches), as one statement
+ * committing on its own. What pgbench gets out of it is this machine's ceiling for an initiation.
  */
 export function initiationStatement(tenantId: string): string {
   return `${VARIABLES}WITH admitted AS (
-  UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${SMALL_FILE_BYTES}::bigint, updated_at = now()
-  FROM tenants t
-  WHERE q.tenant_id = '${tenantId}'::uuid AND t.id = q.tenant_id
-    AND q.used_bytes + q.reserved_bytes + ${SMALL_FILE_BYTES}::bigint <= t.quota_bytes
+  UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${SMALL_FILE_BYTES}::bigint, used_bytes = q.used_bytes + 0::bigint, updated_at = now()
+  WHERE q.tenant_id = '${tenantId}'::uuid AND q.stripe = :stripe::smallint
+    AND q.used_bytes + q.reserved_bytes + ${SMALL_FILE_BYTES}::bigint <= q.allotment_bytes
   RETURNING q.tenant_id
 ),
 inserted AS (
   INSERT INTO files (id, tenant_id, owner_id, filename, content_type, size, declared_sha256, storage_key, mode,
-                     part_size, part_count, checksum_algorithm, metadata, expires_at, status, updated_at)
+                     part_size, part_count, checksum_algorithm, metadata, expires_at, status, quota_stripe, updated_at)
   SELECT ${FILE_ID}, admitted.tenant_id, ${OWNER}, 'bench-' || :a::text || '.bin', 'application/octet-stream',
          ${SMALL_FILE_BYTES}::bigint, NULL::text, 'uploads/${tenantId}/' || ${FILE_ID}::text, 'single'::upload_mode,
-         NULL::bigint, NULL::int, NULL::text, NULL::jsonb, now() + interval '1 day', 'pending'::file_status, now()
+         NULL::bigint, NULL::int, NULL::text, NULL::jsonb, now() + interval '1 day', 'pending'::file_status, :stripe::smallint, now()
   FROM admitted
   RETURNING ${FILE_COLUMNS}
 ),
@@ -77,14 +80,15 @@ FROM inserted;
 
 /**
  * The same initiation as upload-api ran it before ADR 0015 (commit 6ee0e3b): a transaction of one
- * round trip per statement, the tenant's quota row locked from the first to COMMIT. `\gset`
- * carries results forward as the service did. Kept as the reference of what the one statement buys.
+ * round trip per statement, the tenant's quota row (then its only one: stripe 0) locked from the
+ * first to COMMIT. `\gset` carries results forward as the service did. Kept as the reference of
+ * what the one statement buys.
  */
 export function initiationRoundTrips(tenantId: string): string {
   return `${VARIABLES}BEGIN;
 UPDATE quota_usage q SET reserved_bytes = q.reserved_bytes + ${SMALL_FILE_BYTES}, used_bytes = q.used_bytes + 0, updated_at = now()
   FROM tenants t
-  WHERE q.tenant_id = '${tenantId}'::uuid AND t.id = q.tenant_id
+  WHERE q.tenant_id = '${tenantId}'::uuid AND q.stripe = 0 AND t.id = q.tenant_id
     AND q.used_bytes + q.reserved_bytes + ${SMALL_FILE_BYTES} <= t.quota_bytes;
 INSERT INTO files (id, tenant_id, owner_id, filename, content_type, size, declared_sha256, storage_key, mode, part_size, part_count,
                    checksum_algorithm, status, expires_at, updated_at)

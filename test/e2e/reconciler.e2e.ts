@@ -36,7 +36,9 @@ describe('the reconciler (test-shortened deadlines)', () => {
   });
 
   const quota = async () =>
-    (await stack.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
+    (
+      await stack.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_totals WHERE tenant_id = $1', [tenantId])
+    )[0];
 
   it('an upload left unfinished past its deadline is aborted in storage, expired, and its quota released', async () => {
     const init = await client.call('POST', '/v1/uploads', { filename: 'abandoned.bin', size: 20 * MiB, contentType: 'application/octet-stream' });

@@ -74,7 +74,7 @@ describe('two replicas of every service', () => {
         return res.body as { id: string; upload: { url: string; headers: Record<string, string> } };
       },
     );
-    const [{ reserved }] = await stack.sql<{ reserved: string }>('SELECT reserved_bytes AS reserved FROM quota_usage WHERE tenant_id = $1', [tenant.id]);
+    const [{ reserved }] = await stack.sql<{ reserved: string }>('SELECT reserved_bytes AS reserved FROM quota_totals WHERE tenant_id = $1', [tenant.id]);
     expect(Number(reserved)).toBe(UPLOADS * SIZE);
 
     // ...then the bytes, distinct for each file (no instant upload shortcut).
@@ -108,7 +108,7 @@ describe('two replicas of every service', () => {
       ]),
     );
     const [quota] = await stack.sql<{ used: string; reserved: string }>(
-      'SELECT used_bytes AS used, reserved_bytes AS reserved FROM quota_usage WHERE tenant_id = $1',
+      'SELECT used_bytes AS used, reserved_bytes AS reserved FROM quota_totals WHERE tenant_id = $1',
       [tenant.id],
     );
     expect({ used: Number(quota.used), reserved: Number(quota.reserved) }).toEqual({ used: UPLOADS * SIZE, reserved: 0 });

@@ -26,7 +26,7 @@ describe('graceful shutdown', () => {
   it.each(['SIGTERM', 'SIGKILL'] as const)('chunk-tracker stopped by %s while holding messages: every upload still reaches uploaded, once', async (signal) => {
     const total = 40;
     const ids: string[] = [];
-    const before = (await stack.sql<{ used_bytes: string }>('SELECT used_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
+    const before = (await stack.sql<{ used_bytes: string }>('SELECT used_bytes FROM quota_totals WHERE tenant_id = $1', [tenantId]))[0];
     // Keep uploads flowing while the tracker is stopped and started again.
     const uploads = (async () => {
       for (let i = 0; i < total; i++) ids.push(await client.upload(Buffer.from(`object ${i} of ${signal}`), `${signal}-${i}.txt`, 'text/plain'));
@@ -54,7 +54,7 @@ describe('graceful shutdown', () => {
       ['upload.created', total],
     ]);
     const [sum] = await stack.sql<{ s: string }>('SELECT sum(size) AS s FROM files WHERE id = ANY($1::uuid[])', [ids]);
-    const after = (await stack.sql<{ used_bytes: string }>('SELECT used_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
+    const after = (await stack.sql<{ used_bytes: string }>('SELECT used_bytes FROM quota_totals WHERE tenant_id = $1', [tenantId]))[0];
     expect(BigInt(after.used_bytes) - BigInt(before.used_bytes)).toBe(BigInt(sum.s));
   });
 

@@ -38,7 +38,9 @@ describe('the upload path end to end: storage events decide', () => {
       )
     ).map((c) => c.type);
   const quota = async () =>
-    (await stack.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
+    (
+      await stack.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_totals WHERE tenant_id = $1', [tenantId])
+    )[0];
 
   it.each([
     ['0 B', 0],

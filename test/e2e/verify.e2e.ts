@@ -47,7 +47,7 @@ describe('verification (media-processor, media-verify queue)', () => {
       )
     )[0];
   const used = async () =>
-    BigInt((await stack.sql<{ used_bytes: string }>('SELECT used_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0].used_bytes);
+    BigInt((await stack.sql<{ used_bytes: string }>('SELECT used_bytes FROM quota_totals WHERE tenant_id = $1', [tenantId]))[0].used_bytes);
 
   it('a PNG becomes ready with its detected type and verified SHA-256, visible in the file', async () => {
     const id = await client.upload(PNG, 'picture.png', 'image/png');

@@ -21,6 +21,12 @@ export const baseEnv = z.object({
 export const databaseEnv = z.object({
   DATABASE_URL: url.refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
   DATABASE_POOL_MAX: positiveInt.default(10),
+  /**
+   * Rows each tenant's quota is held in (docs/adr/0017-quota-stripes.md): concurrent initiations
+   * of one tenant lock one of them, not one shared row. More serves a busier tenant; fewer keeps
+   * the allotments larger for tenants whose files are large against their quota.
+   */
+  QUOTA_STRIPES: positiveInt.max(256).default(16),
 });
 
 export const redisEnv = z.object({

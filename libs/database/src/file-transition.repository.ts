@@ -1,10 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
+import type { DatabaseEnv } from '@app/config';
 import type { ChangeType, FileStatusName } from '@app/contracts';
 import { APPENDED, AppendedRow, appendChangeCtes } from './change-append.sql';
 import type { Tx } from './change-event.repository';
 import { ChangeOutbox } from './change-outbox';
 import { FILE_COLUMNS } from './file-columns.sql';
-import { admitQuota, admitQuotaSql, applyQuota, QuotaEffect } from './quota.sql';
+import { Prisma } from './generated/prisma/client';
+import { admitQuota, admitQuotaSql, applyQuotaDelta, pickStripe, QuotaDelta, QuotaEffect, quotaDelta, rebalanceQuota } from './quota.sql';
 import type { FilePatch, FileRecord, FileWithVariants, NewUpload, JsonObject } from './records';
 import { PrismaService } from './prisma.service';
 import { StorageEventRecord, StorageEventRepository } from './storage-event.repository';
@@ -42,7 +45,12 @@ export class FileTransitionRepository {
     private readonly prisma: PrismaService,
     private readonly outbox: ChangeOutbox,
     private readonly events: StorageEventRepository,
-  ) {}
+    @Inject(APP_CONFIG) config: Pick<DatabaseEnv, 'QUOTA_STRIPES'>,
+  ) {
+    this.stripes = config.QUOTA_STRIPES;
+  }
+
+  private readonly stripes: number;
 
   /** Applies a step; null when the file was not in one of its `from` statuses (nothing changed). */
   async apply(plan: TransitionPlan): Promise<FileRecord | null> {
@@ -63,13 +71,12 @@ export class FileTransitionRepository {
         steps.map((step) => step.event),
         tx,
       );
-      const results: Array<{ duplicate: boolean; file: FileRecord | null }> = [];
-      for (const { event, plan } of steps) {
-        // A second copy of an event in the same batch is a duplicate of the first.
-        const fresh = recordedNow.delete(event.eventKey);
-        results.push({ duplicate: !fresh, file: fresh && plan ? await this.applyIn(tx, plan) : null });
-      }
-      return results;
+      // A second copy of an event in the same batch is a duplicate of the first.
+      const fresh = steps.map(({ event }) => recordedNow.delete(event.eventKey));
+      const plans = steps.flatMap(({ plan }, i) => (fresh[i] && plan ? [plan] : []));
+      const applied = await this.applyAll(tx, plans);
+      let next = 0;
+      return steps.map(({ plan }, i) => ({ duplicate: !fresh[i], file: fresh[i] && plan ? applied[next++] : null }));
     });
   }
 
@@ -82,22 +89,28 @@ export class FileTransitionRepository {
    * check and the increment are one UPDATE, so concurrent initiations cannot overshoot.
    */
   async createUpload(upload: NewUpload, status: FileStatusName, change: NewChangeData): Promise<FileRecord | null> {
-    const [row] = await this.prisma.$queryRaw<Array<FileRecord & AppendedRow>>`
-      WITH admitted AS (${admitQuotaSql(upload.tenantId, { reserve: upload.size })}),
+    const stripe = pickStripe(this.stripes);
+    const statement = Prisma.sql`
+      WITH admitted AS (${admitQuotaSql(upload.tenantId, stripe, { reserve: upload.size })}),
       inserted AS (
         INSERT INTO files (id, tenant_id, owner_id, filename, content_type, size, declared_sha256, storage_key, mode,
-                           part_size, part_count, checksum_algorithm, metadata, expires_at, status, updated_at)
+                           part_size, part_count, checksum_algorithm, metadata, expires_at, status, quota_stripe, updated_at)
         SELECT ${upload.id}::uuid, admitted.tenant_id, ${upload.ownerId}::text, ${upload.filename}::text, ${upload.contentType}::text,
                ${upload.size}::bigint, ${upload.declaredSha256}::text, ${upload.storageKey}::text, ${upload.mode}::upload_mode,
                ${upload.partSize}::bigint, ${upload.partCount}::int, ${upload.checksumAlgorithm}::text,
                ${upload.metadata === undefined ? null : JSON.stringify(upload.metadata)}::jsonb, ${upload.expiresAt}::timestamptz,
-               ${status}::file_status, now()
+               ${status}::file_status, ${stripe}::smallint, now()
         FROM admitted
         RETURNING ${FILE_COLUMNS}
       ),
       src AS (SELECT "tenantId"::uuid AS tenant_id, "ownerId" AS owner_id, "id"::uuid AS file_id FROM inserted),
       ${appendChangeCtes('src', change)}
       SELECT inserted.*, ${APPENDED} FROM inserted`;
+    const create = async (db: Pick<Tx, '$queryRaw'>) => (await db.$queryRaw<Array<FileRecord & AppendedRow>>(statement))[0];
+    // The stripe's allotment is usually enough; when not, the same statement after a rebalance.
+    const row =
+      (await create(this.prisma)) ??
+      (await this.prisma.$transaction(async (tx) => ((await rebalanceQuota(tx, upload.tenantId, stripe, this.stripes, upload.size)) ? create(tx) : undefined)));
     if (!row) return null;
     const { change_id: _id, change_seq: _seq, change_created_at: _at, delivery_ids: _ids, ...file } = row;
     await this.outbox.published([this.outbox.committed({ tenantId: file.tenantId, ownerId: file.ownerId, fileId: file.id, ...change }, row)]);
@@ -115,7 +128,8 @@ export class FileTransitionRepository {
     changes: NewChangeData[],
   ): Promise<FileRecord | null> {
     return this.outbox.transaction(async (tx) => {
-      if (!(await admitQuota(tx, source.tenantId, { use: source.size }))) return null;
+      const stripe = pickStripe(this.stripes);
+      if (!(await admitQuota(tx, source.tenantId, stripe, this.stripes, { use: source.size }))) return null;
       const now = new Date();
       const file = await tx.file.create({
         data: {
@@ -131,6 +145,7 @@ export class FileTransitionRepository {
           storageKey: source.storageKey,
           mode: source.mode,
           status,
+          quotaStripe: stripe,
           statusReason: `deduplicated:${source.id}`,
           metadata: copy.metadata,
           etag: source.etag,
@@ -189,17 +204,67 @@ export class FileTransitionRepository {
   /**
    * The guarded step: the row is locked only if it is in a `from` status, so the quota effect is
    * the one for the status it really leaves (a step may leave several with different effects).
+   * Locks in the order every writer takes them: the file, its quota stripe, its owner's sequence.
    */
   private async applyIn(tx: Tx, plan: TransitionPlan): Promise<FileRecord | null> {
-    const [current] = await tx.$queryRaw<Array<{ status: FileStatusName }>>`
-      SELECT status::text AS status FROM files WHERE id = ${plan.fileId}::uuid AND status::text = ANY(${[...plan.from]}::text[]) FOR UPDATE`;
+    const [current] = await tx.$queryRaw<LockedFile[]>`
+      SELECT ${LOCKED_COLUMNS} FROM files WHERE id = ${plan.fileId}::uuid AND status::text = ANY(${[...plan.from]}::text[]) FOR UPDATE`;
     if (!current) return null;
+    const effect = plan.quota[current.status];
+    if (effect) await applyQuotaDelta(tx, current.tenantId, current.stripe, quotaDelta(effect, current.size));
+    return this.write(tx, plan);
+  }
+
+  /**
+   * Several steps in one transaction, each as `applyIn` would apply it in turn (a step sees the
+   * status the one before left), with the locks in the same order as everywhere else so that
+   * concurrent batches and initiations cannot deadlock: the files (by id), then the quota stripes
+   * the steps move (by tenant and stripe, each once with the sum of its effects), then the
+   * owners' sequences (steps written by tenant and owner; a file's steps keep their order).
+   */
+  private async applyAll(tx: Tx, plans: readonly TransitionPlan[]): Promise<Array<FileRecord | null>> {
+    if (plans.length === 0) return [];
+    const ids = [...new Set(plans.map((plan) => plan.fileId))];
+    const locked = new Map(
+      (await tx.$queryRaw<LockedFile[]>`SELECT ${LOCKED_COLUMNS} FROM files WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`).map((file) => [
+        file.id,
+        file,
+      ]),
+    );
+    const deltas = new Map<string, { tenantId: string; stripe: number; delta: QuotaDelta }>();
+    const applies = plans.map((plan) => {
+      const file = locked.get(plan.fileId);
+      if (!file || !plan.from.includes(file.status)) return null;
+      const effect = plan.quota[file.status];
+      if (effect) {
+        const key = `${file.tenantId}/${String(file.stripe).padStart(5, '0')}`;
+        const sum = deltas.get(key) ?? { tenantId: file.tenantId, stripe: file.stripe, delta: { reserved: 0n, used: 0n } };
+        const { reserved, used } = quotaDelta(effect, file.size);
+        sum.delta = { reserved: sum.delta.reserved + reserved, used: sum.delta.used + used };
+        deltas.set(key, sum);
+      }
+      file.status = plan.to;
+      return file;
+    });
+    for (const key of [...deltas.keys()].sort()) {
+      const { tenantId, stripe, delta } = deltas.get(key)!;
+      await applyQuotaDelta(tx, tenantId, stripe, delta);
+    }
+    const order = plans
+      .map((plan, i) => ({ plan, i, file: applies[i] }))
+      .filter((step) => step.file)
+      .sort((a, b) => compare(a.file!.tenantId, b.file!.tenantId) || compare(a.file!.ownerId, b.file!.ownerId) || a.i - b.i);
+    const results: Array<FileRecord | null> = plans.map(() => null);
+    for (const { plan, i } of order) results[i] = await this.write(tx, plan);
+    return results;
+  }
+
+  /** The step's file row and change, on a row already locked in a `from` status. */
+  private async write(tx: Tx, plan: TransitionPlan): Promise<FileRecord> {
     const file = await tx.file.update({
       where: { id: plan.fileId },
       data: { ...plan.patch, mediaInfo: plan.patch.mediaInfo, status: plan.to, statusChangedAt: new Date() },
     });
-    const effect = plan.quota[current.status];
-    if (effect) await applyQuota(tx, file.tenantId, file.size, effect);
     if (plan.change) {
       await this.outbox.append(tx, {
         tenantId: file.tenantId,
@@ -212,3 +277,19 @@ export class FileTransitionRepository {
     return file;
   }
 }
+
+/** What a step needs of the file it locks. */
+interface LockedFile {
+  id: string;
+  tenantId: string;
+  ownerId: string;
+  status: FileStatusName;
+  size: bigint;
+  stripe: number;
+}
+
+const LOCKED_COLUMNS = Prisma.raw(
+  `id::text AS "id", tenant_id::text AS "tenantId", owner_id AS "ownerId", status::text AS "status", size, quota_stripe AS "stripe"`,
+);
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

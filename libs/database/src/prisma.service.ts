@@ -23,7 +23,7 @@ const READ_TYPES = {
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   private readonly pool: Pool;
 
-  constructor(@Inject(APP_CONFIG) config: DatabaseEnv) {
+  constructor(@Inject(APP_CONFIG) config: Pick<DatabaseEnv, 'DATABASE_URL' | 'DATABASE_POOL_MAX'>) {
     const pool = new Pool({
       connectionString: config.DATABASE_URL,
       max: config.DATABASE_POOL_MAX,

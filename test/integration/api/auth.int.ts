@@ -35,7 +35,7 @@ describe('upload-api: tenants, keys and tokens (real Postgres)', () => {
     const dump = JSON.stringify(await api.sql('SELECT * FROM api_keys')) + JSON.stringify(await api.sql('SELECT * FROM tenants'));
     expect(dump).not.toContain(res.body.apiKey);
     expect(dump).not.toContain(res.body.apiKey.slice(12));
-    const [quota] = await api.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [
+    const [quota] = await api.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_totals WHERE tenant_id = $1', [
       res.body.id,
     ]);
     expect(quota).toEqual({ used_bytes: '0', reserved_bytes: '0' });

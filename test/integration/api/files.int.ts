@@ -31,7 +31,7 @@ describe('upload-api: files and downloads (real Postgres, moto)', () => {
     return init.body.id as string;
   }
   const quota = async () =>
-    (await api.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [tenant.id]))[0];
+    (await api.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_totals WHERE tenant_id = $1', [tenant.id]))[0];
 
   it("lists the owner's files newest first, in pages, and only theirs", async () => {
     const ids = [];

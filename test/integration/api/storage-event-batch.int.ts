@@ -39,7 +39,7 @@ describe('FileLifecycle.applyStorageEvents (real Postgres)', () => {
   });
   const quota = async () =>
     (
-      await api.sql<{ used: string; reserved: string }>('SELECT used_bytes AS used, reserved_bytes AS reserved FROM quota_usage WHERE tenant_id = $1', [
+      await api.sql<{ used: string; reserved: string }>('SELECT used_bytes AS used, reserved_bytes AS reserved FROM quota_totals WHERE tenant_id = $1', [
         tenant.id,
       ])
     )[0];

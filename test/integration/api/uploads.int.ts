@@ -26,7 +26,7 @@ describe('upload-api: uploads (real Postgres, Redis, moto)', () => {
   const initiate = (body: Record<string, unknown>, owner = 'alice') => api.request('POST', '/v1/uploads', { ...as(owner), body });
   const fileRows = async () => Number((await api.sql<{ n: string }>('SELECT count(*) AS n FROM files'))[0].n);
   const quota = async (tenantId = tenant.id) =>
-    (await api.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_usage WHERE tenant_id = $1', [tenantId]))[0];
+    (await api.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_totals WHERE tenant_id = $1', [tenantId]))[0];
 
   it('a small file gets one presigned PUT, with type and length signed, under a key made of ids', async () => {
     const res = await initiate({ filename: 'photo.jpg', size: 11, contentType: 'image/jpeg' });
@@ -199,6 +199,44 @@ describe('upload-api: uploads (real Postgres, Redis, moto)', () => {
     expect(await quota(team.id)).toEqual({ used_bytes: '0', reserved_bytes: String(10 * MiB) });
     const [rows] = await api.sql<{ n: string }>('SELECT count(*) AS n FROM files WHERE tenant_id = $1', [team.id]);
     expect(rows.n).toBe('10');
+  });
+
+  it('spreads one tenant over quota stripes whose allotments never pass its quota', async () => {
+    const team = await createTenant(api, { quotaBytes: 64 * MiB });
+    const sizes = Array.from({ length: 120 }, (_, i) => ((i * 7919) % 13) * 100 * 1024 + 1);
+    const results = await Promise.all(
+      sizes.map((size, i) =>
+        api.request('POST', '/v1/uploads', {
+          token: team.apiKey,
+          headers: { 'x-owner-id': `o${i % 5}` },
+          body: { filename: `f${i}`, size, contentType: 'application/octet-stream' },
+        }),
+      ),
+    );
+    const admitted = results.flatMap((r, i) => (r.status === 201 ? [{ id: r.body.id as string, size: sizes[i] }] : []));
+    expect(results.every((r) => r.status === 201 || (r.status === 403 && r.body.code === 'quota_exceeded'))).toBe(true);
+    // Aborts release to the stripe each upload was charged to (a wrong stripe would go negative).
+    for (const { id } of admitted.slice(0, 20)) {
+      expect((await api.request('DELETE', `/v1/uploads/${id}`, { token: team.apiKey, headers: { 'x-owner-id': 'o0' } })).status).toBeLessThan(500);
+    }
+    const [books] = await api.sql<{ stripes: string; allotted: string; held: string; files: string; reserved: string }>(
+      `SELECT (SELECT count(*) FROM quota_usage WHERE tenant_id = $1) AS stripes,
+              (SELECT sum(allotment_bytes) FROM quota_usage WHERE tenant_id = $1) AS allotted,
+              (SELECT sum(used_bytes + reserved_bytes) FROM quota_usage WHERE tenant_id = $1) AS held,
+              (SELECT count(DISTINCT quota_stripe) FROM files WHERE tenant_id = $1) AS files,
+              (SELECT coalesce(sum(size), 0) FROM files WHERE tenant_id = $1 AND status = 'pending') AS reserved`,
+      [team.id],
+    );
+    expect(Number(books.stripes)).toBeGreaterThan(1);
+    expect(Number(books.files)).toBeGreaterThan(1);
+    expect(BigInt(books.allotted)).toBeLessThanOrEqual(BigInt(64 * MiB));
+    expect(books.held).toBe(books.reserved);
+    const [perStripe] = await api.sql<{ over: string }>(
+      `SELECT count(*) AS over FROM quota_usage q
+       WHERE tenant_id = $1 AND reserved_bytes <> (SELECT coalesce(sum(size), 0) FROM files f WHERE f.tenant_id = q.tenant_id AND f.quota_stripe = q.stripe AND f.status = 'pending')`,
+      [team.id],
+    );
+    expect(perStripe.over).toBe('0');
   });
 
   it('another owner or tenant sees 404 for an upload, never 403', async () => {
