@@ -1,4 +1,4 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
+import { createServer, IncomingMessage, request, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { ChangeFeed } from '@app/sdk';
@@ -23,7 +23,7 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
         WEBHOOK_ALLOW_PRIVATE_TARGETS: 'loopback',
         WEBHOOK_RETRY_BASE_MS: '300',
         WEBHOOK_MAX_ATTEMPTS: '4',
-        SYNC_MAX_CONNECTIONS_PER_OWNER: '4',
+        SYNC_MAX_CONNECTIONS_PER_OWNER: '20',
         SYNC_HEARTBEAT_SECONDS: '2',
       },
     });
@@ -234,9 +234,51 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
     expect(await feed('limited', '?cursor=1')).toMatchObject({ status: 410, body: { code: 'cursor_expired' } });
     expect((await feed('limited', '?cursor=2')).body.changes).toHaveLength(1);
     expect((await feed('limited', '?waitSeconds=abc')).status).toBe(400);
-    const devices = await Promise.all(Array.from({ length: 4 }, () => Device.connect(syncUrl, token, '2'))); // the limit here
+    const devices = await Promise.all(Array.from({ length: 20 }, () => Device.connect(syncUrl, token, '2'))); // the limit here
     await expect(Device.connect(syncUrl, token, '2')).rejects.toMatchObject({ status: 429 });
     await Promise.all(devices.map((d) => d.close()));
+  });
+
+  it('100 malformed upgrades of one owner take none of its slots: 20 real devices connect after them', async () => {
+    const token = await tokenFor('malformed');
+    const { hostname, port } = new URL(syncUrl);
+    const upgrade = (headers: Record<string, string>) =>
+      new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+        const req = request({
+          hostname,
+          port,
+          path: '/v1/sync',
+          headers: { connection: 'Upgrade', upgrade: 'websocket', authorization: `Bearer ${token}`, ...headers },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
+        });
+        req.on('upgrade', () => reject(new Error('a malformed handshake was accepted')));
+        req.on('error', reject);
+        req.end();
+      });
+    const key = Buffer.alloc(16, 7).toString('base64');
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => upgrade(i % 2 ? { 'sec-websocket-version': '13' } : { 'sec-websocket-key': key, 'sec-websocket-version': '99' })),
+    );
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ status: 400, type: 'application/problem+json' });
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'validation_failed' });
+    }
+    const devices = await Promise.all(Array.from({ length: 20 }, () => Device.connect(syncUrl, token)));
+    await expect(Device.connect(syncUrl, token)).rejects.toMatchObject({ status: 429 });
+    await Promise.all(devices.map((d) => d.close()));
+    // Their slots are free again once they have gone.
+    await until('a slot freed by a device that left', async () => {
+      try {
+        await (await Device.connect(syncUrl, token)).close();
+        return true;
+      } catch {
+        return false;
+      }
+    });
   });
 
   it('drops a device that stops answering pings', async () => {

@@ -173,6 +173,8 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== PATH) return this.refuse(socket, 'not_found', 'No WebSocket here; use /v1/sync.');
+    const handshake = handshakeProblem(request);
+    if (handshake) return this.refuse(socket, 'validation_failed', handshake);
     if (this.closing) return this.refuse(socket, 'dependency_unavailable', 'Shutting down; connect to another replica.');
     let scope: OwnerScope;
     let after: bigint;
@@ -195,11 +197,18 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
     if (open >= this.config.SYNC_MAX_CONNECTIONS_PER_OWNER) {
       return this.refuse(socket, 'too_many_connections', `At most ${this.config.SYNC_MAX_CONNECTIONS_PER_OWNER} devices of one owner may be connected here.`);
     }
+    // The slot is the socket's from here until it closes, whatever ends it: a handshake `ws`
+    // refuses without calling back, a device that leaves, a server that drops it.
     this.perOwner.set(key, open + 1);
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, scope, after, key));
+    socket.once('close', () => {
+      const left = (this.perOwner.get(key) ?? 1) - 1;
+      if (left > 0) this.perOwner.set(key, left);
+      else this.perOwner.delete(key);
+    });
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, scope, after));
   }
 
-  private attach(ws: WebSocket, scope: OwnerScope, after: bigint, key: string): void {
+  private attach(ws: WebSocket, scope: OwnerScope, after: bigint): void {
     const session = new DeviceSession(ws, scope, after, this.feed, this.config.SYNC_MAX_BUFFERED_BYTES, {
       onError: (error) => {
         this.logger.warn({ err: error }, 'sending changes failed; the device reconnects');
@@ -218,9 +227,6 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
     ws.once('close', () => {
       listening.stop();
       this.sessions.delete(session);
-      const left = (this.perOwner.get(key) ?? 1) - 1;
-      if (left > 0) this.perOwner.set(key, left);
-      else this.perOwner.delete(key);
       this.connectedGauge.set(this.sessions.size);
     });
     // The backlog is read once the owner's channel is subscribed: nothing falls between the two.
@@ -244,6 +250,18 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
       session.ws.ping();
     }
   }
+}
+
+/**
+ * What makes an upgrade request one `ws` would refuse (RFC 6455 section 4.2.1), found before any
+ * work is done for it, so it is answered with a problem document like every other refusal.
+ */
+function handshakeProblem(request: IncomingMessage): string | null {
+  if (request.method !== 'GET') return 'A WebSocket handshake is a GET.';
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return 'Upgrade must be websocket.';
+  if (!/^[+/0-9A-Za-z]{22}==$/.test(request.headers['sec-websocket-key'] ?? '')) return 'Sec-WebSocket-Key must be 16 bytes in base64.';
+  if (request.headers['sec-websocket-version'] !== '13' && request.headers['sec-websocket-version'] !== '8') return 'Sec-WebSocket-Version must be 13.';
+  return null;
 }
 
 function safeJson(text: string): unknown {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import type { TenantRepository } from '@app/database';
 import { CredentialsService } from './credentials.service';
 
@@ -8,6 +9,8 @@ function service(keys: Record<string, { tenantId: string; apiKeyId: string }> = 
   const tenants = { findByApiKeyHash: jest.fn(async (hash: string) => keys[hash] ?? null) } as unknown as jest.Mocked<TenantRepository>;
   return { credentials: new CredentialsService({ ...config, API_KEY_CACHE_SECONDS: cacheSeconds }, tenants), tenants };
 }
+
+const TENANT = '0b9c3a52-6f1e-4c1f-9d38-2f7a7d7c1e01';
 
 describe('CredentialsService', () => {
   it('recognises the admin token and nothing resembling it', async () => {
@@ -33,11 +36,25 @@ describe('CredentialsService', () => {
 
   it('issues user tokens bound to one tenant and owner that verify until they expire', async () => {
     const { credentials } = service();
-    const { token, expiresAt } = credentials.issueUserToken('t1', 'alice', 60);
+    const { token, expiresAt } = credentials.issueUserToken(TENANT, 'alice', 60);
     expect(expiresAt.getTime()).toBeGreaterThan(Date.now() + 55_000);
-    await expect(credentials.authenticate(`Bearer ${token}`)).resolves.toEqual({ kind: 'user', tenantId: 't1', ownerId: 'alice' });
-    const old = credentials.issueUserToken('t1', 'alice', 60, new Date(Date.now() - 120_000));
+    await expect(credentials.authenticate(`Bearer ${token}`)).resolves.toEqual({ kind: 'user', tenantId: TENANT, ownerId: 'alice' });
+    const old = credentials.issueUserToken(TENANT, 'alice', 60, new Date(Date.now() - 120_000));
     await expect(credentials.authenticate(`Bearer ${old.token}`)).resolves.toBeNull();
+  });
+
+  it('refuses a token signed with the right key but not as this API issues them: no expiry, a lifetime past the longest, no tenant id', async () => {
+    const { credentials } = service();
+    const sign = (claims: object) => jwt.sign(claims, config.TOKEN_SIGNING_SECRET, { algorithm: 'HS256', audience: 'upload-platform:user' });
+    const iat = Math.floor(Date.now() / 1000);
+    await expect(credentials.authenticate(`Bearer ${sign({ sub: 'alice', tid: TENANT, iat, exp: iat + 60 })}`)).resolves.toMatchObject({ kind: 'user' });
+    for (const claims of [
+      { sub: 'alice', tid: TENANT, iat },
+      { sub: 'alice', tid: TENANT, iat, exp: iat + 8 * 24 * 3600 },
+      { sub: 'alice', tid: 'not-a-tenant-id', iat, exp: iat + 60 },
+    ]) {
+      await expect(credentials.authenticate(`Bearer ${sign(claims)}`)).resolves.toBeNull();
+    }
   });
 
   it('refuses tokens signed with another key or algorithm', async () => {

@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG } from '@app/config';
 import type { AuthEnv } from '@app/config';
+import { MAX_TOKEN_TTL_SECONDS } from '@app/contracts';
 import { TenantRepository } from '@app/database';
 import type { Principal } from './principal';
 
@@ -25,6 +26,8 @@ interface UserTokenClaims {
   sub: string;
   tid: string;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Turns a bearer credential into a Principal: the admin token (compared in constant time),
@@ -88,10 +91,17 @@ export class CredentialsService {
     return found;
   }
 
+  /**
+   * Only tokens shaped as `issueUserToken` makes them: an expiry no further from the issue time
+   * than a token may live (jsonwebtoken accepts a token without `exp` forever), and a tenant id.
+   */
   private verifyUserToken(token: string): Principal | null {
     try {
-      const claims = jwt.verify(token, this.config.TOKEN_SIGNING_SECRET, { algorithms: ['HS256'], audience: USER_TOKEN_AUDIENCE }) as Partial<UserTokenClaims>;
-      if (typeof claims.sub !== 'string' || typeof claims.tid !== 'string') return null;
+      const claims = jwt.verify(token, this.config.TOKEN_SIGNING_SECRET, { algorithms: ['HS256'], audience: USER_TOKEN_AUDIENCE }) as Partial<
+        UserTokenClaims & { iat: number; exp: number }
+      >;
+      if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || claims.exp - claims.iat > MAX_TOKEN_TTL_SECONDS) return null;
+      if (typeof claims.sub !== 'string' || typeof claims.tid !== 'string' || !UUID.test(claims.tid)) return null;
       return { kind: 'user', tenantId: claims.tid, ownerId: claims.sub };
     } catch {
       return null;

@@ -26,7 +26,7 @@ export class FileRepository {
     status: FileStatusName;
   }): Promise<FileWithVariants | null> {
     // On the path of every initiation that declares its SHA-256 (the SDK does, up to 64 MiB).
-    const [source] = await this.prisma.read<FileRecord>(Prisma.sql`
+    const [source] = await this.prisma.direct<FileRecord>(Prisma.sql`
       SELECT ${FILE_COLUMNS} FROM files
       WHERE tenant_id = ${q.tenantId}::uuid ${q.ownerId ? Prisma.sql`AND owner_id = ${q.ownerId}` : Prisma.empty}
         AND sha256 = ${q.sha256} AND size = ${q.size}::bigint AND status::text = ${q.status}
@@ -36,24 +36,24 @@ export class FileRepository {
   }
 
   // The reads on every request's path (signing, status, completion) and every storage event's go
-  // straight through pg (PrismaService.read): Prisma's query engine costs more than the query.
+  // straight through pg (PrismaService.direct): Prisma's query engine costs more than the query.
 
   /** A file of this owner, or null: other owners' and tenants' files do not exist for the caller. */
   async findOwned(scope: { tenantId: string; ownerId: string }, id: string): Promise<FileRecord | null> {
-    const [file] = await this.prisma.read<FileRecord>(Prisma.sql`
+    const [file] = await this.prisma.direct<FileRecord>(Prisma.sql`
       SELECT ${FILE_COLUMNS} FROM files WHERE id = ${id}::uuid AND tenant_id = ${scope.tenantId}::uuid AND owner_id = ${scope.ownerId}`);
     return file ?? null;
   }
 
   async find(id: string): Promise<FileRecord | null> {
-    const [file] = await this.prisma.read<FileRecord>(Prisma.sql`SELECT ${FILE_COLUMNS} FROM files WHERE id = ${id}::uuid`);
+    const [file] = await this.prisma.direct<FileRecord>(Prisma.sql`SELECT ${FILE_COLUMNS} FROM files WHERE id = ${id}::uuid`);
     return file ?? null;
   }
 
   /** The files with these ids that exist (one query for a page of ids). */
   async findMany(ids: string[]): Promise<FileRecord[]> {
     if (!ids.length) return [];
-    return this.prisma.read<FileRecord>(Prisma.sql`SELECT ${FILE_COLUMNS} FROM files WHERE id = ANY(${ids}::uuid[])`);
+    return this.prisma.direct<FileRecord>(Prisma.sql`SELECT ${FILE_COLUMNS} FROM files WHERE id = ANY(${ids}::uuid[])`);
   }
 
   /** Facts verification established, kept while the file stays in `processing`. */
@@ -78,7 +78,7 @@ export class FileRepository {
     after?: { createdAt: Date; id: string },
   ): Promise<FileWithVariants[]> {
     const position = after ? Prisma.sql`AND (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
-    const files = await this.prisma.read<FileRecord>(Prisma.sql`
+    const files = await this.prisma.direct<FileRecord>(Prisma.sql`
       SELECT ${FILE_COLUMNS} FROM files
       WHERE tenant_id = ${scope.tenantId}::uuid AND owner_id = ${scope.ownerId}::text
         AND status::text = ANY(${[...statuses]}::text[]) ${position}
@@ -95,7 +95,7 @@ export class FileRepository {
   /** The files with their variants (by name), in one more read. */
   private async withVariants(files: FileRecord[]): Promise<FileWithVariants[]> {
     if (!files.length) return [];
-    const variants = await this.prisma.read<VariantRow & { fileId: string }>(Prisma.sql`
+    const variants = await this.prisma.direct<VariantRow & { fileId: string }>(Prisma.sql`
       SELECT ${VARIANT_COLUMNS} FROM variants WHERE file_id = ANY(${files.map((f) => f.id)}::uuid[]) ORDER BY name`);
     const byFile = new Map<string, VariantRow[]>();
     for (const { fileId, ...variant } of variants) {
@@ -149,7 +149,7 @@ export class FileRepository {
 
   /** Parts the ledger knows as stored (for resume views after storage forgot them). */
   async storedParts(fileId: string): Promise<Array<{ partNumber: number; size: bigint; etag: string | null }>> {
-    return this.prisma.read(Prisma.sql`
+    return this.prisma.direct(Prisma.sql`
       SELECT part_number AS "partNumber", size, etag FROM file_parts WHERE file_id = ${fileId}::uuid ORDER BY part_number`);
   }
 }

@@ -8,7 +8,7 @@ import { Prisma, PrismaClient } from './generated/prisma/client';
 const INT8_OID = 20;
 const parseInt8 = (value: string): bigint => BigInt(value);
 
-/** How `read` parses columns: int8 as bigint, as Prisma returns it; the rest as pg does. */
+/** How `direct` parses columns: int8 as bigint, as Prisma returns it; the rest as pg does. */
 const READ_TYPES = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID ? parseInt8 : (types.getTypeParser(oid, format ?? 'text') as unknown)) as typeof types.getTypeParser,
@@ -36,12 +36,13 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
   }
 
   /**
-   * A read straight through pg, on the same pool: for the statements every request or storage
-   * event runs (finding an upload, a tenant, a page of files). Even a raw query through Prisma
-   * passes its query interpreter (WebAssembly), which cost more CPU than the query in the
-   * control-plane profile (docs/benchmarks.md). Columns come back as `$queryRaw` returns them.
+   * One statement straight through pg, on the same pool, committing on its own: for the
+   * statements every request or storage event runs (finding an upload, a tenant, a page of files,
+   * and an initiation, which is one statement: ADR 0015). Even a raw query through Prisma passes
+   * its query interpreter (WebAssembly), which cost more CPU than the query in the control-plane
+   * profile (docs/benchmarks.md). Columns come back as `$queryRaw` returns them.
    */
-  async read<T>(sql: Prisma.Sql): Promise<T[]> {
+  async direct<T>(sql: Prisma.Sql): Promise<T[]> {
     const { rows } = await this.pool.query<T & object>({ text: sql.text, values: sql.values, types: READ_TYPES });
     return rows;
   }

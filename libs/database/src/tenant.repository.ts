@@ -42,9 +42,9 @@ export class TenantRepository {
     });
   }
 
-  /** On every initiation's path: straight through pg (PrismaService.read). */
+  /** On every initiation's path: straight through pg (PrismaService.direct). */
   async find(id: string): Promise<TenantRecord | null> {
-    const [tenant] = await this.prisma.read<TenantRecord>(Prisma.sql`
+    const [tenant] = await this.prisma.direct<TenantRecord>(Prisma.sql`
       SELECT id::text AS "id", name, quota_bytes AS "quotaBytes", max_file_bytes AS "maxFileBytes", allowed_types AS "allowedTypes",
              dedup_scope::text AS "dedupScope"
       FROM tenants WHERE id = ${id}::uuid`);

@@ -1,11 +1,13 @@
 import { DynamicModule, Logger as NestLogger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from '@app/config';
 import type { BaseEnv } from '@app/config';
 import { Lifecycle, MetricsService, requestIdOf } from '@app/observability';
+import { useJsonBodyParser } from './json-body';
 import { ProblemFilter, sendProblem } from './problem.filter';
 
 export interface HttpServiceOptions {
@@ -23,8 +25,12 @@ export interface HttpServiceOptions {
 export type AppEntry = Type<unknown> | DynamicModule;
 
 export async function createHttpApp(module: AppEntry, options: Pick<HttpServiceOptions, 'bodyLimitBytes' | 'configure'> = {}): Promise<NestFastifyApplication> {
+  const logger = new NestLogger('Http');
   const adapter = new FastifyAdapter({
     trustProxy: true,
+    // Errors Fastify meets while routing (a path parameter past its length limit, a malformed
+    // URL) answer as problem documents like every other.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendProblem(reply, request, error, logger),
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     genReqId: requestIdOf,
     // Keep-alive sockets would hold a graceful close open; idle ones are closed at once.
@@ -38,7 +44,7 @@ export async function createHttpApp(module: AppEntry, options: Pick<HttpServiceO
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
-  const logger = new NestLogger('Http');
+  useJsonBodyParser(fastify);
   // Errors raised by Fastify before a Nest handler runs (malformed JSON, body too large, bad content type).
   fastify.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, logger));
 

@@ -222,8 +222,13 @@ export class UploadsService {
     if (isIn(ABANDONED, file.status)) return;
     // Storage's part of it (the object or multipart upload) is removed after the commit; a failure
     // there leaves an orphan the reconciler (and the bucket lifecycle rule) remove.
-    if (!(await this.lifecycle.abort(file, 'aborted_by_client')))
-      throw new DomainError('invalid_state', `The upload is ${file.status}; delete the file with DELETE /v1/files/${id}.`, { uploadStatus: file.status });
+    if (await this.lifecycle.abort(file, 'aborted_by_client')) return;
+    // The status moved while we looked: a concurrent abort (or expiry) is this abort done, and
+    // anything else is refused with the status it is in now, not the one read before.
+    const now = await this.files.findOwned(scope, id);
+    if (!now) throw notFound();
+    if (isIn(ABANDONED, now.status)) return;
+    throw new DomainError('invalid_state', `The upload is ${now.status}; delete the file with DELETE /v1/files/${id}.`, { uploadStatus: now.status });
   }
 
   private activeMultipart(file: FileRecord | null): FileRecord {
