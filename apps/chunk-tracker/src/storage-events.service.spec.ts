@@ -24,6 +24,7 @@ const TARGET: Record<NonNullable<StorageFinding['step']>, FileStatusName> = {
   confirmUploaded: 'uploaded',
   rejectUpload: 'rejected',
   removedFromStorage: 'deleted',
+  recheck: 'processing',
 };
 
 /**
@@ -149,7 +150,81 @@ describe('StorageEventsService', () => {
     expect(await outcomes()).toEqual({ 'ObjectCreated:Put duplicate': 1 });
   });
 
-  it.each(['uploaded', 'processing', 'ready', 'failed', 'rejected', 'expired', 'deleted'] as const)(
+  describe('an object created again for a file already stored (issue #11)', () => {
+    /** The verification job a recheck queues: one id per rewrite event, never the first verification's. */
+    const recheckJob = (file: FileRecord) => ({
+      payload: { v: 1, fileId: file.id },
+      jobId: expect.stringMatching(new RegExp(`^verify-${file.id}-[0-9a-f]{16}$`)),
+    });
+
+    it.each([
+      ['multipart', 'uploaded'],
+      ['multipart', 'processing'],
+      ['multipart', 'ready'],
+      ['multipart', 'failed'],
+      ['single', 'uploaded'],
+    ] as const)('only records the write it already knows (same size and ETag) for a %s file that is %s, without asking storage', async (mode, status) => {
+      const file = aFile({ mode, status, size: 1024n, etag: 'etag-1' });
+      // The second event of a multipart completion, or a single PUT's event heard again before verification.
+      const event = anS3Event(file, { eventName: 'ObjectCreated:CompleteMultipartUpload', etag: 'etag-1' });
+      const { service, effects, committed, outcomes } = setup([file]);
+
+      await service.handleBatch([message(event)]);
+
+      expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: null } }]]);
+      expect(effects()).toEqual(['files.findMany', 'lifecycle.applyStorageEvents', 'jobs.enqueueMany']);
+      expect(await outcomes()).toEqual({ 'ObjectCreated:CompleteMultipartUpload recorded': 1 });
+    });
+
+    it.each([
+      ['ready', 'another ETag', { etag: 'etag-2' }],
+      ['ready', 'another size', { etag: 'etag-1', size: 2048 }],
+      ['ready', 'no ETag', { etag: null, sequencer: '0055AED6DCD90281E5' }],
+      ['processing', 'another ETag', { etag: 'etag-2' }],
+      ['uploaded', 'another ETag', { etag: 'etag-2' }],
+      ['failed', 'another ETag', { etag: 'etag-2' }],
+      ['ready', 'the same ETag, for a single-PUT file (whose object is announced once)', { etag: 'etag-1', sequencer: '0055AED6DCD90281E6' }],
+      ['processing', 'the same ETag, for a single-PUT file (whose object is announced once)', { etag: 'etag-1', sequencer: '0055AED6DCD90281E7' }],
+    ] as const)('takes a %s file out of ready and verifies it again when the event reports %s', async (status, _, overrides) => {
+      const file = aFile({ mode: 'single', status, size: 1024n, etag: 'etag-1' });
+      const event = anS3Event(file, overrides);
+      const { service, jobs, effects, committed, outcomes } = setup([file]);
+
+      await service.handleBatch([message(event)]);
+
+      expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: 'recheck', file, etag: overrides.etag } }]]);
+      expect(jobs.enqueueMany).toHaveBeenCalledWith('media.verify', [recheckJob(file)]);
+      expect(effects()).toEqual(['files.findMany', 'lifecycle.applyStorageEvents', 'jobs.enqueueMany']);
+      expect(await outcomes()).toEqual({ 'ObjectCreated:Put rechecked': 1 });
+    });
+
+    it('queues nothing for a redelivered rewrite event (the ledger knows it)', async () => {
+      const file = aFile({ status: 'ready', etag: 'etag-1' });
+      const { service, lifecycle, jobs, outcomes } = setup([file]);
+      lifecycle.applyStorageEvents.mockResolvedValueOnce([{ duplicate: true, file: null }]);
+
+      await service.handleBatch([message(anS3Event(file, { etag: 'etag-2' }))]);
+
+      expect(jobs.enqueueMany).toHaveBeenCalledWith('media.verify', []);
+      expect(await outcomes()).toEqual({ 'ObjectCreated:Put duplicate': 1 });
+    });
+
+    it('gives each rewrite event its own verification job, the same one for the same event', async () => {
+      const file = aFile({ status: 'ready', etag: 'etag-1' });
+      const { service, jobs } = setup([file]);
+
+      await service.handleBatch([message(anS3Event(file, { etag: 'etag-2' }))]);
+      await service.handleBatch([message(anS3Event(file, { etag: 'etag-2' }))]);
+      await service.handleBatch([message(anS3Event(file, { etag: 'etag-3' }))]);
+
+      const ids = jobs.enqueueMany.mock.calls.map(([, batch]) => batch[0].jobId);
+      expect(ids[0]).toBe(ids[1]);
+      expect(ids[2]).not.toBe(ids[0]);
+      expect(ids[0]).not.toBe(`verify-${file.id}`);
+    });
+  });
+
+  it.each(['rejected', 'expired', 'deleted'] as const)(
     'only records an object created for a file that is already %s, without asking storage',
     async (status) => {
       const file = aFile({ status });

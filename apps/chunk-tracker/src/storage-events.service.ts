@@ -1,14 +1,15 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { StorageEvent } from '@app/domain';
 import { FileRecord, FileRepository, StorageEventRecord } from '@app/database';
-import { AWAITING_BYTES, EventStep, FileLifecycle, isIn, StorageFinding, UPLOAD_COMPLETED } from '@app/lifecycle';
+import { AWAITING_BYTES, EventStep, FileLifecycle, isIn, STORED, StorageFinding, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { MetricsService } from '@app/observability';
 import { JobQueue } from '@app/queue';
 import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventMessage, StorageEventSource, storageEventKey } from '@app/storage';
 import type { TrackerConfig } from './config';
 
-type Outcome = 'uploaded' | 'rejected' | 'deleted' | 'recorded' | 'duplicate' | 'ignored';
+type Outcome = 'uploaded' | 'rejected' | 'deleted' | 'rechecked' | 'recorded' | 'duplicate' | 'ignored';
 
 /** An event of a key this platform issued, with the upload it names (null when there is none). */
 interface TrackedEvent {
@@ -26,6 +27,10 @@ interface TrackedEvent {
  * released). Each event is recorded in the same transaction as the transition it causes, so
  * SQS's redeliveries, duplicates and reordering change nothing. A message is acknowledged only
  * after that commit.
+ *
+ * An object written again after its file was stored (a reused URL where storage ignores
+ * `If-None-Match`, a hand in the bucket) is never only recorded: the file leaves `ready` and is
+ * verified again (issue #11).
  *
  * Events come in batches (one SQS receive): one read of their files, their HEADs at once, and
  * one transaction for all their steps and ledger rows, whose insert is also the duplicate check.
@@ -99,12 +104,23 @@ export class StorageEventsService implements OnApplicationBootstrap {
 
     // After the commit; a lost enqueue is re-driven by the reconciler (files stuck in `uploaded`).
     const uploaded = steps.flatMap((step, i) => (findings[i].step === 'confirmUploaded' && step.file ? [step.file] : []));
-    await this.jobs.enqueueMany(
-      'media.verify',
-      uploaded.map((file) => ({ payload: { v: 1, fileId: file.id }, jobId: `verify-${file.id}` })),
+    // A recheck gets its own job id per event: the first verification may still be running on the
+    // old bytes, and `verify-<id>` would then be a no-op. A redelivery is a ledger duplicate, so
+    // it moves nothing and queues nothing.
+    const rechecks = steps.flatMap((step, i) =>
+      findings[i].step === 'recheck' && step.file ? [{ payload: { v: 1 as const, fileId: step.file.id }, jobId: recheckJobId(tracked[i].record) }] : [],
     );
+    await this.jobs.enqueueMany('media.verify', [
+      ...uploaded.map((file) => ({ payload: { v: 1 as const, fileId: file.id }, jobId: `verify-${file.id}` })),
+      ...rechecks,
+    ]);
     for (const [i, item] of tracked.entries()) {
       const outcome = this.outcome(findings[i], steps[i]);
+      if (outcome === 'rechecked')
+        this.logger.warn(
+          { fileId: item.file!.id, key: item.event.key, event: item.event.eventName, etag: item.event.etag },
+          'stored file written again; verifying it again',
+        );
       if (outcome === 'uploaded')
         this.logger.log(
           { fileId: item.file!.id, size: Number(item.file!.size), event: item.event.eventName, receiveCount: item.context.receiveCount },
@@ -139,6 +155,7 @@ export class StorageEventsService implements OnApplicationBootstrap {
   private async finding({ event, file }: TrackedEvent): Promise<StorageFinding> {
     if (!file) return { step: null };
     if (event.eventName.startsWith('ObjectCreated:')) {
+      if (isIn(STORED, file.status)) return rewritten(event, file) ? { step: 'recheck', file, etag: event.etag } : { step: null };
       if (!isIn(AWAITING_BYTES, file.status)) return { step: null };
       const head = await this.storage.head(file.storageKey);
       if (!head) return { step: null }; // already removed again
@@ -157,7 +174,26 @@ export class StorageEventsService implements OnApplicationBootstrap {
   private outcome(finding: StorageFinding, step: EventStep): Outcome {
     if (step.duplicate) return 'duplicate';
     if (!step.file) return 'recorded';
-    const outcomes = { confirmUploaded: 'uploaded', rejectUpload: 'rejected', removedFromStorage: 'deleted' } as const;
+    const outcomes = { confirmUploaded: 'uploaded', rejectUpload: 'rejected', removedFromStorage: 'deleted', recheck: 'rechecked' } as const;
     return finding.step ? outcomes[finding.step] : 'recorded';
   }
+}
+
+/**
+ * Whether an ObjectCreated event of a stored file reports another write than the one recorded at
+ * confirmation. Only the same size and ETag can be the write already known, and only where it may
+ * be announced again: a multipart completion (moto and RGW send `Put`, then
+ * `CompleteMultipartUpload`), or a single PUT's event for a file still `uploaded` (a redelivery
+ * under another ledger key). A verified single-PUT file hears of its object once, so any further
+ * event, an unknown ETag included, is a new write and is verified again.
+ */
+function rewritten(event: StorageEvent, file: FileRecord): boolean {
+  if (event.etag === null || file.etag === null || event.etag !== file.etag) return true;
+  if (event.size !== null && event.size !== Number(file.size)) return true;
+  return file.mode === 'single' && file.status !== 'uploaded';
+}
+
+/** One verification job per rewrite event (its ledger key), so a redelivery adds none. */
+function recheckJobId(record: StorageEventRecord): string {
+  return `verify-${record.fileId}-${createHash('sha256').update(record.eventKey).digest('hex').slice(0, 16)}`;
 }

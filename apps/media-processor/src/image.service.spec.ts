@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { mediaEnv } from '@app/config';
-import type { FileRecord, VariantRepository } from '@app/database';
+import type { FileRecord, TenantRepository, VariantRepository } from '@app/database';
 import type { FileLifecycle } from '@app/lifecycle';
 import { MediaError, renderImage } from '@app/media';
 import type { RenderedImage } from '@app/media';
 import { KeyLayout } from '@app/storage';
 import type { ObjectStorage } from '@app/storage';
-import { aFile, strictMock, callsInOrder } from '@app/testing';
+import { aFile, aTenant, strictMock, callsInOrder } from '@app/testing';
 import { ImageService } from './image.service';
 
 // swc rewrites `@app/media` to this relative path in the compiled service (jest.config.js), and jest
@@ -31,9 +31,9 @@ const rendered: RenderedImage = {
   ],
 };
 
-function setup(opts: { file?: Partial<FileRecord>; render?: () => Promise<RenderedImage> } = {}) {
+function setup(opts: { file?: Partial<FileRecord>; render?: () => Promise<RenderedImage>; allowSvgRendering?: boolean } = {}) {
   const file = aFile({ status: 'processing', size: 40_000n, ...opts.file });
-  const config = { ...mediaEnv.parse({}), IMAGE_MAX_INPUT_BYTES: LIMIT, IMAGE_MAX_PIXELS: 50_000_000 };
+  const config = { ...mediaEnv.parse({}), IMAGE_MAX_INPUT_BYTES: LIMIT, IMAGE_MAX_PIXELS: 50_000_000, IMAGE_TIMEOUT_SECONDS: 7 };
   const chunks = [Buffer.from('first chunk|'), Buffer.from('second chunk')];
   const render = jest.mocked(renderImage).mockReset();
   render.mockImplementation(opts.render ?? (async () => rendered));
@@ -41,17 +41,19 @@ function setup(opts: { file?: Partial<FileRecord>; render?: () => Promise<Render
     reread: async () => (file.status === 'processing' ? { file } : { skipped: `skipped:${file.status}` }),
     markReady: async () => ({ ...file, status: 'ready' }),
     rejectContent: async (f) => ({ ...f, status: 'rejected' }),
+    fail: async (f) => ({ ...f, status: 'failed' }),
   });
+  const tenants = strictMock<TenantRepository>('tenants', { find: async () => aTenant({ allowSvgRendering: opts.allowSvgRendering ?? false }) });
   const variants = strictMock<VariantRepository>('variants', { upsert: async () => undefined });
   const storage = strictMock<ObjectStorage>('storage', { openReadStream: async () => Readable.from(chunks), put: async () => undefined });
   // A mock has only the public members: the classes' private fields make the casts necessary.
-  const service = new ImageService(config, lifecycle, variants, storage, keys);
-  const calls = () => callsInOrder({ lifecycle, variants, storage, media: { renderImage: render } });
+  const service = new ImageService(config, lifecycle, variants, storage, keys, tenants);
+  const calls = () => callsInOrder({ lifecycle, tenants, variants, storage, media: { renderImage: render } });
   const decoding = [
     ['lifecycle.reread', file.id, 'processing'],
     ['storage.openReadStream', file.storageKey],
-    // The whole object, chunks joined, within the pixel limit.
-    ['media.renderImage', Buffer.concat(chunks), { maxPixels: 50_000_000 }],
+    // The whole object, chunks joined, within the pixel limit and the time limit; never SVG.
+    ['media.renderImage', Buffer.concat(chunks), { maxPixels: 50_000_000, timeoutSeconds: 7, allowSvg: false }],
   ];
   return { file, service, calls, decoding };
 }
@@ -89,6 +91,33 @@ describe('ImageService', () => {
     });
     await expect(service.render({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'rejected' });
     expect(calls()).toEqual([...decoding, ['lifecycle.rejectContent', file, `${code}: ${message}`]]);
+  });
+
+  it('fails an image whose decoding outlasts IMAGE_TIMEOUT_SECONDS, keeping its bytes, instead of retrying it', async () => {
+    const message = 'decoding took longer than 7 s (timeout: 2% complete)';
+    const { file, service, calls, decoding } = setup({
+      render: async () => {
+        throw new MediaError('timeout', message);
+      },
+    });
+    await expect(service.render({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'failed' });
+    expect(calls()).toEqual([...decoding, ['lifecycle.fail', file, `timeout: ${message}`]]);
+  });
+
+  it('makes an SVG ready without variants, never reading it, when its tenant does not allow SVG rendering (issue #11)', async () => {
+    const { file, service, calls } = setup({ file: { detectedType: 'image/svg+xml' } });
+    await expect(service.render({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'ready-without-variants' });
+    expect(calls()).toEqual([
+      ['lifecycle.reread', file.id, 'processing'],
+      ['tenants.find', file.tenantId],
+      ['lifecycle.markReady', file.id, {}, { variants: [] }],
+    ]);
+  });
+
+  it('draws an SVG, within the limits, when its tenant allows SVG rendering', async () => {
+    const { file, service, calls } = setup({ file: { detectedType: 'image/svg+xml' }, allowSvgRendering: true });
+    await expect(service.render({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'ready' });
+    expect(calls()).toContainEqual(['media.renderImage', expect.any(Buffer), { maxPixels: 50_000_000, timeoutSeconds: 7, allowSvg: true }]);
   });
 
   it('lets any other error through so the job is retried, leaving the file processing', async () => {

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { buffer } from 'node:stream/consumers';
 import { APP_CONFIG } from '@app/config';
 import type { MediaEnv } from '@app/config';
-import { VariantRepository } from '@app/database';
+import { TenantRepository, VariantRepository } from '@app/database';
 import { FileLifecycle } from '@app/lifecycle';
-import { MediaError, renderImage } from '@app/media';
+import { MediaError, renderImage, SVG_TYPE } from '@app/media';
 import { JobPayloads, OnJob } from '@app/queue';
 import { KeyLayout, ObjectStorage } from '@app/storage';
 
@@ -12,7 +12,8 @@ import { KeyLayout, ObjectStorage } from '@app/storage';
  * Images: `thumb` and `preview` variants and a placeholder, then `ready`. Variants have fixed keys
  * (variants/<tenant>/<file>/<name>, outside the event prefix) and one row per name, so a re-run
  * overwrites both and leaves no orphan. A bad image is a result (`rejected` with its reason), not
- * an error to retry.
+ * an error to retry; so is one that outlasts IMAGE_TIMEOUT_SECONDS (`failed`, its bytes kept for a
+ * reprocess), and the worker moves on. SVG is drawn only for a tenant that allows it (issue #11).
  */
 @Injectable()
 export class ImageService {
@@ -24,23 +25,33 @@ export class ImageService {
     private readonly variants: VariantRepository,
     private readonly storage: ObjectStorage,
     private readonly keys: KeyLayout,
+    private readonly tenants: TenantRepository,
   ) {}
 
   @OnJob('media.image')
   async render(payload: JobPayloads['media.image']): Promise<{ outcome: string }> {
     const { file, skipped } = await this.lifecycle.reread(payload.fileId, 'processing');
     if (!file) return { outcome: skipped };
-    if (Number(file.size) > this.config.IMAGE_MAX_INPUT_BYTES) {
+    // Verification routes SVG here only for a tenant that allows it; the tenant is asked again,
+    // since it may have changed its mind while the job waited.
+    const svg = file.detectedType === SVG_TYPE;
+    const allowSvg = svg && (await this.tenants.find(file.tenantId))?.allowSvgRendering === true;
+    if (Number(file.size) > this.config.IMAGE_MAX_INPUT_BYTES || (svg && !allowSvg)) {
       await this.lifecycle.markReady(file.id, {}, { variants: [] });
       return { outcome: 'ready-without-variants' };
     }
     const input = await buffer(await this.storage.openReadStream(file.storageKey));
     let rendered;
     try {
-      rendered = await renderImage(input, { maxPixels: this.config.IMAGE_MAX_PIXELS });
+      rendered = await renderImage(input, { maxPixels: this.config.IMAGE_MAX_PIXELS, timeoutSeconds: this.config.IMAGE_TIMEOUT_SECONDS, allowSvg });
     } catch (error) {
       if (!(error instanceof MediaError)) throw error;
-      await this.lifecycle.rejectContent(file, `${error.code}: ${error.message}`);
+      const reason = `${error.code}: ${error.message}`;
+      if (error.code === 'timeout') {
+        await this.lifecycle.fail(file, reason);
+        return { outcome: 'failed' };
+      }
+      await this.lifecycle.rejectContent(file, reason);
       return { outcome: 'rejected' };
     }
     for (const v of rendered.variants) {

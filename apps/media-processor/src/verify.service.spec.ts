@@ -108,7 +108,7 @@ describe('VerifyService', () => {
 
   it('routes a verified image to the image queue under its type as detected, saving the verified facts first', async () => {
     const { file, service, calls, verification } = setup({
-      file: { contentType: 'image/jpeg', declaredSha256: SHA },
+      file: { contentType: 'image/x-png', declaredSha256: SHA },
       inspection: { detectedType: 'image/png' },
       allowedTypes: ['image/*'],
     });

@@ -2,17 +2,19 @@ import { Injectable, Logger } from '@nestjs/common';
 import { typeAllowed } from '@app/domain';
 import { FileRepository, TenantRepository } from '@app/database';
 import { FileLifecycle, VERIFIABLE } from '@app/lifecycle';
-import { IMAGE_TYPES, inspect, VIDEO_TYPES } from '@app/media';
+import { declaredTypeAgrees, IMAGE_TYPES, inspect, SVG_TYPE, verifiedType, VIDEO_TYPES } from '@app/media';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { ObjectStorage } from '@app/storage';
 
-export type VerifyOutcome = 'ready' | 'rejected' | `routed:${string}` | `skipped:${string}`;
+export type VerifyOutcome = 'ready' | 'rejected' | 'failed' | `routed:${string}` | `skipped:${string}`;
 
 /**
- * Verifies every stored file: one streamed read computes its SHA-256 and sniffs its real type
- * from magic bytes. A declared hash the bytes do not match, or a real type the tenant does not
- * allow (an executable declared as image/jpeg), ends `rejected`: object deleted, quota freed.
- * Re-running the job on the same file gives the same result (a crash mid-way is harmless).
+ * Verifies every stored file: one streamed read computes its SHA-256 and detects its real type
+ * (magic bytes, and markup for text formats such as SVG). A declared hash the bytes do not match,
+ * a real type the tenant does not allow (an executable declared as image/jpeg), or a declared type
+ * the content disagrees with (an SVG declared as image/png, issue #11) ends `rejected`: object
+ * deleted, quota freed. Re-running the job on the same file gives the same result (a crash mid-way
+ * is harmless).
  */
 @Injectable()
 export class VerifyService {
@@ -34,9 +36,17 @@ export class VerifyService {
     await this.lifecycle.startProcessing(file.id);
 
     const result = await inspect(await this.storage.openReadStream(file.storageKey));
+    // Verified before (chunk-tracker rechecks a file whose object was written again), and the bytes
+    // now hash differently: they changed after verification (issue #11). The file fails rather than
+    // becoming `ready` again with bytes nobody declared.
+    if (file.sha256 && file.sha256 !== result.sha256) {
+      await this.lifecycle.contentChanged(file);
+      return { outcome: 'failed' };
+    }
     const tenant = await this.tenants.find(file.tenantId);
-    // Formats with no magic bytes (text, CSV, JSON) cannot be disproved: their declared type stands.
-    const realType = result.detectedType ?? file.contentType;
+    // Plain text (CSV, JSON) and unknown binary formats cannot be told apart further: their
+    // declared type stands. Everything the bytes name is judged as what they are.
+    const realType = verifiedType(file.contentType, result.detectedType);
     const problem =
       result.size !== Number(file.size)
         ? `size_mismatch: read ${result.size} bytes, ${Number(file.size)} declared`
@@ -44,16 +54,20 @@ export class VerifyService {
           ? 'sha256_mismatch: the bytes do not hash to the declared SHA-256'
           : tenant && !typeAllowed(realType, tenant.allowedTypes)
             ? `type_not_allowed: the content is ${realType}, declared ${file.contentType}`
-            : null;
+            : !declaredTypeAgrees(file.contentType, result.detectedType)
+              ? `type_mismatch: declared ${file.contentType}, content is ${result.detectedType}`
+              : null;
     if (problem) {
       await this.lifecycle.rejectContent(file, problem, { detectedType: result.detectedType });
       return { outcome: 'rejected' };
     }
 
-    if (IMAGE_TYPES.has(realType) || VIDEO_TYPES.has(realType)) {
+    // SVG is rasterized only where the tenant opted in; elsewhere it is stored as it is, verified.
+    const rasterize = IMAGE_TYPES.has(realType) || (realType === SVG_TYPE && tenant?.allowSvgRendering === true);
+    if (rasterize || VIDEO_TYPES.has(realType)) {
       // Verified; the image or video queue makes the variants and moves it to `ready`.
       await this.files.setVerified(file.id, { sha256: result.sha256, detectedType: realType });
-      const job = IMAGE_TYPES.has(realType) ? 'media.image' : 'media.video';
+      const job = rasterize ? 'media.image' : 'media.video';
       // rerun: a reprocess or re-drive finds the earlier run's finished job under this id.
       await this.jobs.enqueue(job, { v: 1, fileId: file.id }, { jobId: `${job}-${file.id}`, rerun: true });
       return { outcome: `routed:${job}` };

@@ -232,6 +232,11 @@ export const mediaEnv = z.object({
     .int()
     .positive()
     .default(256 * 1024 ** 2),
+  /**
+   * Each sharp (libvips) pipeline of an image runs at most this long, then is abandoned and the file
+   * marked failed (issue #11: one SVG of filters held a worker for 13 s). Whole seconds, as libvips counts.
+   */
+  IMAGE_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(15),
   /** ffprobe/ffmpeg runs longer than this are killed and the file marked failed. */
   FFMPEG_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(120),
   /** Make an H.264/AAC rendition (`video720`, at most 720 lines) of every ready video. */

@@ -14,6 +14,7 @@ export const ErrorCodes = {
   part_mismatch: { status: 409, title: 'Part does not match storage' },
   conflict: { status: 409, title: 'Conflict' },
   cursor_expired: { status: 410, title: 'Cursor older than the retained history' },
+  upload_lost: { status: 410, title: 'Storage no longer holds this upload' },
   too_many_connections: { status: 429, title: 'Too many connections' },
   file_too_large: { status: 413, title: 'File too large' },
   payload_too_large: { status: 413, title: 'Request body too large' },

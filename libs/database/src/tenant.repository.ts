@@ -8,6 +8,7 @@ export interface NewTenant {
   maxFileBytes: bigint;
   allowedTypes: string[];
   dedupScope: 'owner' | 'tenant';
+  allowSvgRendering: boolean;
   apiKey: { hash: string; prefix: string };
 }
 
@@ -18,9 +19,19 @@ export interface TenantRecord {
   maxFileBytes: bigint;
   allowedTypes: string[];
   dedupScope: 'owner' | 'tenant';
+  /** SVG files get raster variants (issue #11); off unless the tenant was created with it. */
+  allowSvgRendering: boolean;
 }
 
-const tenantFields = { id: true, name: true, quotaBytes: true, maxFileBytes: true, allowedTypes: true, dedupScope: true } as const;
+const tenantFields = {
+  id: true,
+  name: true,
+  quotaBytes: true,
+  maxFileBytes: true,
+  allowedTypes: true,
+  dedupScope: true,
+  allowSvgRendering: true,
+} as const;
 
 @Injectable()
 export class TenantRepository {
@@ -35,6 +46,7 @@ export class TenantRepository {
         maxFileBytes: tenant.maxFileBytes,
         allowedTypes: tenant.allowedTypes,
         dedupScope: tenant.dedupScope,
+        allowSvgRendering: tenant.allowSvgRendering,
         apiKeys: { create: { keyHash: tenant.apiKey.hash, prefix: tenant.apiKey.prefix } },
         quota: { create: {} },
       },
@@ -46,7 +58,7 @@ export class TenantRepository {
   async find(id: string): Promise<TenantRecord | null> {
     const [tenant] = await this.prisma.direct<TenantRecord>(Prisma.sql`
       SELECT id::text AS "id", name, quota_bytes AS "quotaBytes", max_file_bytes AS "maxFileBytes", allowed_types AS "allowedTypes",
-             dedup_scope::text AS "dedupScope"
+             dedup_scope::text AS "dedupScope", allow_svg_rendering AS "allowSvgRendering"
       FROM tenants WHERE id = ${id}::uuid`);
     return tenant ?? null;
   }

@@ -32,6 +32,7 @@ export type StorageFinding =
   | { step: 'confirmUploaded'; file: FileRecord; etag: string | null }
   | { step: 'rejectUpload'; file: FileRecord; reason: string }
   | { step: 'removedFromStorage'; file: FileRecord }
+  | { step: 'recheck'; file: FileRecord; etag: string | null }
   | { step: null };
 
 /** Each step's quota effect per status it may leave, from the state machine (computed once). */
@@ -134,6 +135,19 @@ export class FileLifecycle {
     return aborted;
   }
 
+  /**
+   * Storage no longer holds the multipart upload (a bucket lifecycle rule or a hand removed it)
+   * while it still took parts: it can never be completed. Reservation released, any parts left
+   * removed, the owner told (`upload.aborted` with the reason). Null once it moved on (to
+   * `completing`, whose completion removes the upload id itself).
+   */
+  async uploadLost(file: FileRecord): Promise<FileRecord | null> {
+    const reason = 'upload_lost_in_storage';
+    const lost = await this.apply('loseUpload', file.id, { patch: { statusReason: reason }, data: { reason } });
+    if (lost) await this.removeUploadBytes(file);
+    return lost;
+  }
+
   /** Not completed before its deadline: reservation released, what storage holds removed. */
   async expire(file: FileRecord): Promise<FileRecord | null> {
     const expired = await this.apply('expire', file.id, { patch: { statusReason: 'deadline_passed' } });
@@ -167,6 +181,15 @@ export class FileLifecycle {
     this.logger.warn({ fileId: file.id, reason }, 'file rejected by processing');
     await this.removeObjects(file.id, released.orphanKeys);
     return released.file;
+  }
+
+  /**
+   * A verified file whose stored bytes no longer hash to its sha256 (its object was written again
+   * after verification, issue #11): failed with `content_changed`, so it is never `ready`, nor an
+   * instant-upload source, with a hash its bytes do not have. Bytes and quota kept.
+   */
+  contentChanged(file: FileRecord): Promise<FileRecord | null> {
+    return this.fail(file, 'content_changed');
   }
 
   /** Processing gave up (a timeout): failed, bytes and quota kept for a reprocess. */
@@ -210,6 +233,12 @@ export class FileLifecycle {
         return this.confirmPlan(finding.file, finding.etag);
       case 'rejectUpload':
         return this.rejectPlan(finding.file, finding.reason);
+      case 'recheck': {
+        // Another write of a stored file's object: not `ready` until verified again (the handler
+        // queues that); the write's ETag is recorded so a redelivery of its event finds it known.
+        const reason = 'object_rewritten';
+        return this.plan('recheck', finding.file.id, { patch: { etag: finding.etag, statusReason: reason }, data: { reason } });
+      }
       case 'removedFromStorage': {
         // Its object was removed behind the platform's back: the file is gone for its owner too.
         const reason = 'removed_from_storage';

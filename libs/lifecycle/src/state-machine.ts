@@ -90,8 +90,13 @@ export const STEPS = {
   rejectUpload: { from: AWAITING_BYTES, to: 'rejected', change: 'file.rejected', why: 'storage holds other bytes or parts than declared' },
   abort: { from: AWAITING_BYTES, to: 'aborted', change: 'upload.aborted', why: 'the client cancelled, or storage refused to start it' },
   expire: { from: AWAITING_BYTES, to: 'expired', change: 'upload.expired', why: 'not completed before its deadline' },
+  // Only while it takes parts: once completing, chunk-tracker's own completion removes the upload id.
+  loseUpload: { from: ACCEPTING_PARTS, to: 'aborted', change: 'upload.aborted', why: 'storage no longer holds the multipart upload' },
   startProcessing: { from: ['uploaded'], to: 'processing', change: 'file.processing', why: 'verification started' },
   reprocess: { from: PROCESSED, to: 'processing', change: 'file.processing', why: 'an operator reprocesses the file' },
+  // Issue #11: a write after the upload (a reused URL) must not leave a stale `ready`; verification
+  // runs again, and a verified file whose bytes no longer hash to its sha256 then `fail`s (content_changed).
+  recheck: { from: STORED, to: 'processing', change: 'file.processing', why: "storage reports another write of the file's object" },
   markReady: { from: ['processing'], to: 'ready', change: 'file.ready', why: 'verified, variants made' },
   rejectContent: { from: ['processing'], to: 'rejected', change: 'file.rejected', why: 'the content is unacceptable (hash, type, undecodable)' },
   fail: { from: ['processing'], to: 'failed', change: 'file.failed', why: 'processing gave up (a timeout); bytes kept' },

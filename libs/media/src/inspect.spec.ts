@@ -23,8 +23,9 @@ describe('inspect', () => {
     expect((await inspect(chunked(bytes))).detectedType).toBe(type);
   });
 
-  it('reports no type for formats without magic bytes, and handles empty files', async () => {
-    expect((await inspect(chunked(Buffer.from('just some text\n')))).detectedType).toBeNull();
+  it('names text without markup text/plain, reports no type for unknown binary bytes, and handles empty files', async () => {
+    expect((await inspect(chunked(Buffer.from('just some text\n')))).detectedType).toBe('text/plain');
+    expect((await inspect(chunked(Buffer.from([0x00, 0x9f, 0x13, 0x37])))).detectedType).toBeNull();
     expect(await inspect(Readable.from([]))).toEqual({ size: 0, sha256: createHash('sha256').digest('hex'), detectedType: null });
   });
 });

@@ -1,23 +1,31 @@
 import type { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import { OffThreadSha256 } from './sha256-off-thread';
+import { sniffTextType, XML_TYPE } from './text-types';
 
-/** How many leading bytes magic-byte detection needs (file-type's own sample size). */
-const SNIFF_BYTES = 4_100;
+/**
+ * Leading bytes kept for detection: file-type needs 4,100; text formats get more, since an SVG's
+ * root may follow a long XML prolog (an editor's doctype, a licence comment).
+ */
+const SNIFF_BYTES = 16 * 1024;
 
 export interface Inspection {
   /** Bytes actually read. */
   size: number;
   /** SHA-256 of the content, hex. */
   sha256: string;
-  /** MIME type from magic bytes, or null where the format has none (plain text, CSV, JSON...). */
+  /**
+   * MIME type from magic bytes, or for text from its markup: image/svg+xml, text/html,
+   * application/xml, or text/plain for text without markup (CSV, JSON...); null for a binary
+   * format nothing recognises.
+   */
   detectedType: string | null;
 }
 
 /**
  * Reads a stream once, never holding it whole: hashes every chunk (on a worker thread, so the hash
- * overlaps the read) and keeps only the first bytes for magic-byte detection (file-type), so a
- * 100 GiB file costs its reading time and a few MiB of memory.
+ * overlaps the read) and keeps only the first bytes for detection, so a 100 GiB file costs its
+ * reading time and a few MiB of memory.
  */
 export async function inspect(stream: Readable): Promise<Inspection> {
   const hash = new OffThreadSha256();
@@ -38,6 +46,16 @@ export async function inspect(stream: Readable): Promise<Inspection> {
     hash.dispose();
     throw error;
   }
-  const [sha256, detected] = await Promise.all([hash.digest(), fileTypeFromBuffer(Buffer.concat(head))]);
-  return { size, sha256, detectedType: detected?.mime ?? null };
+  const sample = Buffer.concat(head);
+  const [sha256, detected] = await Promise.all([hash.digest(), fileTypeFromBuffer(sample)]);
+  return { size, sha256, detectedType: detectType(sample, detected?.mime ?? null) };
+}
+
+/**
+ * file-type names binary formats by magic bytes, and XML only by its `<?xml` line; what the
+ * markup is (SVG, HTML, any XML), and whether signature-less bytes are text, is sniffed here.
+ */
+function detectType(sample: Buffer, magic: string | null): string | null {
+  if (magic !== null && magic !== XML_TYPE) return magic;
+  return sniffTextType(sample) ?? magic;
 }

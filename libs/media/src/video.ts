@@ -1,8 +1,12 @@
 import ffmpeg from 'fluent-ffmpeg';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { MediaError } from './image';
+
+const execFileAsync = promisify(execFile);
 
 /** Containers ffmpeg reads here; verification routes these to the video queue. */
 export const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/webm', 'video/x-matroska', 'video/x-msvideo', 'video/mpeg']);
@@ -16,28 +20,59 @@ export interface VideoInfo {
   container: string;
 }
 
-/** ffprobe (through fluent-ffmpeg) on a URL: ffmpeg reads only what it needs, never a full download. */
-export function probeVideo(url: string, timeoutSeconds: number): Promise<VideoInfo> {
-  return new Promise<VideoInfo>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new MediaError('timeout', `ffprobe took longer than ${timeoutSeconds} s`)), timeoutSeconds * 1000);
-    ffmpeg.ffprobe(url, (error, data) => {
-      clearTimeout(timer);
-      if (error) return reject(new MediaError('undecodable', `ffprobe: ${(error as Error).message.split('\n')[0]}`));
-      const video = data.streams.find((s) => s.codec_type === 'video');
-      const audio = data.streams.find((s) => s.codec_type === 'audio');
-      if (!video?.width || !video.height) return reject(new MediaError('undecodable', 'no video stream'));
-      // Phones record sideways with a rotation tag: report the displayed dimensions.
-      const sideways = Math.abs(Number((video as { rotation?: number | string }).rotation ?? 0)) % 180 === 90;
-      resolve({
-        durationMs: Math.round(Number(data.format.duration ?? video.duration ?? 0) * 1000),
-        width: sideways ? video.height : video.width,
-        height: sideways ? video.width : video.height,
-        videoCodec: video.codec_name ?? 'unknown',
-        audioCodec: audio?.codec_name ?? null,
-        container: data.format.format_name ?? 'unknown',
-      });
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  duration?: string;
+  tags?: { rotate?: string };
+  side_data_list?: Array<{ rotation?: number }>;
+}
+interface ProbeOutput {
+  streams?: ProbeStream[];
+  format?: { duration?: string; format_name?: string };
+}
+
+/** ffprobe's JSON answer can be large for files with many streams or chapters; more is refused. */
+const PROBE_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * ffprobe on a URL: ffmpeg reads only what it needs, never a full download. Run directly rather
+ * than through fluent-ffmpeg, whose ffprobe offers no way to stop the process: a probe past its
+ * time limit is killed (SIGKILL), not left reading and decoding after the file has failed (issue #11).
+ */
+export async function probeVideo(url: string, timeoutSeconds: number): Promise<VideoInfo> {
+  let data: ProbeOutput;
+  try {
+    const { stdout } = await execFileAsync('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', url], {
+      timeout: timeoutSeconds * 1000,
+      killSignal: 'SIGKILL',
+      maxBuffer: PROBE_MAX_OUTPUT_BYTES,
+      windowsHide: true,
     });
-  });
+    data = JSON.parse(stdout) as ProbeOutput;
+  } catch (error) {
+    const failure = error as { killed?: boolean; signal?: string; stderr?: string; message: string };
+    if (failure.killed && failure.signal === 'SIGKILL') throw new MediaError('timeout', `ffprobe took longer than ${timeoutSeconds} s`);
+    const detail = (failure.stderr?.trim() || failure.message).split('\n')[0];
+    throw new MediaError('undecodable', `ffprobe: ${detail}`);
+  }
+  const streams = data.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video');
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  if (!video?.width || !video.height) throw new MediaError('undecodable', 'no video stream');
+  // Phones record sideways with a rotation (display matrix, or the older `rotate` tag): report the displayed dimensions.
+  const rotation = video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? video.tags?.rotate ?? 0;
+  const sideways = Math.abs(Number(rotation)) % 180 === 90;
+  return {
+    durationMs: Math.round(Number(data.format?.duration ?? video.duration ?? 0) * 1000),
+    width: sideways ? video.height : video.width,
+    height: sideways ? video.width : video.height,
+    videoCodec: video.codec_name ?? 'unknown',
+    audioCodec: audio?.codec_name ?? null,
+    container: data.format?.format_name ?? 'unknown',
+  };
 }
 
 /**

@@ -177,6 +177,33 @@ describe('SDK uploads', () => {
     await expect(platform.client.upload(fromBytes(bytes(MiB)), { filename: 'f' }).done).rejects.toThrow(/part 1 failed after 4 attempt/);
   });
 
+  it('takes a 412 on a retried single PUT (its URL is single-use) as the object already stored', async () => {
+    let puts = 0;
+    const fetchImpl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const url = input instanceof Request ? input.url : input.toString();
+      if (url === 'https://storage.test/object') {
+        puts++;
+        // The first PUT stores the object but its answer is lost; the retry meets the stored object.
+        if (puts === 1) throw new TypeError('fetch failed');
+        return new Response('<Error><Code>PreconditionFailed</Code></Error>', { status: 412 });
+      }
+      if (url.endsWith('/v1/uploads') && init.method === 'POST') {
+        const upload = { method: 'PUT', url: 'https://storage.test/object', headers: { 'if-none-match': '*' } };
+        return new Response(
+          JSON.stringify({ id: 'u1', status: 'pending', mode: 'single', size: 10, expiresAt: new Date(Date.now() + 900_000).toISOString(), upload }),
+          {
+            status: 201,
+            headers: { 'content-type': 'application/json' },
+          },
+        );
+      }
+      return new Response(JSON.stringify({ code: 'not_found' }), { status: 404 });
+    }) as typeof fetch;
+    const client = new UploadClient({ baseUrl: 'https://api.test', token: 't', fetch: fetchImpl, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } });
+    await expect(client.upload(fromBytes(bytes(10)), { filename: 'f' }).done).resolves.toEqual({ id: 'u1', status: 'pending' });
+    expect(puts).toBe(2);
+  });
+
   it('does not retry a refusal that will not change (400)', async () => {
     const platform = fakePlatform({ size: MiB, partSize: MiB, onPut: () => new Response('bad digest', { status: 400 }) });
     await expect(platform.client.upload(fromBytes(bytes(MiB)), { filename: 'f' }).done).rejects.toThrow(/HTTP 400/);

@@ -248,6 +248,9 @@ export class Upload {
         if (!etag) throw new StorageUploadError(n, response.status, 'storage answered without an ETag (is it exposed by the bucket CORS rule?)');
         return etag.replace(/"/g, '');
       }
+      // A single PUT's URL is single-use (If-None-Match: *): 412 means storage already holds the
+      // object, written by an earlier attempt whose answer was lost. Verification judges its bytes.
+      if (response?.status === 412 && url.headers['if-none-match'] === '*') return '';
       // An expired or otherwise refused signature: sign again.
       if (response?.status === 403) this.urls.delete(n);
       const again = failure !== null || (response !== null && (response.status === 403 || retryableStatus(response.status)));

@@ -14,6 +14,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { DomainError } from '@app/contracts';
 import { fromStorageError } from './errors';
 
 export interface ObjectHead {
@@ -35,6 +36,9 @@ export interface PendingMultipartUpload {
   uploadId: string;
   initiated: Date | null;
 }
+
+const isPreconditionFailed = (error: unknown): boolean =>
+  error instanceof Error && (error.name === 'PreconditionFailed' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412);
 
 const unquote = (etag: string | undefined | null): string | null => (etag ? etag.replace(/^"|"$/g, '') : null);
 
@@ -135,22 +139,39 @@ export class ObjectStorage {
     return parts;
   }
 
+  /**
+   * Completes with `If-None-Match: *`: a completion never replaces an object the key already holds
+   * (issue #11; the single PUT URLs carry the same condition). Storage then answers 412, which
+   * leaves here as a `storage_error` saying so: a refusal, not an outage.
+   */
   async completeMultipartUpload(
     key: string,
     uploadId: string,
     parts: Array<Pick<StoredPart, 'partNumber' | 'etag' | 'checksumSha256'>>,
   ): Promise<{ etag: string | null }> {
     const out = await this.call('CompleteMultipartUpload', () =>
-      this.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId: uploadId,
-          MultipartUpload: {
-            Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"`, ChecksumSHA256: p.checksumSha256 ?? undefined })),
-          },
+      this.s3
+        .send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            IfNoneMatch: '*',
+            MultipartUpload: {
+              Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"`, ChecksumSHA256: p.checksumSha256 ?? undefined })),
+            },
+          }),
+        )
+        .catch((error: unknown) => {
+          throw isPreconditionFailed(error)
+            ? new DomainError(
+                'storage_error',
+                'CompleteMultipartUpload: the key already holds an object (If-None-Match)',
+                { operation: 'CompleteMultipartUpload', storageError: 'PreconditionFailed', storageStatus: 412 },
+                { cause: error },
+              )
+            : error;
         }),
-      ),
     );
     return { etag: unquote(out.ETag) };
   }

@@ -60,16 +60,16 @@ async function reverify(p: PresignedRequest): Promise<{ expected: string; actual
 }
 
 describe('FastPresigner', () => {
-  it('signs a single PUT for exactly one key, with type and length signed', async () => {
+  it('signs a single PUT for exactly one key, with type, length and single use (If-None-Match: *) signed', async () => {
     const p = await presigner().putObject(key, { contentType: 'image/jpeg', contentLength: 1234 });
     const url = new URL(p.url);
     expect(p.method).toBe('PUT');
     expect(url.origin).toBe('http://127.0.0.1:5055');
     expect(url.pathname).toBe(`/uploads/${key}`);
     expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
-    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match');
     expect(url.searchParams.get('X-Amz-Credential')).toBe('AKIDEXAMPLE/20261121/us-east-1/s3/aws4_request');
-    expect(p.headers).toEqual({ 'content-type': 'image/jpeg', 'content-length': '1234' });
+    expect(p.headers).toEqual({ 'content-type': 'image/jpeg', 'content-length': '1234', 'if-none-match': '*' });
     expect(p.expiresAt).toEqual(new Date(now.getTime() + 900_000));
     const { expected, actual } = await reverify(p);
     expect(actual).toBe(expected);
@@ -78,7 +78,7 @@ describe('FastPresigner', () => {
   it('signs a declared checksum as a header the client must send', async () => {
     const checksum = 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=';
     const p = await presigner().putObject(key, { contentType: 'text/plain', contentLength: 1, checksumSha256: checksum });
-    expect(new URL(p.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;x-amz-checksum-sha256');
+    expect(new URL(p.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match;x-amz-checksum-sha256');
     expect(new URL(p.url).searchParams.has('x-amz-checksum-sha256')).toBe(false);
     expect(p.headers['x-amz-checksum-sha256']).toBe(checksum);
     const { expected, actual } = await reverify(p);
@@ -90,6 +90,10 @@ describe('FastPresigner', () => {
     const tampered = { ...p, headers: { ...p.headers, 'content-length': '99999' } };
     const { expected, actual } = await reverify(tampered);
     expect(actual).not.toBe(expected);
+    // Dropping the condition (to overwrite a stored file with the same URL) breaks the signature too.
+    const { 'if-none-match': _condition, ...unconditional } = p.headers;
+    const overwrite = await reverify({ ...p, headers: unconditional });
+    expect(overwrite.actual).not.toBe(overwrite.expected);
     const otherKey = { ...p, url: p.url.replace(key, `${key}x`) };
     const second = await reverify(otherKey);
     expect(second.actual).not.toBe(second.expected);

@@ -51,6 +51,12 @@ interface SigningContext {
 }
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
+/**
+ * S3 conditional write: the PUT succeeds only while the key holds no object, so a single-PUT URL
+ * is single-use for its whole lifetime (412 Precondition Failed once the object exists). Without
+ * it a URL reused within its expiry overwrites a verified file (issue #11).
+ */
+const IF_NONE_MATCH_HEADER = 'if-none-match';
 
 /**
  * SigV4 query presigning for S3, on @smithy/signature-v4's own building blocks (scope, cached
@@ -60,8 +66,9 @@ const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
  * a few milliseconds (bench/presign.bench.ts). presigner.spec.ts re-verifies every kind of URL
  * against `SignatureV4.presign` itself.
  *
- * Signed headers are sent by the client as real headers: `content-type` and `content-length`
- * for single PUTs, `x-amz-checksum-sha256` whenever the client declared a checksum.
+ * Signed headers are sent by the client as real headers: `content-type`, `content-length` and
+ * `if-none-match: *` (never overwrite) for single PUTs, `x-amz-checksum-sha256` whenever the
+ * client declared a checksum.
  */
 export class FastPresigner {
   private readonly credentials: AwsCredentialIdentityProvider;
@@ -92,11 +99,15 @@ export class FastPresigner {
     return this.options.expiresInSeconds;
   }
 
-  /** A single PUT of a whole object: type and exact length signed, checksum if declared. */
+  /**
+   * A single PUT of a whole object: type and exact length signed, checksum if declared, and
+   * `If-None-Match: *`, so the URL writes the key once and can never overwrite what was verified.
+   */
   putObject(key: string, signing: PutObjectSigning): Promise<PresignedRequest> {
     const headers: Record<string, string> = {
       'content-type': signing.contentType,
       'content-length': String(signing.contentLength),
+      [IF_NONE_MATCH_HEADER]: '*',
     };
     if (signing.checksumSha256) headers[CHECKSUM_HEADER] = signing.checksumSha256;
     return this.sign('PUT', key, {}, headers);

@@ -75,6 +75,7 @@ export function aTenant(overrides: Partial<TenantRecord> = {}): TenantRecord {
     maxFileBytes: 5n * 1024n ** 3n,
     allowedTypes: [],
     dedupScope: 'owner',
+    allowSvgRendering: false,
     ...overrides,
   };
 }

@@ -19,6 +19,7 @@ export class TenantsService {
       maxFileBytes: BigInt(body.maxFileBytes ?? MAX_OBJECT_BYTES),
       allowedTypes: [...new Set((body.allowedTypes ?? []).map((t) => t.toLowerCase()))],
       dedupScope: body.dedupScope ?? 'owner',
+      allowSvgRendering: body.allowSvgRendering ?? false,
       apiKey: { hash: apiKey.hash, prefix: apiKey.prefix },
     });
     this.logger.log({ tenantId: tenant.id, keyPrefix: apiKey.prefix }, 'tenant created');
@@ -30,6 +31,7 @@ export class TenantsService {
       maxFileBytes: Number(tenant.maxFileBytes),
       allowedTypes: tenant.allowedTypes,
       dedupScope: tenant.dedupScope,
+      allowSvgRendering: tenant.allowSvgRendering ?? false,
     };
   }
 }

@@ -5,9 +5,9 @@ import type { UploadsEnv } from '@app/config';
 import { CompleteUploadBody, CreateUploadBody, DomainError, SignPartsBody, UploadQuery, UploadView } from '@app/contracts';
 import { FilePartRepository, FileRecord, FileRepository, JsonObject, TenantRepository } from '@app/database';
 import { checkParts, planUpload, typeAllowed } from '@app/domain';
-import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, UPLOAD_COMPLETED } from '@app/lifecycle';
+import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { JobQueue } from '@app/queue';
-import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
+import { FastPresigner, KeyLayout, ObjectStorage, StoredPart } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
 
 export interface PartUrlView {
@@ -204,7 +204,15 @@ export class UploadsService {
       const head = await this.storage.head(file.storageKey);
       if (!head) throw new DomainError('parts_missing', 'Storage holds no object for this upload yet: PUT the file first.', { missingParts: [1] });
     } else {
-      const stored = await this.storage.listParts(file.storageKey, file.s3UploadId!);
+      const stored = await this.listedParts(file.storageKey, file.s3UploadId!);
+      if (!stored) {
+        // Completing: chunk-tracker's completion has taken the upload id; it stands as it is.
+        if (file.status === 'completing') return { status: 202, body: { id, status: 'completing' } };
+        if (!(await this.uploadLost(file))) return this.complete(scope, id, body); // moved on meanwhile
+        throw new DomainError('upload_lost', 'Storage no longer holds this multipart upload, so it cannot be completed: start a new upload.', {
+          uploadStatus: 'aborted',
+        });
+      }
       checkParts(file, stored, body.parts);
       // From here on the upload is viewed from the ledger (status polls cost no ListParts): it holds what was checked.
       await this.parts.recordStored(file.id, stored);
@@ -240,13 +248,25 @@ export class UploadsService {
   }
 
   /** ListParts (paginated past 1,000 parts), or null once storage no longer has the multipart upload. */
-  private async listedParts(key: string, uploadId: string): Promise<Array<{ partNumber: number; size: number; etag: string }> | null> {
+  private async listedParts(key: string, uploadId: string): Promise<StoredPart[] | null> {
     try {
-      return (await this.storage.listParts(key, uploadId)).map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag }));
+      return await this.storage.listParts(key, uploadId);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'not_found') return null;
       throw error;
     }
+  }
+
+  /**
+   * Storage no longer holds the multipart upload (its upload id is unknown: removed by a bucket
+   * lifecycle rule, or by hand) while it takes parts: it can never be completed. It ends
+   * `aborted`, the reservation released and the owner told (FileLifecycle.uploadLost). False
+   * when the upload had moved on meanwhile.
+   */
+  private async uploadLost(file: FileRecord): Promise<boolean> {
+    const lost = await this.lifecycle.uploadLost(file);
+    if (lost) this.logger.warn({ fileId: file.id, s3UploadId: file.s3UploadId }, 'storage lost a multipart upload; aborted');
+    return lost !== null;
   }
 
   private async signBatch(key: string, uploadId: string, partNumbers: number[], checksums: Record<string, string>): Promise<PartUrlView[]> {
@@ -265,15 +285,27 @@ export class UploadsService {
    * so status polls cost no storage call.
    */
   private async view(file: FileRecord, partsFrom: 'storage' | 'ledger' = 'ledger'): Promise<UploadView> {
-    let parts: Array<{ partNumber: number; size: number; etag: string }> = [];
-    let from: 'storage' | 'ledger' = 'ledger';
-    if (file.mode === 'multipart') {
-      const listed =
-        partsFrom === 'storage' && isIn(ACCEPTING_PARTS, file.status) && file.s3UploadId ? await this.listedParts(file.storageKey, file.s3UploadId) : null;
-      if (listed) from = 'storage';
-      // Storage no longer holding the multipart upload lists nothing (null): the ledger answers then too.
-      parts = listed ?? (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
+    let parts: Array<{ partNumber: number; size: number; etag: string }> | null = null;
+    let storage: 'unknown' | undefined;
+    if (file.mode === 'multipart' && partsFrom === 'storage' && isIn(ACCEPTING_PARTS, file.status) && file.s3UploadId) {
+      try {
+        parts = (await this.listedParts(file.storageKey, file.s3UploadId))?.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag })) ?? null;
+      } catch (error) {
+        // An outage: the ledger answers, and says storage could not be asked.
+        if (!(error instanceof DomainError && error.code === 'storage_unavailable')) throw error;
+        storage = 'unknown';
+      }
+      // Storage no longer has the multipart upload: it cannot be finished; it ends here.
+      if (parts === null && !storage) {
+        await this.uploadLost(file);
+        return this.view((await this.files.findOwned({ tenantId: file.tenantId, ownerId: file.ownerId }, file.id)) ?? file);
+      }
     }
+    const from = parts ? 'storage' : 'ledger';
+    if (!parts && file.mode === 'multipart') {
+      parts = (await this.files.storedParts(file.id)).map((p) => ({ partNumber: p.partNumber, size: Number(p.size), etag: p.etag ?? '' }));
+    }
+    parts ??= [];
     const stored = isIn(UPLOAD_COMPLETED, file.status);
     return {
       id: file.id,
@@ -287,6 +319,8 @@ export class UploadsService {
       uploadedParts: parts,
       partsFrom: from,
       bytesUploaded: stored ? Number(file.size) : parts.reduce((sum, p) => sum + p.size, 0),
+      ...(storage ? { storage } : {}),
+      ...(isIn(TERMINAL, file.status) && file.statusReason ? { reason: file.statusReason } : {}),
       expiresAt: file.expiresAt.toISOString(),
       createdAt: file.createdAt.toISOString(),
     };

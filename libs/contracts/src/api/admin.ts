@@ -8,6 +8,7 @@ export const createTenantBody = z
     maxFileBytes: byteCount.max(MAX_OBJECT_BYTES).optional().describe('Largest single file (default and maximum 5 TiB)'),
     allowedTypes: z.array(mimePattern).max(100).optional().describe('MIME patterns such as image/*; empty or absent allows every type'),
     dedupScope: z.enum(['owner', 'tenant']).optional().describe('Instant uploads across the owner (default) or the whole tenant'),
+    allowSvgRendering: z.boolean().optional().describe('Make raster variants of SVG files (default false: SVGs are stored as they are)'),
   })
   .strict();
 
@@ -21,6 +22,7 @@ export const tenantCreated = z.object({
   maxFileBytes: byteCount,
   allowedTypes: z.array(z.string()),
   dedupScope: z.enum(['owner', 'tenant']),
+  allowSvgRendering: z.boolean(),
 });
 
 export type TenantCreated = z.infer<typeof tenantCreated>;

@@ -110,6 +110,8 @@ export const uploadView = z.object({
       "Where uploadedParts comes from: storage's ListParts (an upload still taking parts, unless ?parts=ledger), or the part ledger (parts reported by the client, and the listing checked at completion)",
     ),
   bytesUploaded: byteCount,
+  storage: z.enum(['unknown']).optional().describe('Present when storage could not be asked (an outage): uploadedParts is then what the part ledger holds'),
+  reason: z.string().optional().describe('Why an upload ended without its bytes (aborted_by_client, upload_lost_in_storage, deadline_passed, ...)'),
   expiresAt: z.string().datetime(),
   createdAt: z.string().datetime(),
 });
