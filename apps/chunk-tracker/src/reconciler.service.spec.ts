@@ -27,12 +27,17 @@ function setup(
     pending?: PendingMultipartUpload[];
     pageSize?: number;
     byId?: FileRecord[];
+    /** Files the storage audit visits next: idle uploads taking parts, and stored files. */
+    audit?: { uploads?: FileRecord[]; stored?: FileRecord[] };
+    auditBatch?: number;
   } = {},
 ) {
   const files = strictMock<FileRepository>('files', {
     findOverdue: async () => world.overdue ?? [],
     findStuck: async (status) => world.stuck?.[status] ?? [],
     findMany: async (ids) => world.byId?.filter((f) => ids.includes(f.id)) ?? [],
+    dueForStorageAudit: async (statuses) => (statuses.includes('ready') ? (world.audit?.stored ?? []) : (world.audit?.uploads ?? [])),
+    markStorageChecked: async () => undefined,
   });
   const storage = strictMock<ObjectStorage>('storage', {
     // Storage's listing in pages of `pageSize` (ListMultipartUploads answers up to 1,000 a page).
@@ -42,10 +47,13 @@ function setup(
     },
     abortMultipartUpload: async () => undefined,
     head: async () => null,
+    hasMultipartUpload: async () => true,
   });
   const lifecycle = strictMock<FileLifecycle>('lifecycle', {
     expire: async (file) => ({ ...file, status: 'expired' }),
     confirmUploaded: async (file) => ({ ...file, status: 'uploaded' }),
+    objectVanished: async (file) => ({ ...file, status: 'deleted' }),
+    uploadLost: async (file) => ({ ...file, status: 'aborted' }),
   });
   const jobs = strictMock<JobQueue>('jobs', { enqueue: async () => 'job-1' });
   const service = new ReconcilerService(
@@ -58,6 +66,8 @@ function setup(
       RECONCILE_STUCK_SECONDS: STUCK_MS / 1000,
       ORPHAN_UPLOAD_MIN_AGE_SECONDS: ORPHAN_MIN_AGE_MS / 1000,
       RECONCILE_BATCH_SIZE: 200,
+      STORAGE_AUDIT_BATCH_SIZE: world.auditBatch ?? 100,
+      STORAGE_AUDIT_INTERVAL_SECONDS: 86_400,
     }),
   );
   const mocks = { files, storage, lifecycle, jobs };
@@ -280,12 +290,57 @@ describe('ReconcilerService', () => {
     });
   });
 
+  describe('auditStorage', () => {
+    it('ends a stored file whose object is gone and an idle upload whose multipart upload is lost, and marks every file asked', async () => {
+      const gone = aFile({ status: 'ready' });
+      const kept = aFile({ status: 'ready' });
+      const lostUpload = aMultipartUpload({ status: 'uploading', s3UploadId: 'lost-1' });
+      const liveUpload = aMultipartUpload({ status: 'pending', s3UploadId: 'live-1' });
+      const single = aFile({ status: 'pending' });
+      const { service, files, storage, lifecycle } = setup({ audit: { uploads: [lostUpload, liveUpload, single], stored: [gone, kept] } });
+      storage.head.mockImplementation(async (key) => (key === kept.storageKey ? headOf(Number(kept.size)) : null));
+      storage.hasMultipartUpload.mockImplementation(async (_, uploadId) => uploadId !== 'lost-1');
+
+      expect(await service.auditStorage(now)).toEqual({ vanished: 1, lost: 1 });
+      expect(lifecycle.objectVanished).toHaveBeenCalledWith(gone);
+      expect(lifecycle.uploadLost).toHaveBeenCalledWith(lostUpload);
+      expect(lifecycle.objectVanished).toHaveBeenCalledTimes(1);
+      expect(lifecycle.uploadLost).toHaveBeenCalledTimes(1);
+      // A single PUT has no multipart upload to ask about; it is still marked asked.
+      expect(storage.hasMultipartUpload).toHaveBeenCalledTimes(2);
+      expect(files.markStorageChecked).toHaveBeenCalledWith([lostUpload.id, liveUpload.id, single.id, gone.id, kept.id]);
+    });
+
+    it('asks about idle uploads every stuck period and stored files every audit interval, settled files only, within one batch', async () => {
+      const { service, files } = setup({ audit: { uploads: [aMultipartUpload({ status: 'uploading', s3UploadId: 'u' })] }, auditBatch: 10 });
+
+      await service.auditStorage(now);
+      expect(files.dueForStorageAudit).toHaveBeenNthCalledWith(1, ['pending', 'uploading'], ago(STUCK_MS), ago(STUCK_MS), 10);
+      expect(files.dueForStorageAudit).toHaveBeenNthCalledWith(2, ['uploaded', 'processing', 'ready'], ago(86_400_000), ago(STUCK_MS), 9);
+    });
+
+    it('does nothing when turned off (STORAGE_AUDIT_BATCH_SIZE=0)', async () => {
+      const { service, effects } = setup({ auditBatch: 0 });
+      expect(await service.auditStorage(now)).toEqual({ vanished: 0, lost: 0 });
+      expect(effects()).toEqual([]);
+    });
+  });
+
   describe('reconcile', () => {
     it('reports nothing done when database and storage agree', async () => {
       const { service, effects } = setup();
 
-      expect(await service.reconcile()).toEqual({ expired: 0, orphansAborted: 0, redriven: 0, confirmed: 0 });
-      expect(effects()).toEqual(['files.findOverdue', 'storage.multipartUploadPages', 'files.findStuck', 'files.findStuck', 'files.findStuck']);
+      expect(await service.reconcile()).toEqual({ expired: 0, orphansAborted: 0, redriven: 0, confirmed: 0, vanished: 0, lost: 0 });
+      expect(effects()).toEqual([
+        'files.findOverdue',
+        'storage.multipartUploadPages',
+        'files.findStuck',
+        'files.findStuck',
+        'files.findStuck',
+        'files.dueForStorageAudit',
+        'files.dueForStorageAudit',
+        'files.markStorageChecked',
+      ]);
     });
 
     it('expires, aborts orphans and re-drives in one run on the current clock, reporting each count', async () => {
@@ -301,7 +356,7 @@ describe('ReconcilerService', () => {
       });
       storage.head.mockImplementation(async (key) => (key === confirmedUpload.storageKey ? headOf(Number(confirmedUpload.size)) : null));
 
-      expect(await service.reconcile()).toEqual({ expired: 1, orphansAborted: 1, redriven: 2, confirmed: 1 });
+      expect(await service.reconcile()).toEqual({ expired: 1, orphansAborted: 1, redriven: 2, confirmed: 1, vanished: 0, lost: 0 });
       expect(files.findOverdue).toHaveBeenCalledWith(AWAITING_BYTES, now, 200);
       expect(jobs.enqueue).toHaveBeenCalledWith('upload.complete', { v: 1, fileId: redrivenUpload.id }, { jobId: `complete-${redrivenUpload.id}-r${PERIOD}` });
     });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import { FileRecord, FileRepository } from '@app/database';
-import { AWAITING_BYTES, FileLifecycle, isIn, VERIFIABLE } from '@app/lifecycle';
+import { ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, isIn, UPLOAD_COMPLETED, VERIFIABLE } from '@app/lifecycle';
 import { JobQueue, OnJob } from '@app/queue';
 import { KeyLayout, ObjectStorage, PendingMultipartUpload } from '@app/storage';
 import type { TrackerConfig } from './config';
@@ -11,7 +11,12 @@ export interface ReconcileReport {
   orphansAborted: number;
   redriven: number;
   confirmed: number;
+  vanished: number;
+  lost: number;
 }
+
+/** Storage calls of the audit in flight at once. */
+const AUDIT_CONCURRENCY = 16;
 
 /**
  * Postgres is the truth; Redis and the SQS stream are how work gets there. This repeatable job
@@ -20,7 +25,10 @@ export interface ReconcileReport {
  * - multipart uploads storage holds that no live upload owns are aborted (the bucket's lifecycle
  *   rule is the slower backstop), after a grace period so an initiation in progress is not hit;
  * - uploads stuck in `completing` (a lost job, a lost Redis) are completed again, or, where storage
- *   already holds the whole object, confirmed from a HEAD.
+ *   already holds the whole object, confirmed from a HEAD;
+ * - the storage audit asks storage, a batch a run, least recently asked first, whether it still
+ *   holds each stored file's object and each idle upload's multipart upload: what it lost without
+ *   an event (or whose event was lost) ends for its owner instead of lingering (issue #11).
  */
 @Injectable()
 export class ReconcilerService {
@@ -37,8 +45,13 @@ export class ReconcilerService {
 
   @OnJob('uploads.reconcile')
   async reconcile(): Promise<ReconcileReport> {
-    const report = { expired: await this.expireOverdue(), orphansAborted: await this.abortOrphans(), ...(await this.redriveStuck()) };
-    if (report.expired || report.orphansAborted || report.redriven || report.confirmed) this.logger.log(report, 'reconciled');
+    const report = {
+      expired: await this.expireOverdue(),
+      orphansAborted: await this.abortOrphans(),
+      ...(await this.redriveStuck()),
+      ...(await this.auditStorage()),
+    };
+    if (Object.values(report).some(Boolean)) this.logger.log(report, 'reconciled');
     return report;
   }
 
@@ -86,6 +99,47 @@ export class ReconcilerService {
       this.logger.warn({ key: upload.key, uploadId: upload.uploadId, fileId: file?.id, status: file?.status }, 'orphan multipart upload aborted');
     }
     return aborted;
+  }
+
+  /**
+   * Idle uploads still taking parts whose multipart upload storage no longer knows end `aborted`
+   * (`upload_lost_in_storage`: reservation released, owner told); stored files whose object is
+   * gone end `deleted` (`object_missing`). Every file visited is marked asked, found or not.
+   */
+  async auditStorage(now = new Date()): Promise<{ vanished: number; lost: number }> {
+    const batch = this.config.STORAGE_AUDIT_BATCH_SIZE;
+    if (batch === 0) return { vanished: 0, lost: 0 };
+    const settled = new Date(now.getTime() - this.config.RECONCILE_STUCK_SECONDS * 1000);
+    const uploads = await this.files.dueForStorageAudit(ACCEPTING_PARTS, settled, settled, batch);
+    const stored = await this.files.dueForStorageAudit(
+      UPLOAD_COMPLETED,
+      new Date(now.getTime() - this.config.STORAGE_AUDIT_INTERVAL_SECONDS * 1000),
+      settled,
+      Math.max(0, batch - uploads.length),
+    );
+    let vanished = 0;
+    let lost = 0;
+    const due = [...uploads, ...stored];
+    for (let i = 0; i < due.length; i += AUDIT_CONCURRENCY) {
+      const found = await Promise.all(due.slice(i, i + AUDIT_CONCURRENCY).map((file) => this.auditOne(file)));
+      vanished += found.filter((f) => f === 'vanished').length;
+      lost += found.filter((f) => f === 'lost').length;
+    }
+    await this.files.markStorageChecked(due.map((f) => f.id));
+    return { vanished, lost };
+  }
+
+  /** What storage says about one file: its object gone, its multipart upload lost, or fine. */
+  private async auditOne(file: FileRecord): Promise<'vanished' | 'lost' | null> {
+    if (isIn(UPLOAD_COMPLETED, file.status)) {
+      if ((await this.storage.head(file.storageKey)) || !(await this.lifecycle.objectVanished(file))) return null;
+      this.logger.warn({ fileId: file.id, key: file.storageKey }, 'stored object missing; file deleted');
+      return 'vanished';
+    }
+    if (file.mode !== 'multipart' || !file.s3UploadId || (await this.storage.hasMultipartUpload(file.storageKey, file.s3UploadId))) return null;
+    if (!(await this.lifecycle.uploadLost(file))) return null;
+    this.logger.warn({ fileId: file.id, s3UploadId: file.s3UploadId }, 'storage lost a multipart upload; aborted');
+    return 'lost';
   }
 
   async redriveStuck(now = new Date()): Promise<{ redriven: number; confirmed: number }> {

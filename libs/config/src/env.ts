@@ -176,6 +176,14 @@ export const reconcileEnv = z.object({
   ORPHAN_UPLOAD_MIN_AGE_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** Rows the reconciler reads at a time; it works through its whole backlog a batch at a time. */
   RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  /**
+   * The storage audit (issue #11): files storage is asked about per reconcile run, whether it still
+   * holds a stored file's object (every STORAGE_AUDIT_INTERVAL_SECONDS) and an idle upload's
+   * multipart upload (every RECONCILE_STUCK_SECONDS). 0 turns it off. A full pass over N stored
+   * files a day needs N / 1,440 a run at the default interval of a minute.
+   */
+  STORAGE_AUDIT_BATCH_SIZE: z.coerce.number().int().min(0).max(100_000).default(500),
+  STORAGE_AUDIT_INTERVAL_SECONDS: z.coerce.number().int().min(60).default(86_400),
 });
 
 export const retentionEnv = z.object({

@@ -116,6 +116,26 @@ export class FileRepository {
   }
 
   /** Files that entered `status` before `before` and are still there. */
+  /**
+   * Files in `statuses` storage was not asked about since `checkedBefore` (never asked first),
+   * settled in their status since `settledBefore`: the reconciler audit's next visits. `statuses`
+   * must lie within the partial index files_storage_audit_idx (its migration), which keeps this
+   * read proportional to what is audited, not to every file ever deleted.
+   */
+  async dueForStorageAudit(statuses: readonly FileStatusName[], checkedBefore: Date, settledBefore: Date, limit: number): Promise<FileRecord[]> {
+    return this.prisma.direct<FileRecord>(Prisma.sql`
+      SELECT ${FILE_COLUMNS} FROM files
+      WHERE status = ANY(${[...statuses]}::file_status[]) AND (storage_checked_at IS NULL OR storage_checked_at < ${checkedBefore}::timestamptz)
+        AND status_changed_at < ${settledBefore}::timestamptz
+      ORDER BY storage_checked_at NULLS FIRST, id
+      LIMIT ${limit}`);
+  }
+
+  /** Storage was asked about these files now. */
+  async markStorageChecked(ids: string[]): Promise<void> {
+    if (ids.length) await this.prisma.direct(Prisma.sql`UPDATE files SET storage_checked_at = now() WHERE id = ANY(${ids}::uuid[])`);
+  }
+
   async findStuck(status: FileStatusName, before: Date, limit: number): Promise<FileRecord[]> {
     return this.prisma.file.findMany({ where: { status, statusChangedAt: { lt: before } }, orderBy: { statusChangedAt: 'asc' }, take: limit });
   }

@@ -148,6 +148,14 @@ export class FileLifecycle {
     return lost;
   }
 
+  /**
+   * The reconciler's audit found no object for a stored file (lost without an event, or its event
+   * lost): the file is gone for its owner too, as when storage's removal event arrives.
+   */
+  objectVanished(file: FileRecord): Promise<FileRecord | null> {
+    return this.transitions.apply(this.vanishedPlan(file, 'object_missing'));
+  }
+
   /** Not completed before its deadline: reservation released, what storage holds removed. */
   async expire(file: FileRecord): Promise<FileRecord | null> {
     const expired = await this.apply('expire', file.id, { patch: { statusReason: 'deadline_passed' } });
@@ -239,11 +247,9 @@ export class FileLifecycle {
         const reason = 'object_rewritten';
         return this.plan('recheck', finding.file.id, { patch: { etag: finding.etag, statusReason: reason }, data: { reason } });
       }
-      case 'removedFromStorage': {
+      case 'removedFromStorage':
         // Its object was removed behind the platform's back: the file is gone for its owner too.
-        const reason = 'removed_from_storage';
-        return this.plan('removedFromStorage', finding.file.id, { patch: { statusReason: reason, deletedAt: new Date() }, data: { reason } });
-      }
+        return this.vanishedPlan(finding.file, 'removed_from_storage');
       case null:
         return null;
     }
@@ -284,6 +290,10 @@ export class FileLifecycle {
     } catch (error) {
       this.logger.warn({ err: error, fileId }, 'storage cleanup after the step failed; left to the reconciler');
     }
+  }
+
+  private vanishedPlan(file: FileRecord, reason: 'removed_from_storage' | 'object_missing'): TransitionPlan {
+    return this.plan('removedFromStorage', file.id, { patch: { statusReason: reason, deletedAt: new Date() }, data: { reason } });
   }
 
   private apply(step: StepName, fileId: string, details?: { patch?: FilePatch; data?: Record<string, unknown> }): Promise<FileRecord | null> {

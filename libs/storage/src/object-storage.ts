@@ -122,6 +122,17 @@ export class ObjectStorage {
     return out.UploadId;
   }
 
+  /** Whether storage still knows the multipart upload: one ListParts of one part. */
+  async hasMultipartUpload(key: string, uploadId: string): Promise<boolean> {
+    try {
+      await this.call('ListParts', () => this.s3.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MaxParts: 1 })));
+      return true;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'not_found') return false;
+      throw error;
+    }
+  }
+
   /** Every part storage holds, following ListParts pagination past 1,000 parts. */
   async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
     const parts: StoredPart[] = [];

@@ -7,3 +7,4 @@ export * from './wait';
 export * from './media';
 export * from './builders';
 export * from './strict-mock';
+export * from './hostile-input';

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { hostileJson, hostileJsonText, hostileString } from '@app/testing';
 import { ADMIN_TOKEN, ApiHarness, createTenant, startApi } from './api-harness';
 
 /**
@@ -116,23 +117,17 @@ describe('hostile input (upload-api)', () => {
     expect(changes.map((c) => c.type)).toEqual(['upload.created', 'upload.aborted']);
   });
 
-  // Strings of any code points, lone UTF-16 surrogates among them (fast-check's `binary` unit has none).
-  const unit = fc.oneof(fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }));
-  // Any JSON value, with such strings, some very deep.
-  const deep = fc.nat({ max: 200 }).map((depth) => JSON.parse('['.repeat(depth) + '"x"' + ']'.repeat(depth)) as unknown);
-  const anyJson = fc.oneof(fc.anything({ stringUnit: unit, maxDepth: 4 }), fc.jsonValue({ stringUnit: unit }), deep);
   // Initiations shaped well enough to reach the database, with any strings in them.
-  const anyString = fc.string({ unit, maxLength: 40 });
+  const anyString = hostileString();
   const nearlyValidUpload = fc.record(
     {
       filename: fc.oneof(anyString, fc.constant('ok.txt')),
       size: fc.oneof(fc.integer({ min: 0, max: 2 ** 30 }), fc.double()),
       contentType: fc.oneof(fc.constant('text/plain'), anyString),
-      metadata: fc.dictionary(anyString, fc.jsonValue({ stringUnit: unit, maxDepth: 3 }), { maxKeys: 3 }),
+      metadata: fc.dictionary(anyString, hostileJson(), { maxKeys: 3 }),
     },
     { requiredKeys: ['filename', 'size', 'contentType'] },
   );
-  const hugeNumber = fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', '0.0000000000000000000000000001e-999');
 
   it('property: any JSON body on every route with a body answers below 500, refusals as problems that write nothing', async () => {
     const routes: Array<{ method: string; path: () => string; as: () => { token: string; headers?: Record<string, string> } }> = [
@@ -145,21 +140,14 @@ describe('hostile input (upload-api)', () => {
       { method: 'POST', path: () => '/v1/admin/reprocess', as: () => ({ token: ADMIN_TOKEN }) },
     ];
     await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...routes),
-        fc.oneof(
-          anyJson.map((value) => JSON.stringify(value) ?? 'null'),
-          hugeNumber.map((n) => `{"size":${n},"filename":"n.bin","contentType":"text/plain","partNumbers":[${n}]}`),
-        ),
-        async (route, rawBody) => {
-          const before = await rows();
-          const { token, headers } = route.as();
-          await expectSafe(
-            await api.request(route.method, route.path(), { token, headers: { ...headers, 'content-type': 'application/json' }, rawBody }),
-            before,
-          );
-        },
-      ),
+      fc.asyncProperty(fc.constantFrom(...routes), hostileJsonText, async (route, rawBody) => {
+        const before = await rows();
+        const { token, headers } = route.as();
+        await expectSafe(
+          await api.request(route.method, route.path(), { token, headers: { ...headers, 'content-type': 'application/json' }, rawBody }),
+          before,
+        );
+      }),
       { numRuns: 300 },
     );
   });
@@ -175,7 +163,7 @@ describe('hostile input (upload-api)', () => {
   });
 
   it('property: any string as a path id, cursor or query value answers below 500, refusals as problems', async () => {
-    const anyPathValue = fc.oneof(fc.string({ unit, maxLength: 60 }), fc.string({ unit, minLength: 300, maxLength: 6_000 }));
+    const anyPathValue = fc.oneof(hostileString(60), hostileString(6_000, 300));
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(

@@ -28,18 +28,18 @@ describe('upload-api: uploads (real Postgres, Redis, moto)', () => {
   const quota = async (tenantId = tenant.id) =>
     (await api.sql<{ used_bytes: string; reserved_bytes: string }>('SELECT used_bytes, reserved_bytes FROM quota_totals WHERE tenant_id = $1', [tenantId]))[0];
 
-  it('a small file gets one presigned PUT, with type and length signed, under a key made of ids', async () => {
+  it('a small file gets one single-use presigned PUT, with type and length signed, under a key made of ids', async () => {
     const res = await initiate({ filename: 'photo.jpg', size: 11, contentType: 'image/jpeg' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       status: 'pending',
       mode: 'single',
       size: 11,
-      upload: { method: 'PUT', headers: { 'content-type': 'image/jpeg', 'content-length': '11' } },
+      upload: { method: 'PUT', headers: { 'content-type': 'image/jpeg', 'content-length': '11', 'if-none-match': '*' } },
     });
     const url = new URL(res.body.upload.url);
     expect(url.pathname).toBe(`/${api.storage.S3_BUCKET}/uploads/${tenant.id}/${res.body.id}`);
-    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
     const put = await fetch(res.body.upload.url, { method: 'PUT', headers: res.body.upload.headers, body: 'hello world' });
     expect(put.status).toBe(200);
