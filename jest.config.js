@@ -22,6 +22,8 @@ module.exports = {
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
     },
+    // Presigned URLs against Ceph RGW, which enforces signatures and signed headers (moto does not).
+    { ...base, displayName: 'conformance', testMatch: ['<rootDir>/test/conformance/**/*.conformance.ts'] },
     {
       ...base,
       displayName: 'e2e',

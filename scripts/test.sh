@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# npm test: the three tiers, starting whatever they need (Node 24, dependencies, Postgres, Redis,
-# a test moto on its own port, ffmpeg, the build). Usage: scripts/test.sh [all|unit|integration|e2e]
+# npm test: the tiers, starting whatever they need (Node 24, dependencies, Postgres, Redis,
+# a test moto on its own port, ffmpeg, the build; Ceph RGW for the conformance tier).
+# Usage: scripts/test.sh [all|unit|integration|conformance|e2e]
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/rgw.sh"
 
 TIER="${1:-all}"
 TEST_DIR="$STACK_DIR/test"
@@ -14,6 +16,12 @@ export TEST_MOTO_URL="http://127.0.0.1:$TEST_MOTO_PORT"
 TEST_REDIS_CLUSTER_PORT="${TEST_REDIS_CLUSTER_PORT:-7101}"
 # ... and reach Postgres through PgBouncer in transaction mode (started here, stopped after).
 TEST_PGBOUNCER_PORT="${TEST_PGBOUNCER_PORT:-6433}"
+# The conformance tier's S3, which enforces what moto does not (a throwaway Ceph RGW, scripts/rgw.sh;
+# its mon and OSD take the next eleven ports). Started here, stopped after.
+TEST_RGW_PORT="${TEST_RGW_PORT:-5078}"
+export TEST_RGW_URL="http://127.0.0.1:$TEST_RGW_PORT"
+export TEST_RGW_ACCESS_KEY_ID="${TEST_RGW_ACCESS_KEY_ID:-conformance-access-key}"
+export TEST_RGW_SECRET_ACCESS_KEY="${TEST_RGW_SECRET_ACCESS_KEY:-conformance-secret-key}"
 
 use_node
 ensure_deps || die "dependency install failed"
@@ -31,6 +39,7 @@ prepare_services() {
 started_moto=0
 started_cluster=0
 started_pgbouncer=0
+started_rgw=0
 cleanup() {
   if [ "$started_moto" = 1 ] && [ -f "$TEST_DIR/moto.pid" ]; then
     kill "$(cat "$TEST_DIR/moto.pid")" 2>/dev/null || true
@@ -38,6 +47,7 @@ cleanup() {
   fi
   [ "$started_cluster" = 1 ] && stop_redis_cluster "$TEST_REDIS_CLUSTER_PORT"
   [ "$started_pgbouncer" = 1 ] && stop_pgbouncer "$TEST_DIR/pgbouncer"
+  [ "$started_rgw" = 1 ] && stop_rgw "$TEST_RGW_PORT"
   true
 }
 trap cleanup EXIT
@@ -48,9 +58,15 @@ run_tier() { # name, jest args...
   log "tier: $name"
   npx --no-install jest --selectProjects "$name" "$@" || status=1
 }
+run_conformance() {
+  rgw_up "$TEST_RGW_PORT" || started_rgw=1
+  ensure_rgw "$TEST_RGW_PORT" "$TEST_RGW_ACCESS_KEY_ID" "$TEST_RGW_SECRET_ACCESS_KEY"
+  run_tier conformance --runInBand
+}
 
 case "$TIER" in
   unit) run_tier unit ;;
+  conformance) run_conformance ;;
   integration|e2e|all)
     moto_up "$TEST_MOTO_PORT" || started_moto=1
     prepare_services
@@ -70,9 +86,10 @@ case "$TIER" in
     # --forceExit: the drain-deadline test abandons a job handler on purpose (a real process
     # exits at that point); its timers would otherwise keep jest alive after the results.
     [ "$TIER" != e2e ] && run_tier integration --runInBand --forceExit
+    [ "$TIER" = all ] && run_conformance
     [ "$TIER" != integration ] && run_tier e2e --runInBand --forceExit
     ;;
-  *) die "usage: $0 [all|unit|integration|e2e]" ;;
+  *) die "usage: $0 [all|unit|integration|conformance|e2e]" ;;
 esac
 
 exit $status

@@ -281,6 +281,25 @@ describe('sync-notifier: feed, devices, replicas, webhooks', () => {
     });
   });
 
+  it('long-polls take the same per-owner slots as devices, and give them back when they end', async () => {
+    const owner = 'long-poller';
+    const waiting = Array.from({ length: 20 }, () => new AbortController());
+    const held = waiting.map((c) =>
+      fetch(`${syncUrl}/v1/changes?waitSeconds=20`, { headers: { authorization: `Bearer ${apiKey}`, 'x-owner-id': owner }, signal: c.signal }).catch(
+        () => null,
+      ),
+    );
+    const token = await tokenFor(owner);
+    await until('20 long-polls held', async () => (await feed(owner, '?waitSeconds=1')).status === 429);
+    expect(await feed(owner, '?waitSeconds=1')).toMatchObject({ status: 429, body: { code: 'too_many_connections' } });
+    await expect(Device.connect(syncUrl, token)).rejects.toMatchObject({ status: 429 });
+    expect((await feed(owner, '')).status).toBe(200); // a page without waiting holds nothing
+    for (const c of waiting) c.abort();
+    await Promise.all(held);
+    await until('the slots given back', async () => (await feed(owner, '?waitSeconds=1')).status === 200);
+    await (await Device.connect(syncUrl, token)).close();
+  });
+
   it('drops a device that stops answering pings', async () => {
     const device = await Device.connect(syncUrl, await tokenFor('sleeper'));
     // A peer that vanished without closing: it reads nothing, so it answers no ping.

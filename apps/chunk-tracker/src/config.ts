@@ -1,13 +1,22 @@
 import { z } from 'zod';
-import { baseEnv, databaseEnv, port, reconcileEnv, redisEnv, retentionEnv, sqsEnv, storageEnv } from '@app/config';
+import { baseEnv, databaseEnv, port, reconcileEnv, redisEnv, retentionEnv, sqsEnv, storageEnv, storageEventsEnv } from '@app/config';
 
 export const trackerEnv = baseEnv
   .extend(databaseEnv.shape)
   .extend(redisEnv.shape)
   .extend(storageEnv.shape)
   .extend(sqsEnv.shape)
+  .extend(storageEventsEnv.shape)
+  // Only the SQS source needs a queue; a deployment on RGW (STORAGE_EVENTS=http-push) has none.
+  .extend({ SQS_QUEUE_URL: sqsEnv.shape.SQS_QUEUE_URL.optional() })
   .extend(retentionEnv.shape)
   .extend(reconcileEnv.shape)
-  .extend({ CHUNK_TRACKER_PORT: port.default(3002) });
+  .extend({ CHUNK_TRACKER_PORT: port.default(3002) })
+  .superRefine((c, ctx) => {
+    if (c.STORAGE_EVENTS === 'sqs' && !c.SQS_QUEUE_URL)
+      ctx.addIssue({ code: 'custom', path: ['SQS_QUEUE_URL'], message: 'is required with STORAGE_EVENTS=sqs' });
+    if (c.STORAGE_EVENTS === 'http-push' && !c.STORAGE_EVENTS_PUSH_SECRETS.length)
+      ctx.addIssue({ code: 'custom', path: ['STORAGE_EVENTS_PUSH_SECRETS'], message: 'is required with STORAGE_EVENTS=http-push' });
+  });
 
 export type TrackerConfig = z.infer<typeof trackerEnv>;

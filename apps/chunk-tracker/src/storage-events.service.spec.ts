@@ -5,7 +5,7 @@ import type { EventStep, FileLifecycle, StorageFinding } from '@app/lifecycle';
 import { Logger } from '@nestjs/common';
 import { MetricsService } from '@app/observability';
 import type { JobQueue } from '@app/queue';
-import { KeyLayout, type ObjectHead, type ObjectStorage, type StorageEventMessage, type StorageEventSource } from '@app/storage';
+import { KeyLayout, type ObjectHead, type ObjectStorage, type StorageEventMessage } from '@app/storage';
 import { aFile, anS3Event, strictMock, callsInOrder } from '@app/testing';
 import type { TrackerConfig } from './config';
 import { StorageEventsService } from './storage-events.service';
@@ -41,10 +41,8 @@ function setup(files: FileRecord[], opts: { head?: ObjectHead | null } = {}) {
       batch.map(({ finding }): EventStep => ({ duplicate: false, file: finding.step ? { ...finding.file, status: TARGET[finding.step] } : null })),
   });
   const jobs = strictMock<JobQueue>('jobs', { enqueueMany: async () => undefined });
-  const source = strictMock<StorageEventSource>('source', { start: () => undefined });
   const metrics = new MetricsService('test');
   const service = new StorageEventsService(
-    source,
     fileRepo,
     storage,
     lifecycle,
@@ -53,7 +51,7 @@ function setup(files: FileRecord[], opts: { head?: ObjectHead | null } = {}) {
     strictMock<TrackerConfig>('config', { S3_BUCKET: 'uploads' }),
     metrics,
   );
-  const mocks = { files: fileRepo, storage, lifecycle, jobs, source };
+  const mocks = { files: fileRepo, storage, lifecycle, jobs };
   /** Every adapter call, in order: a test states all the effects it allows. */
   const effects = () => callsInOrder(mocks).map(([call]) => call);
   /** What the lifecycle was asked to commit, per call: each event's record and finding. */
@@ -365,18 +363,5 @@ describe('StorageEventsService', () => {
       expect(jobs.enqueueMany).not.toHaveBeenCalled();
       expect(await outcomes()).toEqual({});
     });
-  });
-
-  it('consumes the storage event source from bootstrap on', async () => {
-    const file = aFile({ status: 'pending' });
-    const { service, source, outcomes } = setup([file]);
-
-    service.onApplicationBootstrap();
-    const [handler] = source.start.mock.calls[0];
-    const batch = [message(anS3Event(file))];
-    await expect(handler(batch)).resolves.toEqual(batch);
-
-    expect(source.start).toHaveBeenCalledTimes(1);
-    expect(await outcomes()).toEqual({ 'ObjectCreated:Put uploaded': 1 });
   });
 });

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { StorageEvent } from '@app/domain';
 import { FileRecord, FileRepository, StorageEventRecord } from '@app/database';
 import { AWAITING_BYTES, EventStep, FileLifecycle, isIn, STORED, StorageFinding, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { MetricsService } from '@app/observability';
 import { JobQueue } from '@app/queue';
-import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventMessage, StorageEventSource, storageEventKey } from '@app/storage';
+import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventMessage, storageEventKey } from '@app/storage';
 import type { TrackerConfig } from './config';
 
 type Outcome = 'uploaded' | 'rejected' | 'deleted' | 'rechecked' | 'recorded' | 'duplicate' | 'ignored';
@@ -25,8 +25,10 @@ interface TrackedEvent {
  * Storage is the witness: a file becomes `uploaded` only when its ObjectCreated event arrives
  * and a HEAD shows the declared size; a different size is `rejected` (object deleted, quota
  * released). Each event is recorded in the same transaction as the transition it causes, so
- * SQS's redeliveries, duplicates and reordering change nothing. A message is acknowledged only
- * after that commit.
+ * redeliveries, duplicates and reordering change nothing. A message is acknowledged only after
+ * that commit. Its source is SQS (SqsStorageEvents) or Ceph RGW's HTTP push
+ * (StorageEventsPushController), chosen by STORAGE_EVENTS; both hand their messages to
+ * handleBatch (docs/adr/0018-storage-events-http-push.md).
  *
  * An object written again after its file was stored (a reused URL where storage ignores
  * `If-None-Match`, a hand in the bucket) is never only recorded: the file leaves `ready` and is
@@ -39,12 +41,11 @@ interface TrackedEvent {
  * bad event does not hold the others back.
  */
 @Injectable()
-export class StorageEventsService implements OnApplicationBootstrap {
+export class StorageEventsService {
   private readonly logger = new Logger(StorageEventsService.name);
   private readonly processed;
 
   constructor(
-    private readonly source: StorageEventSource,
     private readonly files: FileRepository,
     private readonly storage: ObjectStorage,
     private readonly lifecycle: FileLifecycle,
@@ -53,14 +54,10 @@ export class StorageEventsService implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) private readonly config: TrackerConfig,
     metrics: MetricsService,
   ) {
-    this.processed = metrics.counter('storage_events_total', 'S3 events received from SQS', ['event', 'outcome']);
+    this.processed = metrics.counter('storage_events_total', 'S3 events received (from SQS or pushed by RGW)', ['event', 'outcome']);
   }
 
-  onApplicationBootstrap(): void {
-    this.source.start((messages) => this.handleBatch(messages));
-  }
-
-  /** Answers the messages that are done (acknowledged); the others are redelivered by SQS. */
+  /** Answers the messages that are done (acknowledged); the others are delivered again by their source. */
   async handleBatch(messages: StorageEventMessage[]): Promise<StorageEventMessage[]> {
     try {
       await this.handle(messages);

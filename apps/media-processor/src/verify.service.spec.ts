@@ -131,6 +131,14 @@ describe('VerifyService', () => {
     ]);
   });
 
+  it.each([
+    ['video/x-matroska', 'video/matroska'],
+    ['video/x-msvideo', 'video/vnd.avi'],
+  ])('routes a video declared %s and detected as %s (the names detection gives) to the video queue', async (declared, detected) => {
+    const { file, service } = setup({ file: { contentType: declared }, inspection: { detectedType: detected } });
+    await expect(service.verify({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'routed:media.video' });
+  });
+
   it('makes a verified file of another type ready with its hash and detected type', async () => {
     const { file, service, calls, verification } = setup({ file: { contentType: 'application/pdf' }, inspection: { detectedType: 'application/pdf' } });
     await expect(service.verify({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'ready' });

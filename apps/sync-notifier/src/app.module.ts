@@ -11,6 +11,7 @@ import { ChangesController } from './changes.controller';
 import type { NotifierConfig } from './config';
 import { FeedService } from './feed.service';
 import { RetentionService } from './retention.service';
+import { OwnerSlots } from './owner-slots';
 import { SyncGateway } from './sync.gateway';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
@@ -39,6 +40,7 @@ export class SyncNotifierModule {
         CredentialsService,
         ChangeHub,
         FeedService,
+        OwnerSlots,
         SyncGateway,
         WebhooksService,
         RetentionService,

@@ -6,9 +6,10 @@ import { Access, Scope } from '@app/auth';
 import type { OwnerScope } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import type { SyncEnv } from '@app/config';
-import { changePage, listChangesQuery } from '@app/contracts';
+import { changePage, DomainError, listChangesQuery } from '@app/contracts';
 import { ChangeHub } from './change-hub.service';
 import { FeedPage, FeedService } from './feed.service';
+import { OwnerSlots } from './owner-slots';
 
 class ListChangesQueryDto extends createZodDto(listChangesQuery) {}
 class ChangePageDto extends createZodDto(changePage) {}
@@ -22,6 +23,7 @@ export class ChangesController {
   constructor(
     private readonly feed: FeedService,
     private readonly hub: ChangeHub,
+    private readonly slots: OwnerSlots,
     @Inject(APP_CONFIG) private readonly config: SyncEnv,
   ) {}
 
@@ -36,6 +38,9 @@ export class ChangesController {
     const limit = query.limit ?? 100;
     const waitMs = Math.min(query.waitSeconds ?? 0, this.config.SYNC_MAX_WAIT_SECONDS) * 1000;
     if (waitMs === 0) return this.feed.page(scope, after, limit);
+    // A held request is a connection like a WebSocket: one of the owner's slots, until it ends.
+    const release = this.slots.take(scope);
+    if (!release) throw new DomainError('too_many_connections', `At most ${this.slots.limit} connections of one owner may wait here.`);
     // Listen before reading, so a change committed between the read and the wait is not missed.
     let wake: () => void = () => undefined;
     const woken = new Promise<void>((resolve) => (wake = resolve));
@@ -51,6 +56,7 @@ export class ChangesController {
       await woken;
       return await this.feed.page(scope, after, limit);
     } finally {
+      release();
       listening.stop();
       clearTimeout(timer);
       request.raw.socket.off('close', onClose);

@@ -12,6 +12,7 @@ import { PROBLEM_CONTENT_TYPE, problemOf } from '@app/http';
 import { MetricsService } from '@app/observability';
 import { ChangeHub, NoticeListener } from './change-hub.service';
 import { FeedService } from './feed.service';
+import { OwnerSlots } from './owner-slots';
 
 const PATH = '/v1/sync';
 const PAGE = 500;
@@ -122,7 +123,8 @@ export class DeviceSession {
  * with a user token (Authorization header or `access_token`), send the backlog after `cursor`,
  * then live changes. Pings every SYNC_HEARTBEAT_SECONDS drop peers that stopped answering; a
  * device that does not read is disconnected past SYNC_MAX_BUFFERED_BYTES instead of growing
- * this process; SYNC_MAX_CONNECTIONS_PER_OWNER caps one owner's sockets on a replica. On
+ * this process; SYNC_MAX_CONNECTIONS_PER_OWNER caps one owner's connections on a replica
+ * (OwnerSlots, shared with long-polls). On
  * shutdown every device is told to go (1001) and reconnects to another replica with its cursor.
  */
 @Injectable()
@@ -130,7 +132,6 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger(SyncGateway.name);
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024, clientTracking: false });
   private readonly sessions = new Set<DeviceSession>();
-  private readonly perOwner = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly connectedGauge;
   private readonly sentCounter;
@@ -144,6 +145,7 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly feed: FeedService,
     private readonly hub: ChangeHub,
     @Inject(APP_CONFIG) private readonly config: SyncEnv,
+    private readonly slots: OwnerSlots,
     metrics: MetricsService,
   ) {
     this.connectedGauge = metrics.gauge('sync_connections', 'Devices connected to this replica by WebSocket');
@@ -192,19 +194,13 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
       this.logger.error({ err: error }, 'WebSocket upgrade failed');
       return this.refuse(socket, 'internal_error', 'The connection could not be set up.');
     }
-    const key = `${scope.tenantId}\u0000${scope.ownerId}`;
-    const open = this.perOwner.get(key) ?? 0;
-    if (open >= this.config.SYNC_MAX_CONNECTIONS_PER_OWNER) {
-      return this.refuse(socket, 'too_many_connections', `At most ${this.config.SYNC_MAX_CONNECTIONS_PER_OWNER} devices of one owner may be connected here.`);
+    const release = this.slots.take(scope);
+    if (!release) {
+      return this.refuse(socket, 'too_many_connections', `At most ${this.slots.limit} devices of one owner may be connected here.`);
     }
     // The slot is the socket's from here until it closes, whatever ends it: a handshake `ws`
     // refuses without calling back, a device that leaves, a server that drops it.
-    this.perOwner.set(key, open + 1);
-    socket.once('close', () => {
-      const left = (this.perOwner.get(key) ?? 1) - 1;
-      if (left > 0) this.perOwner.set(key, left);
-      else this.perOwner.delete(key);
-    });
+    socket.once('close', release);
     this.wss.handleUpgrade(request, socket, head, (ws) => this.attach(ws, scope, after));
   }
 

@@ -99,6 +99,34 @@ export const sqsEnv = z.object({
   SQS_POLLERS: z.coerce.number().int().min(1).max(32).default(4),
 });
 
+/** Where chunk-tracker hears of storage events (docs/adr/0018-storage-events-http-push.md). */
+export const storageEventsEnv = z.object({
+  /** `sqs`: S3 notifications from SQS_QUEUE_URL. `http-push`: Ceph RGW POSTs them to chunk-tracker's /v1/storage-events. */
+  STORAGE_EVENTS: z.enum(['sqs', 'http-push']).default('sqs'),
+  /**
+   * Secrets a push must carry as `?access_token=` in its URL (comma-separated, at least 32
+   * characters each): every one listed is accepted, so a secret is rotated by adding the new one,
+   * pointing the RGW topic at it, then removing the old one. Required with STORAGE_EVENTS=http-push.
+   */
+  STORAGE_EVENTS_PUSH_SECRETS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .min(32, 'each secret must be at least 32 characters')
+          .regex(/^[A-Za-z0-9._~-]+$/, 'each secret must be URL-safe (letters, digits, . _ ~ -)'),
+      ),
+    ),
+});
+
 export const authEnv = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   TOKEN_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters'),
@@ -194,7 +222,7 @@ export const retentionEnv = z.object({
 export const syncEnv = z.object({
   /** WebSocket pings this often; a device that has not answered the previous one is dropped. */
   SYNC_HEARTBEAT_SECONDS: positiveInt.default(30),
-  /** Open WebSockets one owner may hold on one sync-notifier replica. */
+  /** Connections (WebSockets and long-polls) one owner may hold on one sync-notifier replica. */
   SYNC_MAX_CONNECTIONS_PER_OWNER: positiveInt.default(20),
   /** A device with more unsent bytes queued than this is disconnected (it resumes from its cursor). */
   SYNC_MAX_BUFFERED_BYTES: positiveInt.default(1024 ** 2),
@@ -258,6 +286,7 @@ export type DatabaseEnv = z.infer<typeof databaseEnv>;
 export type RedisEnv = z.infer<typeof redisEnv>;
 export type StorageEnv = z.infer<typeof storageEnv>;
 export type SqsEnv = z.infer<typeof sqsEnv>;
+export type StorageEventsEnv = z.infer<typeof storageEventsEnv>;
 export type AuthEnv = z.infer<typeof authEnv>;
 export type UploadsEnv = z.infer<typeof uploadsEnv>;
 export type CorsEnv = z.infer<typeof corsEnv>;

@@ -131,6 +131,13 @@ export class FileRepository {
       LIMIT ${limit}`);
   }
 
+  /** The other files in `statuses` sharing `storageKey`'s object (instant-upload copies and their source). */
+  async findSharingObject(storageKey: string, exceptId: string, statuses: readonly FileStatusName[]): Promise<FileRecord[]> {
+    return this.prisma.direct<FileRecord>(Prisma.sql`
+      SELECT ${FILE_COLUMNS} FROM files
+      WHERE storage_key = ${storageKey} AND id <> ${exceptId}::uuid AND status = ANY(${[...statuses]}::file_status[])`);
+  }
+
   /** Storage was asked about these files now. */
   async markStorageChecked(ids: string[]): Promise<void> {
     if (ids.length) await this.prisma.direct(Prisma.sql`UPDATE files SET storage_checked_at = now() WHERE id = ANY(${ids}::uuid[])`);

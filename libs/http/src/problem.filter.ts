@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { redactUrl } from '@app/observability';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem';
 
 @Catch()
@@ -16,7 +17,7 @@ export class ProblemFilter implements ExceptionFilter {
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, exception: unknown, logger: Logger): void {
   const problem = toProblem(exception);
-  if (problem.status >= 500) logger.error({ err: exception, requestId: request.id, url: request.url }, 'request failed');
+  if (problem.status >= 500) logger.error({ err: exception, requestId: request.id, url: redactUrl(request.url) }, 'request failed');
   // Health probes answer their own JSON documents with 503 (terminus); keep those as they are.
   if (!reply.sent) {
     void reply

@@ -553,3 +553,21 @@ describe('FileLifecycle steps that release stored objects', () => {
     });
   });
 });
+
+describe('FileLifecycle.contentChanged', () => {
+  it('fails the file and takes every instant-upload copy sharing its object out of ready too', async () => {
+    const source = aFile({ status: 'processing', sha256: 'a' });
+    const copy = aFile({ status: 'ready', storageKey: source.storageKey });
+    const files = strictMock<FileRepository>('files', { findSharingObject: async () => [copy] });
+    const { lifecycle, transitions } = lifecycleWith({ files, transitions: applying(source) });
+
+    await lifecycle.contentChanged(source);
+    expect(files.findSharingObject).toHaveBeenCalledWith(source.storageKey, source.id, ['uploaded', 'processing', 'ready', 'failed']);
+    const plans = transitions.apply.mock.calls.map(([plan]: [TransitionPlan]) => [plan.fileId, plan.to, plan.patch.statusReason]);
+    expect(plans).toEqual([
+      [source.id, 'failed', 'content_changed'],
+      [copy.id, 'processing', 'object_rewritten'],
+      [copy.id, 'failed', 'content_changed'],
+    ]);
+  });
+});

@@ -13,7 +13,7 @@ import {
   TransitionPlan,
 } from '@app/database';
 import { ObjectStorage } from '@app/storage';
-import { INITIAL, isIn, LIVE, quotaEffect, StepName, STEPS } from './state-machine';
+import { INITIAL, isIn, LIVE, quotaEffect, StepName, STEPS, STORED } from './state-machine';
 
 /** What a handler gets when it re-reads a file: the file, or why there is nothing to do. */
 export type Reread = { file: FileRecord; skipped?: undefined } | { file?: undefined; skipped: `skipped:${string}` };
@@ -194,10 +194,18 @@ export class FileLifecycle {
   /**
    * A verified file whose stored bytes no longer hash to its sha256 (its object was written again
    * after verification, issue #11): failed with `content_changed`, so it is never `ready`, nor an
-   * instant-upload source, with a hash its bytes do not have. Bytes and quota kept.
+   * instant-upload source, with a hash its bytes do not have, and so are its instant-upload copies.
+   * Bytes and quota kept.
    */
-  contentChanged(file: FileRecord): Promise<FileRecord | null> {
-    return this.fail(file, 'content_changed');
+  async contentChanged(file: FileRecord): Promise<FileRecord | null> {
+    const failed = await this.fail(file, 'content_changed');
+    // Instant-upload copies share the object, so its new bytes are theirs too: each leaves `ready`
+    // (`recheck`, then `fail`), its owner told like the source's.
+    for (const copy of await this.files.findSharingObject(file.storageKey, file.id, STORED)) {
+      await this.apply('recheck', copy.id, { patch: { statusReason: 'object_rewritten' }, data: { reason: 'object_rewritten' } });
+      await this.fail(copy, 'content_changed');
+    }
+    return failed;
   }
 
   /** Processing gave up (a timeout): failed, bytes and quota kept for a reprocess. */

@@ -9,7 +9,18 @@ import { MediaError } from './image';
 const execFileAsync = promisify(execFile);
 
 /** Containers ffmpeg reads here; verification routes these to the video queue. */
-export const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/webm', 'video/x-matroska', 'video/x-msvideo', 'video/mpeg']);
+// Under the names detection gives them (file-type: video/matroska, video/vnd.avi), and the older
+// names clients declare (video/x-matroska, video/x-msvideo).
+export const VIDEO_TYPES = new Set([
+  'video/mp4',
+  'video/quicktime',
+  'video/webm',
+  'video/matroska',
+  'video/x-matroska',
+  'video/vnd.avi',
+  'video/x-msvideo',
+  'video/mpeg',
+]);
 
 export interface VideoInfo {
   durationMs: number;

@@ -45,10 +45,15 @@ export function loggerParams({ service, level, pretty }: LoggerOptions): Params 
         req: (req: { id: string; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url?.replace(/access_token=[^&]+/, 'access_token=[redacted]'),
+          url: redactUrl(req.url),
         }),
       },
       transport: pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
     },
   };
+}
+
+/** A URL as logs may show it: any `access_token` query value (user tokens, push secrets) hidden. */
+export function redactUrl(url: string | undefined): string | undefined {
+  return url?.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]');
 }

@@ -1,4 +1,4 @@
-import { decodeS3Key, parseS3Notification, storageEventKey } from './s3-event';
+import { decodeS3Key, parseS3Notification, parseS3Records, storageEventKey } from './s3-event';
 
 const record = (eventName: string, key: string, extra: Record<string, unknown> = {}) => ({
   eventVersion: '2.1',
@@ -41,6 +41,87 @@ describe('parseS3Notification', () => {
 
   it('throws on a body that is not JSON, so the message ends in the DLQ instead of vanishing', () => {
     expect(() => parseS3Notification('not json')).toThrow();
+  });
+});
+
+/** A record as Ceph RGW 16.2 POSTs it to a topic's push endpoint (one record per document). */
+const rgwRecord = (overrides: Record<string, unknown> = {}, object: Record<string, unknown> = {}) => ({
+  eventVersion: '2.2',
+  eventSource: 'ceph:s3',
+  awsRegion: 'default',
+  eventTime: '2026-11-29T10:00:00.123456Z',
+  eventName: 'ObjectCreated:Put',
+  userIdentity: { principalId: 'platform' },
+  requestParameters: { sourceIPAddress: '' },
+  responseElements: { 'x-amz-request-id': '9c1f.4137.1', 'x-amz-id-2': '4137-default-default' },
+  s3: {
+    s3SchemaVersion: '1.0',
+    configurationId: 'uploads',
+    bucket: { name: 'uploads', ownerIdentity: { principalId: 'platform' }, arn: 'arn:aws:s3:::uploads', id: '9c1f.4137.2' },
+    object: {
+      key: 'uploads/t1/f1',
+      size: 11,
+      eTag: '37b51d194a7513e45b56f6524f2d51f2',
+      versionId: '',
+      sequencer: '1A2B3C4D5E6F7081',
+      metadata: [],
+      tags: [],
+      ...object,
+    },
+  },
+  eventId: '1764410400.123456.37b51d194a7513e45b56f6524f2d51f2',
+  opaqueData: '',
+  ...overrides,
+});
+
+describe('parseS3Records (Ceph RGW push bodies)', () => {
+  it('reads an RGW record: its sequencer, unquoted ETag and size', () => {
+    expect(parseS3Records({ Records: [rgwRecord()] })).toEqual([
+      {
+        eventName: 'ObjectCreated:Put',
+        bucket: 'uploads',
+        key: 'uploads/t1/f1',
+        size: 11,
+        etag: '37b51d194a7513e45b56f6524f2d51f2',
+        sequencer: '1A2B3C4D5E6F7081',
+        eventTime: '2026-11-29T10:00:00.123456Z',
+      },
+    ]);
+  });
+
+  it.each(['ObjectCreated:Put', 'ObjectCreated:CompleteMultipartUpload', 'ObjectRemoved:Delete'])(
+    'names %s as AWS does, whether or not RGW prefixes it with s3:',
+    (name) => {
+      const [plain] = parseS3Records({ Records: [rgwRecord({ eventName: name })] })!;
+      const [prefixed] = parseS3Records({ Records: [rgwRecord({ eventName: `s3:${name}` })] })!;
+      expect(prefixed.eventName).toBe(name);
+      expect(storageEventKey(prefixed)).toBe(storageEventKey(plain));
+    },
+  );
+
+  it('takes the key as RGW sends it: the object name, not form-encoded', () => {
+    const [event] = parseS3Records({ Records: [rgwRecord({}, { key: 'uploads/a+b%2Fc' })] })!;
+    expect(event.key).toBe('uploads/a+b%2Fc');
+  });
+
+  it('reads the ETag spelled etag (older RGW) and a size sent as a string', () => {
+    const [event] = parseS3Records({ Records: [rgwRecord({}, { eTag: undefined, etag: 'abc', size: '1024' })] })!;
+    expect([event.etag, event.size]).toEqual(['abc', 1024]);
+  });
+
+  it('treats an empty sequencer or ETag as absent, so the ledger key falls back to the next field', () => {
+    const [event] = parseS3Records({ Records: [rgwRecord({}, { sequencer: '', eTag: '' })] })!;
+    expect([event.sequencer, event.etag]).toEqual([null, null]);
+    expect(storageEventKey(event)).toBe('uploads/uploads/t1/f1#ObjectCreated:Put#2026-11-29T10:00:00.123456Z');
+  });
+
+  it('is null for what is not a Records document, and skips records that name no object', () => {
+    expect(parseS3Records({ Event: 's3:TestEvent' })).toBeNull();
+    expect(parseS3Records([rgwRecord()])).toBeNull();
+    expect(parseS3Records(null)).toBeNull();
+    expect(parseS3Records({ Records: [null, 7, { eventName: 'ObjectCreated:Put' }, rgwRecord({}, { size: -1 })] })).toEqual([
+      expect.objectContaining({ key: 'uploads/t1/f1', size: null }),
+    ]);
   });
 });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { loadConfig } from '@app/config';
 
 /**
- * Where the integration and e2e tiers find their real dependencies. scripts/test.sh starts them;
+ * Where the integration, e2e and conformance tiers find their real dependencies. scripts/test.sh starts them;
  * defaults match the machine services of the toolchain notes and the test moto on port 5057
  * (apart from the dev stack's 5055, so a test reset never wipes a developer's data).
  */
@@ -22,6 +22,13 @@ const testEnv = z.object({
    */
   TEST_E2E_PGBOUNCER_PORT: z.coerce.number().int().positive().optional(),
   TEST_MOTO_URL: z.string().url().default('http://127.0.0.1:5057'),
+  /**
+   * The conformance tier's S3: a throwaway Ceph RGW (scripts/rgw.sh) that, unlike moto, enforces
+   * presigned-URL signatures, expiry and signed headers. scripts/test.sh starts it with this user.
+   */
+  TEST_RGW_URL: z.string().url().default('http://127.0.0.1:5078'),
+  TEST_RGW_ACCESS_KEY_ID: z.string().min(1).default('conformance-access-key'),
+  TEST_RGW_SECRET_ACCESS_KEY: z.string().min(1).default('conformance-secret-key'),
 });
 
 export type TestEnv = z.infer<typeof testEnv>;

@@ -1,6 +1,7 @@
 export * from './env';
 export * from './database';
 export * from './moto';
+export * from './rgw';
 export * from './processes';
 export * from './redis-server';
 export * from './wait';
