@@ -121,7 +121,7 @@ stop_rgw() {
     pid="$(cat "$pidfile")"
     kill "$pid" 2>/dev/null || continue
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "$dir"
   true

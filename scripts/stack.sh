@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # npm run up | down | logs — the whole system on this machine: Postgres, Redis, the moto S3+SQS
 # emulator and the four services, detached, logs under .stack/logs/.
+# STORAGE=rgw npm run up: on Ceph RGW instead of moto (a one-node throwaway cluster on RGW_PORT,
+# default 5090), its events pushed to chunk-tracker over HTTP (docs/adr/0018).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/rgw.sh"
 
 SERVICES=(upload-api sync-notifier chunk-tracker media-processor)
 LOGS="$STACK_DIR/logs"
@@ -15,6 +18,15 @@ port_of() {
     chunk-tracker) echo "$CHUNK_TRACKER_PORT" ;; media-processor) echo "$MEDIA_PROCESSOR_PORT" ;;
   esac
 }
+on_rgw() { [ "${STORAGE:-moto}" = rgw ]; }
+# Before load_env, so these win over .env's moto settings (a variable already set is kept).
+rgw_env() {
+  export RGW_PORT="${RGW_PORT:-5090}"
+  export S3_ENDPOINT="http://127.0.0.1:$RGW_PORT" AWS_ACCESS_KEY_ID="${RGW_ACCESS_KEY_ID:-dev-rgw}"
+  export AWS_SECRET_ACCESS_KEY="${RGW_SECRET_ACCESS_KEY:-dev-rgw-secret}" STORAGE_EVENTS=http-push
+  export STORAGE_EVENTS_PUSH_SECRETS="${STORAGE_EVENTS_PUSH_SECRETS:-dev-push-secret-0123456789abcdef0123}"
+}
+storage_up() { if on_rgw; then rgw_up "$RGW_PORT"; else moto_up "$(MOTO_PORT_OF)"; fi; }
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 ready() { curl -fs -o /dev/null "http://127.0.0.1:$(port_of "$1")/health/ready"; }
 
@@ -25,7 +37,7 @@ print_summary() {
   sync-notifier    http://127.0.0.1:$SYNC_NOTIFIER_PORT
   chunk-tracker    http://127.0.0.1:$CHUNK_TRACKER_PORT      (health and metrics only)
   media-processor  http://127.0.0.1:$MEDIA_PROCESSOR_PORT      (health and metrics only)
-  S3 + SQS (moto)  $S3_ENDPOINT   bucket "$S3_BUCKET", queue $SQS_QUEUE_URL
+  $(if on_rgw; then echo "S3 (Ceph RGW)    $S3_ENDPOINT   bucket \"$S3_BUCKET\", events pushed to chunk-tracker"; else echo "S3 + SQS (moto)  $S3_ENDPOINT   bucket \"$S3_BUCKET\", queue $SQS_QUEUE_URL"; fi)
   Every service:   /health/live  /health/ready  /metrics
 
   Dev credentials: Authorization: Bearer $ADMIN_TOKEN   (admin token, /v1/admin/*)
@@ -36,11 +48,13 @@ MSG
 up() {
   use_node
   ensure_deps
+  on_rgw && rgw_env
   load_env
+  on_rgw && export STORAGE_EVENTS_PUSH_URL="http://127.0.0.1:$CHUNK_TRACKER_PORT/v1/storage-events"
   mkdir -p "$LOGS" "$RUN"
   local missing=()
   for s in "${SERVICES[@]}"; do alive "$s" && ready "$s" || missing+=("$s"); done
-  if [ ${#missing[@]} -eq 0 ] && moto_up "$(MOTO_PORT_OF)"; then
+  if [ ${#missing[@]} -eq 0 ] && storage_up; then
     log "already up; nothing to do"
     print_summary
     return
@@ -48,7 +62,12 @@ up() {
   ensure_postgres
   ensure_database
   ensure_redis
-  ensure_moto "$(MOTO_PORT_OF)" "$RUN/moto.pid" "$LOGS/moto.log"
+  if on_rgw; then
+    rgw_up "$RGW_PORT" || echo "$RGW_PORT" > "$RUN/rgw-port"
+    ensure_rgw "$RGW_PORT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"
+  else
+    ensure_moto "$(MOTO_PORT_OF)" "$RUN/moto.pid" "$LOGS/moto.log"
+  fi
   ensure_ffmpeg
   build
   migrate
@@ -85,6 +104,7 @@ stop_pid() { # name pidfile
 down() {
   for s in "${SERVICES[@]}"; do [ -f "$RUN/$s.pid" ] && stop_pid "$s" "$RUN/$s.pid"; done
   [ -f "$RUN/moto.pid" ] && stop_pid moto "$RUN/moto.pid"
+  if [ -f "$RUN/rgw-port" ]; then stop_rgw "$(cat "$RUN/rgw-port")"; rm -f "$RUN/rgw-port"; fi
   if [ -f "$STACK_DIR/started-redis" ]; then
     log "stopping the Redis that up started"; redis-cli -p "$(cat "$STACK_DIR/started-redis")" shutdown nosave >/dev/null 2>&1 || true
     rm -f "$STACK_DIR/started-redis"

@@ -58,9 +58,13 @@ run_tier() { # name, jest args...
   log "tier: $name"
   npx --no-install jest --selectProjects "$name" "$@" || status=1
 }
-run_conformance() {
+# Ceph RGW, for the conformance tier and the e2e tier's run of the whole path on it.
+prepare_rgw() {
   rgw_up "$TEST_RGW_PORT" || started_rgw=1
   ensure_rgw "$TEST_RGW_PORT" "$TEST_RGW_ACCESS_KEY_ID" "$TEST_RGW_SECRET_ACCESS_KEY"
+}
+run_conformance() {
+  prepare_rgw
   run_tier conformance --runInBand
 }
 
@@ -80,6 +84,7 @@ case "$TIER" in
       pgbouncer_up "$TEST_PGBOUNCER_PORT" || started_pgbouncer=1
       ensure_pgbouncer "$TEST_PGBOUNCER_PORT" "$TEST_DIR/pgbouncer" "$TEST_POSTGRES_URL"
       export TEST_E2E_PGBOUNCER_PORT="$TEST_PGBOUNCER_PORT"
+      prepare_rgw
     fi
     [ "$TIER" = all ] && run_tier unit
     # Outer tiers share one emulator and reset it between suites: one file at a time.

@@ -84,4 +84,37 @@ describe('the local stack script', () => {
     for (const name of [...SERVICES, 'moto']) expect(existsSync(path.join(stackDir, 'run', `${name}.pid`))).toBe(false);
     await expect(fetch(`http://127.0.0.1:${ports['upload-api']}/health/live`)).rejects.toThrow();
   });
+
+  it('STORAGE=rgw up runs the system on Ceph RGW: an upload is announced by a pushed event; down stops RGW too', async () => {
+    // Its own RGW (ports 5110-5121), apart from the tiers' (5078-5089).
+    const rgwEnv = { ...env, STORAGE: 'rgw', RGW_PORT: '5110', S3_BUCKET: `stack-${randomBytes(4).toString('hex')}` };
+    const up = await run('bash', ['scripts/stack.sh', 'up'], { cwd: ROOT, env: rgwEnv, timeout: 300_000 });
+    expect(up.stdout).toContain('S3 (Ceph RGW)    http://127.0.0.1:5110');
+    const tracker = (await (await fetch(`http://127.0.0.1:${ports['chunk-tracker']}/health/ready`)).json()) as { details: Record<string, unknown> };
+    expect(Object.keys(tracker.details)).not.toContain('sqs');
+
+    const api = `http://127.0.0.1:${ports['upload-api']}`;
+    const adminToken = /Authorization: Bearer (\S+)/.exec(up.stdout)?.[1];
+    const tenant = await (
+      await fetch(`${api}/v1/admin/tenants`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'rgw' }),
+      })
+    ).json();
+    const headers = { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice', 'content-type': 'application/json' };
+    const created = await (
+      await fetch(`${api}/v1/uploads`, { method: 'POST', headers, body: JSON.stringify({ filename: 'a.txt', size: 5, contentType: 'text/plain' }) })
+    ).json();
+    expect((await fetch(created.upload.url, { method: 'PUT', headers: created.upload.headers, body: 'hello' })).status).toBe(200);
+    let status = '';
+    for (let i = 0; i < 100 && !['uploaded', 'processing', 'ready'].includes(status); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await (await fetch(`${api}/v1/uploads/${created.id}?parts=ledger`, { headers })).json()).status;
+    }
+    expect(['uploaded', 'processing', 'ready']).toContain(status);
+
+    await run('bash', ['scripts/stack.sh', 'down'], { cwd: ROOT, env: rgwEnv, timeout: 120_000 });
+    await expect(fetch('http://127.0.0.1:5110/')).rejects.toThrow();
+  });
 });

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import type { StorageEnv } from '@app/config';
 import {
+  createRgwStorage,
   createTestDatabase,
   createTestStorage,
+  pushRgwEvents,
   envStrings,
   freePort,
   ServiceName,
@@ -17,7 +20,10 @@ export const ALL_SERVICES: ServiceName[] = ['upload-api', 'sync-notifier', 'chun
 
 export interface E2eStack {
   db: TestDatabase;
-  storage: StorageTestEnv;
+  /** The stack's bucket, on moto or on Ceph RGW. */
+  storage: StorageEnv;
+  /** The bucket's event queue: on moto only (RGW pushes its events to chunk-tracker over HTTP). */
+  sqs: StorageTestEnv | null;
   env: Record<string, string>;
   services: Map<ServiceName, ServiceProcess>;
   service(name: ServiceName): ServiceProcess;
@@ -29,12 +35,26 @@ export interface E2eStack {
 
 /**
  * The four services as real processes on free ports, with their own database (a template clone),
- * their own bucket + queue on the test emulator, and a unique queue prefix in Redis.
+ * their own bucket + queue on the test emulator (or a bucket on Ceph RGW pushing its events to
+ * chunk-tracker, `storage: 'rgw'`), and a unique queue prefix in Redis.
  */
-export async function startStack(opts: { redisUrl?: string; services?: ServiceName[]; env?: Record<string, string> } = {}): Promise<E2eStack> {
+export async function startStack(
+  opts: { redisUrl?: string; services?: ServiceName[]; env?: Record<string, string>; storage?: 'moto' | 'rgw' } = {},
+): Promise<E2eStack> {
   const cfg = testConfig();
   const db = await createTestDatabase(cfg.TEST_POSTGRES_URL);
-  const storage = await createTestStorage(cfg.TEST_MOTO_URL, { visibilityTimeoutSeconds: 10 });
+  const ports = new Map<ServiceName, number>();
+  const rgw = opts.storage === 'rgw' ? await createRgwStorage(cfg) : null;
+  const sqs = rgw ? null : await createTestStorage(cfg.TEST_MOTO_URL, { visibilityTimeoutSeconds: 10 });
+  let events: Record<string, string> = {};
+  if (rgw) {
+    // RGW has no SQS: its topic pushes to chunk-tracker (ADR 0018), whose port is chosen first.
+    const secret = randomBytes(24).toString('base64url');
+    ports.set('chunk-tracker', await freePort());
+    await pushRgwEvents(rgw, `http://127.0.0.1:${ports.get('chunk-tracker')}/v1/storage-events?access_token=${secret}`);
+    events = { STORAGE_EVENTS: 'http-push', STORAGE_EVENTS_PUSH_SECRETS: secret };
+  }
+  const storage: StorageEnv = rgw ? rgw.env : sqs!;
   const env = envStrings({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
@@ -44,7 +64,8 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
     REDIS_URL: opts.redisUrl ?? cfg.TEST_E2E_REDIS_URL ?? cfg.TEST_REDIS_URL,
     REDIS_CLUSTER: !opts.redisUrl && cfg.TEST_E2E_REDIS_URL ? cfg.TEST_E2E_REDIS_CLUSTER : 'false',
     QUEUE_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
-    ...storage,
+    ...(sqs ?? storage),
+    ...events,
     // The production long poll, so shutdown is shown to be quick even while parked in a poll.
     SQS_WAIT_SECONDS: 20,
     ADMIN_TOKEN: 'e2e-admin-token-0123456789',
@@ -54,7 +75,6 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
     ...opts.env,
   });
   const services = new Map<ServiceName, ServiceProcess>();
-  const ports = new Map<ServiceName, number>();
   const pg = new Client({ connectionString: db.url });
   await pg.connect();
 
@@ -68,6 +88,7 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
   const stack: E2eStack = {
     db,
     storage,
+    sqs,
     env,
     services,
     service: (name) => {
@@ -81,6 +102,7 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
       await Promise.all([...services.values()].map((s) => s.stop('SIGTERM')));
       await pg.end();
       await db.drop();
+      await rgw?.dispose();
     },
   };
   try {
@@ -95,7 +117,7 @@ export async function startStack(opts: { redisUrl?: string; services?: ServiceNa
 export { sleep, until } from '@app/testing';
 
 /** Uploads bytes the way a client does: a presigned PUT straight to storage. */
-export async function presignedPut(storage: StorageTestEnv, key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
+export async function presignedPut(storage: StorageEnv, key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
   const { presigner, s3 } = testPresigner(storage);
   try {
     const url = await presigner.putObject(key, { contentType, contentLength: body.length });

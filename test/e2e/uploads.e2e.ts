@@ -81,7 +81,7 @@ describe('the upload path end to end: storage events decide', () => {
       eventName,
       s3: { bucket: { name: stack.storage.S3_BUCKET }, object: { key: row.storage_key.replace(/\//g, '%2F'), size: bytes.length, eTag: etag } },
     });
-    const sqs = createSqsClient(stack.storage);
+    const sqs = createSqsClient(stack.sqs!);
     // Redeliveries of the real event, a Complete after the Put, and an event with another ETag: in reverse order, three times.
     const bodies = [
       record('ObjectCreated:CompleteMultipartUpload', row.etag),
@@ -89,7 +89,7 @@ describe('the upload path end to end: storage events decide', () => {
       record('ObjectCreated:Put', 'another-etag'),
     ].reverse();
     for (let i = 0; i < 3; i++)
-      for (const r of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: stack.storage.SQS_QUEUE_URL, MessageBody: JSON.stringify({ Records: [r] }) }));
+      for (const r of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: stack.sqs!.SQS_QUEUE_URL, MessageBody: JSON.stringify({ Records: [r] }) }));
     sqs.destroy();
     await until('the injected events to be consumed', async () => {
       const metrics = await (await fetch(`${stack.service('chunk-tracker').url}/metrics`)).text();

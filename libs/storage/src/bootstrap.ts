@@ -27,8 +27,8 @@ export interface StorageBootstrapResult {
 }
 
 /**
- * Creates (or converges) the bucket, the SQS queue and its DLQ, the S3 -> SQS notification on the
- * object prefix, CORS for browser uploads, and the lifecycle rule. Every step is idempotent, so
+ * Creates (or converges) the bucket (with CORS and the lifecycle rule: ensureBucket), the SQS queue
+ * and its DLQ, and the S3 -> SQS notification on the object prefix. Every step is idempotent, so
  * running it on every `npm run up` or deploy changes nothing the second time.
  * Production buckets are usually owned by infrastructure code; this is for the emulator and dev.
  */
@@ -51,12 +51,7 @@ export async function bootstrapStorage(s3: S3Client, sqs: SQSClient, o: StorageB
   );
   const arn = await queueArn(sqs, queueUrl);
 
-  try {
-    await s3.send(new CreateBucketCommand({ Bucket: o.bucket }));
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
-  }
+  await ensureBucket(s3, o);
 
   const notification = {
     QueueConfigurations: [
@@ -80,6 +75,22 @@ export async function bootstrapStorage(s3: S3Client, sqs: SQSClient, o: StorageB
     );
   }
 
+  return { queueUrl, queueArn: arn, dlqUrl };
+}
+
+export type BucketOptions = Pick<StorageBootstrapOptions, 'bucket' | 'objectPrefix' | 'corsOrigins' | 'abortIncompleteAfterDays'>;
+
+/**
+ * The bucket, CORS for browser uploads and the lifecycle rule, whatever announces its events
+ * (an SQS queue here, a push topic with subscribePushTopic). Idempotent.
+ */
+export async function ensureBucket(s3: S3Client, o: BucketOptions): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: o.bucket }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+  }
   await s3.send(
     new PutBucketCorsCommand({
       Bucket: o.bucket,
@@ -113,8 +124,6 @@ export async function bootstrapStorage(s3: S3Client, sqs: SQSClient, o: StorageB
       },
     }),
   );
-
-  return { queueUrl, queueArn: arn, dlqUrl };
 }
 
 async function ensureQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {

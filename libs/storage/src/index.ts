@@ -8,3 +8,4 @@ export * from './storage-event-source';
 export * from './storage.health';
 export * from './storage.module';
 export * from './bootstrap';
+export * from './push-topic';

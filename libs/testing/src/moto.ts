@@ -63,7 +63,7 @@ export function envStrings(env: object): Record<string, string> {
 }
 
 /** A presigner (and its S3 client, to destroy) for a test's bucket, signing as the services do. */
-export function testPresigner(env: StorageTestEnv): { presigner: FastPresigner; s3: S3Client } {
+export function testPresigner(env: StorageEnv): { presigner: FastPresigner; s3: S3Client } {
   const s3 = createS3Client(env);
   const presigner = new FastPresigner({
     bucket: env.S3_BUCKET,

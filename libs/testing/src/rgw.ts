@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, DeleteBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { StorageEnv } from '@app/config';
-import { createS3Client, FastPresigner, ObjectStorage, type PresignerOptions } from '@app/storage';
+import { createS3Client, FastPresigner, ObjectStorage, subscribePushTopic, type PresignerOptions } from '@app/storage';
 import type { TestEnv } from './env';
 
 /**
@@ -58,5 +58,15 @@ export function rgwPresigner(rgw: RgwTestStorage, overrides: Partial<PresignerOp
     credentials: rgw.s3.config.credentials,
     expiresInSeconds: rgw.env.PRESIGN_EXPIRES_SECONDS,
     ...overrides,
+  });
+}
+
+/** RGW pushes the bucket's events to `pushEndpoint` (chunk-tracker's push route), as `npm run up` sets it up. */
+export async function pushRgwEvents(rgw: RgwTestStorage, pushEndpoint: string): Promise<void> {
+  await subscribePushTopic(rgw.s3, {
+    bucket: rgw.env.S3_BUCKET,
+    objectPrefix: rgw.env.S3_OBJECT_PREFIX,
+    topicName: `${rgw.env.S3_BUCKET}-events`,
+    pushEndpoint,
   });
 }
