@@ -17,6 +17,7 @@ import { RateLimitGuard } from '@app/auth';
 import type { UploadApiConfig } from './config';
 import { TokensController } from './tokens/tokens.controller';
 import { FilesController } from './files/files.controller';
+import { UsageController } from './usage/usage.controller';
 import { FilesService } from './files/files.service';
 import { UploadsController } from './uploads/uploads.controller';
 import { UploadsService } from './uploads/uploads.service';
@@ -41,7 +42,7 @@ export class UploadApiModule {
         // A producer only: its jobs run in chunk-tracker and media-processor.
         QueueModule.forRoot({ serve: [] }),
       ],
-      controllers: [TenantsController, OperationsController, TokensController, UploadsController, FilesController],
+      controllers: [TenantsController, OperationsController, TokensController, UploadsController, FilesController, UsageController],
       providers: [
         CredentialsService,
         TenantsService,

@@ -138,6 +138,24 @@ export class FileRepository {
       WHERE storage_key = ${storageKey} AND id <> ${exceptId}::uuid AND status = ANY(${[...statuses]}::file_status[])`);
   }
 
+  /**
+   * Bytes and files an owner (or, without `ownerId`, the whole tenant) holds against the quota:
+   * `reserved` and `used` name the statuses whose size counts as each (the state machine's rule).
+   */
+  async usage(
+    scope: { tenantId: string; ownerId?: string },
+    statuses: { reserved: readonly FileStatusName[]; used: readonly FileStatusName[] },
+  ): Promise<{ usedBytes: bigint; reservedBytes: bigint; files: bigint }> {
+    const owner = scope.ownerId === undefined ? Prisma.empty : Prisma.sql`AND owner_id = ${scope.ownerId}`;
+    const held = [...statuses.reserved, ...statuses.used];
+    const [row] = await this.prisma.direct<{ usedBytes: bigint; reservedBytes: bigint; files: bigint }>(Prisma.sql`
+      SELECT coalesce(sum(size) FILTER (WHERE status = ANY(${[...statuses.used]}::file_status[])), 0)::bigint AS "usedBytes",
+             coalesce(sum(size) FILTER (WHERE status = ANY(${[...statuses.reserved]}::file_status[])), 0)::bigint AS "reservedBytes",
+             count(*)::bigint AS files
+      FROM files WHERE tenant_id = ${scope.tenantId}::uuid ${owner} AND status = ANY(${held}::file_status[])`);
+    return row;
+  }
+
   /** Storage was asked about these files now. */
   async markStorageChecked(ids: string[]): Promise<void> {
     if (ids.length) await this.prisma.direct(Prisma.sql`UPDATE files SET storage_checked_at = now() WHERE id = ANY(${ids}::uuid[])`);

@@ -4,3 +4,4 @@ export * from './tokens';
 export * from './uploads';
 export * from './files';
 export * from './changes';
+export * from './usage';
