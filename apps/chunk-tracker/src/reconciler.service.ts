@@ -137,9 +137,7 @@ export class ReconcilerService {
       return 'vanished';
     }
     if (file.mode !== 'multipart' || !file.s3UploadId || (await this.storage.hasMultipartUpload(file.storageKey, file.s3UploadId))) return null;
-    if (!(await this.lifecycle.uploadLost(file))) return null;
-    this.logger.warn({ fileId: file.id, s3UploadId: file.s3UploadId }, 'storage lost a multipart upload; aborted');
-    return 'lost';
+    return (await this.lifecycle.uploadLost(file)) ? 'lost' : null;
   }
 
   async redriveStuck(now = new Date()): Promise<{ redriven: number; confirmed: number }> {

@@ -7,6 +7,12 @@ const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v
 export const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const url = z.string().url();
+/** A comma-separated setting as its trimmed, non-empty items. */
+const commaList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 export const baseEnv = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -48,10 +54,7 @@ export const redisEnv = z.object({
     .default('')
     .transform((value, ctx) => {
       const sizes: Record<string, number> = {};
-      for (const pair of value
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean)) {
+      for (const pair of commaList(value)) {
         const match = /^([a-z][a-z-]*)=([1-9][0-9]{0,3})$/.exec(pair);
         if (!match) {
           ctx.addIssue({ code: 'custom', message: `"${pair}" is not queue=n (n from 1 to 9999)` });
@@ -111,12 +114,7 @@ export const storageEventsEnv = z.object({
   STORAGE_EVENTS_PUSH_SECRETS: z
     .string()
     .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .pipe(
       z.array(
         z
@@ -174,15 +172,7 @@ export const uploadsEnv = z.object({
 
 export const corsEnv = z.object({
   /** Origins of web apps that call the API from a browser (comma-separated), or * for any. */
-  API_CORS_ORIGINS: z
-    .string()
-    .default('*')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((o) => o.trim())
-        .filter(Boolean),
-    ),
+  API_CORS_ORIGINS: z.string().default('*').transform(commaList),
 });
 
 export const rateLimitEnv = z.object({
@@ -253,12 +243,7 @@ export const mediaEnv = z.object({
   MEDIA_QUEUES: z
     .string()
     .default('verify,image,video,transcode')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .pipe(z.array(z.enum(['verify', 'image', 'video', 'transcode'])).min(1)),
   /** Decompression-bomb guard: images with more pixels are rejected before decoding. */
   IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(100_000_000),

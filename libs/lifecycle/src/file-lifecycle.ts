@@ -144,7 +144,9 @@ export class FileLifecycle {
   async uploadLost(file: FileRecord): Promise<FileRecord | null> {
     const reason = 'upload_lost_in_storage';
     const lost = await this.apply('loseUpload', file.id, { patch: { statusReason: reason }, data: { reason } });
-    if (lost) await this.removeUploadBytes(file);
+    if (!lost) return null;
+    this.logger.warn({ fileId: file.id, s3UploadId: file.s3UploadId }, 'storage lost a multipart upload; aborted');
+    await this.removeUploadBytes(file);
     return lost;
   }
 

@@ -208,7 +208,7 @@ export class UploadsService {
       if (!stored) {
         // Completing: chunk-tracker's completion has taken the upload id; it stands as it is.
         if (file.status === 'completing') return { status: 202, body: { id, status: 'completing' } };
-        if (!(await this.uploadLost(file))) return this.complete(scope, id, body); // moved on meanwhile
+        if (!(await this.lifecycle.uploadLost(file))) return this.complete(scope, id, body); // moved on meanwhile
         throw new DomainError('upload_lost', 'Storage no longer holds this multipart upload, so it cannot be completed: start a new upload.', {
           uploadStatus: 'aborted',
         });
@@ -257,18 +257,6 @@ export class UploadsService {
     }
   }
 
-  /**
-   * Storage no longer holds the multipart upload (its upload id is unknown: removed by a bucket
-   * lifecycle rule, or by hand) while it takes parts: it can never be completed. It ends
-   * `aborted`, the reservation released and the owner told (FileLifecycle.uploadLost). False
-   * when the upload had moved on meanwhile.
-   */
-  private async uploadLost(file: FileRecord): Promise<boolean> {
-    const lost = await this.lifecycle.uploadLost(file);
-    if (lost) this.logger.warn({ fileId: file.id, s3UploadId: file.s3UploadId }, 'storage lost a multipart upload; aborted');
-    return lost !== null;
-  }
-
   private async signBatch(key: string, uploadId: string, partNumbers: number[], checksums: Record<string, string>): Promise<PartUrlView[]> {
     const signed = await this.presigner.uploadParts(
       key,
@@ -297,7 +285,7 @@ export class UploadsService {
       }
       // Storage no longer has the multipart upload: it cannot be finished; it ends here.
       if (parts === null && !storage) {
-        await this.uploadLost(file);
+        await this.lifecycle.uploadLost(file);
         return this.view((await this.files.findOwned({ tenantId: file.tenantId, ownerId: file.ownerId }, file.id)) ?? file);
       }
     }
