@@ -17,7 +17,22 @@ const S3 = adapterOnly('libs/storage', ['@aws-sdk/*', '@smithy/*', 'sqs-consumer
 const REDIS = adapterOnly('libs/queue', ['ioredis']);
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', '.stack/', 'coverage/', 'libs/database/src/generated/', '**/*.cjs', '**/*.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.tools/',
+      '.stack/',
+      'coverage/',
+      'libs/database/src/generated/',
+      'test/e2e/contract/generated/',
+      'libs/sdk/dist/',
+      'test/e2e/contract/typed-calls.ts',
+      '**/*.cjs',
+      '**/*.mjs',
+      'jest.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const swcOptions = require('./swc-options.cjs');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, 'dist');
+// BUILD_OUT: another output folder inside the repository (node_modules must resolve from it).
+const out = path.resolve(root, process.env.BUILD_OUT ?? 'dist');
 
 async function* sources(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {

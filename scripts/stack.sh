@@ -42,7 +42,24 @@ print_summary() {
 
   Dev credentials: Authorization: Bearer $ADMIN_TOKEN   (admin token, /v1/admin/*)
   Logs: npm run logs     Stop: npm run down
+
+  Next, in your shell: . $(env_file_shown)   (API_URL, SYNC_URL, ADMIN_TOKEN, API_KEY; README "Using it")
 MSG
+}
+
+# The file a shell sources to use this stack (README, "Using it"): the URLs, the admin token and a
+# dev tenant's API key, made once and kept while it works (scripts/stack-env.mjs). down leaves it,
+# so the next up reuses the tenant rather than making another.
+ENV_FILE="$STACK_DIR/env"
+env_file_shown() { # relative to where npm was run from (INIT_CWD) if inside it
+  local from="${INIT_CWD:-$PWD}"
+  local shown="$ENV_FILE"
+  case "$ENV_FILE" in "$from"/*/*) shown="${ENV_FILE#"$from"/}" ;; "$from"/*) shown="./${ENV_FILE#"$from"/}" ;; esac
+  echo "$shown" # with a slash: `. name` alone would look the name up on the PATH first
+}
+write_env_file() {
+  API_URL="http://127.0.0.1:$UPLOAD_API_PORT" SYNC_URL="http://127.0.0.1:$SYNC_NOTIFIER_PORT" ADMIN_TOKEN="$ADMIN_TOKEN" \
+    node "$ROOT/scripts/stack-env.mjs" "$ENV_FILE" || die "could not write $ENV_FILE"
 }
 
 up() {
@@ -56,6 +73,7 @@ up() {
   for s in "${SERVICES[@]}"; do alive "$s" && ready "$s" || missing+=("$s"); done
   if [ ${#missing[@]} -eq 0 ] && storage_up; then
     log "already up; nothing to do"
+    write_env_file
     print_summary
     return
   fi
@@ -87,6 +105,7 @@ up() {
     done
     log "$s ready"
   done
+  write_env_file
   print_summary
 }
 

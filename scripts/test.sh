@@ -78,6 +78,9 @@ case "$TIER" in
     if [ "$TIER" != integration ]; then
       ensure_chromium
       build || die "build failed"
+      # The contract documents: generated from the build, linted (Redocly), their types checked
+      # against the typed calls; the e2e tier checks every answer against them.
+      node scripts/contract.mjs || die "the contract documents are invalid"
       redis_cluster_ok "$TEST_REDIS_CLUSTER_PORT" || started_cluster=1
       ensure_redis_cluster "$TEST_REDIS_CLUSTER_PORT" "$TEST_DIR/redis-cluster"
       export TEST_E2E_REDIS_URL="redis://127.0.0.1:$TEST_REDIS_CLUSTER_PORT" TEST_E2E_REDIS_CLUSTER=true

@@ -2,9 +2,10 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import path from 'node:path';
-import { Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { UploadClient } from '@app/sdk';
 import { freePort } from '@app/testing';
+import { launchChromium } from './chromium';
 import { createTenant, E2eStack, startStack } from './stack';
 
 const MiB = 1024 ** 2;
@@ -42,18 +43,7 @@ describe('the SDK in a browser (headless Chromium)', () => {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>upload</title><script src="/sdk.js"></script>');
     }).listen(port, '127.0.0.1');
     pageUrl = `http://127.0.0.1:${port}/`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

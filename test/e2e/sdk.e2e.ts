@@ -85,7 +85,8 @@ describe('the SDK against the real stack', () => {
     let sentToStorage = 0;
     const counting: typeof fetch = async (input, init) => {
       const url = input instanceof Request ? input.url : input.toString();
-      if (!url.startsWith(apiUrl) && init?.body instanceof Uint8Array) sentToStorage += init.body.byteLength;
+      // Part bodies are streamed (a ReadableStream with an explicit content-length).
+      if (!url.startsWith(apiUrl) && init?.method === 'PUT') sentToStorage += Number(new Headers(init.headers).get('content-length'));
       return fetch(input, init);
     };
     const client = new UploadClient({ baseUrl: apiUrl, token: apiKey, ownerId: 'alice', fetch: counting });

@@ -15,6 +15,7 @@ import {
   testConfig,
   testPresigner,
 } from '@app/testing';
+import { contractWatch } from './contract/contract-check';
 
 export const ALL_SERVICES: ServiceName[] = ['upload-api', 'sync-notifier', 'chunk-tracker', 'media-processor'];
 
@@ -83,6 +84,7 @@ export async function startStack(
     const proc = new ServiceProcess(name, ports.get(name)!, env).start();
     services.set(name, proc);
     await proc.ready();
+    if (name === 'upload-api' || name === 'sync-notifier') contractWatch.register(name, proc.url);
     return proc;
   };
   const stack: E2eStack = {

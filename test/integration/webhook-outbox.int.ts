@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { webhookPayload } from '@app/contracts';
 import { ChangeOutbox, CommittedChange, PrismaService, WebhookRepository } from '@app/database';
 import { MetricsService } from '@app/observability';
 import { JobQueue } from '@app/queue';
@@ -68,6 +69,8 @@ describe('webhook outbox (real Postgres and Redis)', () => {
       ].sort(),
     );
     expect(rows[0].payload).toMatchObject({ type: expect.any(String), data: { ownerId: 'alice', cursor: expect.any(String) } });
+    // The payload is built in SQL: every one matches the schema the documents publish (webhooksForOpenApi).
+    for (const row of rows) expect(webhookPayload.strict().parse(row.payload)).toEqual(row.payload);
 
     // A rolled-back transaction leaves no delivery and publishes nothing.
     await expect(

@@ -6,6 +6,7 @@ import { ConfigModule } from '@app/config';
 import { DatabaseHealth, DatabaseModule } from '@app/database';
 import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
+import { AsyncApiController } from './asyncapi.controller';
 import { ChangeHub } from './change-hub.service';
 import { ChangesController } from './changes.controller';
 import type { NotifierConfig } from './config';
@@ -35,7 +36,7 @@ export class SyncNotifierModule {
           backoff: { webhooks: (attemptsMade) => config.WEBHOOK_RETRY_BASE_MS * 2 ** Math.max(0, attemptsMade - 1) },
         }),
       ],
-      controllers: [ChangesController, WebhooksController],
+      controllers: [ChangesController, WebhooksController, AsyncApiController],
       providers: [
         CredentialsService,
         ChangeHub,

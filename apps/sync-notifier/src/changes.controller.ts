@@ -1,12 +1,13 @@
 import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { Access, Scope } from '@app/auth';
 import type { OwnerScope } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import type { SyncEnv } from '@app/config';
 import { changePage, DomainError, listChangesQuery } from '@app/contracts';
+import { Problems } from '@app/http';
 import { ChangeHub } from './change-hub.service';
 import { FeedPage, FeedService } from './feed.service';
 import { OwnerSlots } from './owner-slots';
@@ -32,7 +33,13 @@ export class ChangesController {
    * until a change lands (answered at once) or the time passes.
    */
   @Get()
-  @ApiResponse({ status: 200, type: ChangePageDto })
+  @ApiOperation({
+    summary: "Read the owner's changes",
+    description:
+      'Changes after `cursor`, oldest first, each once. With `waitSeconds` an empty answer is held until a change lands or the time passes (long-poll). Devices that can hold a WebSocket use `/v1/sync` instead (described in /docs/asyncapi.json).',
+  })
+  @ZodResponse({ status: 200, type: ChangePageDto, description: 'A page of changes and the cursor to continue from' })
+  @Problems('cursor_expired', 'too_many_connections')
   async list(@Scope() scope: OwnerScope, @Query() query: ListChangesQueryDto, @Req() request: FastifyRequest): Promise<FeedPage> {
     const after = await this.feed.start(scope, query.cursor);
     const limit = query.limit ?? 100;

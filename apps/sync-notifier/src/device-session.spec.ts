@@ -1,7 +1,8 @@
 import { WebSocket } from 'ws';
+import { SYNC_CLOSE } from '@app/contracts';
 import type { ChangeMessage } from '@app/contracts';
 import type { FeedService } from './feed.service';
-import { CLOSE, DeviceSession } from './sync.gateway';
+import { DeviceSession } from './sync.gateway';
 
 const change = (seq: number): ChangeMessage => ({ cursor: String(seq), type: 'file.ready', fileId: null, at: new Date(0).toISOString(), data: { seq } });
 const notice = (seq: number) => ({ tenantId: 't', ownerId: 'o', change: change(seq) });
@@ -81,7 +82,7 @@ describe('DeviceSession', () => {
     });
     await session.catchUp();
     expect(sent).toEqual([1, 2, 3]);
-    expect(ws.close).toHaveBeenCalledWith(CLOSE.slowConsumer, expect.stringMatching(/slow consumer/));
+    expect(ws.close).toHaveBeenCalledWith(SYNC_CLOSE.slowConsumer.code, expect.stringMatching(/slow consumer/));
     expect(session.sentSeq).toBe(3n); // what it resumes after
     expect(onSlowConsumer).toHaveBeenCalledTimes(1);
   });

@@ -7,17 +7,15 @@ import { CredentialsService, ownerScopeOf } from '@app/auth';
 import type { OwnerScope } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import type { SyncEnv } from '@app/config';
-import { cursorParam, DomainError, ErrorCode, syncClientMessage } from '@app/contracts';
+import { cursorParam, DomainError, ErrorCode, SYNC_CLOSE, SYNC_PATH, syncClientMessage } from '@app/contracts';
+import type { ChangeMessage, SyncServerMessage } from '@app/contracts';
 import { PROBLEM_CONTENT_TYPE, problemOf } from '@app/http';
 import { MetricsService } from '@app/observability';
 import { ChangeHub, NoticeListener } from './change-hub.service';
 import { FeedService } from './feed.service';
 import { OwnerSlots } from './owner-slots';
 
-const PATH = '/v1/sync';
 const PAGE = 500;
-/** Close codes (4000-4999 are the application's): clients reconnect with their cursor. */
-export const CLOSE = { slowConsumer: 4008, goingAway: 1001, failed: 1011 } as const;
 
 /** What a session reports to its gateway (metrics, logs). */
 export interface SessionHooks {
@@ -54,7 +52,7 @@ export class DeviceSession {
     if (notice && !this.reading) {
       const seq = BigInt(notice.change.cursor);
       if (seq <= this.sentSeq) return; // already sent (by a read that overtook the notice)
-      if (seq === this.sentSeq + 1n) return void this.send(seq, JSON.stringify({ type: 'change', change: notice.change }));
+      if (seq === this.sentSeq + 1n) return void this.send(seq, changeFrame(notice.change));
     }
     void this.catchUp();
   };
@@ -82,7 +80,7 @@ export class DeviceSession {
         for (;;) {
           if (this.ws.readyState !== WebSocket.OPEN) return;
           const page = await this.feed.page(this.scope, this.sentSeq, PAGE);
-          for (const change of page.changes) if (!this.send(BigInt(change.cursor), JSON.stringify({ type: 'change', change }))) return;
+          for (const change of page.changes) if (!this.send(BigInt(change.cursor), changeFrame(change))) return;
           if (page.changes.length < PAGE) break;
           await this.drained();
         }
@@ -99,7 +97,7 @@ export class DeviceSession {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.ws.bufferedAmount > this.maxBuffered) {
       this.hooks.onSlowConsumer?.();
-      this.ws.close(CLOSE.slowConsumer, 'slow consumer: reconnect with your cursor');
+      this.ws.close(SYNC_CLOSE.slowConsumer.code, SYNC_CLOSE.slowConsumer.reason);
       // A peer that does not read does not complete the closing handshake either.
       setTimeout(() => this.ws.terminate(), 5_000).unref();
       return false;
@@ -168,13 +166,13 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
   beforeApplicationShutdown(): void {
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const session of this.sessions) session.ws.close(CLOSE.goingAway, 'server shutting down: reconnect with your cursor');
+    for (const session of this.sessions) session.ws.close(SYNC_CLOSE.goingAway.code, SYNC_CLOSE.goingAway.reason);
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== PATH) return this.refuse(socket, 'not_found', 'No WebSocket here; use /v1/sync.');
+    if (url.pathname !== SYNC_PATH) return this.refuse(socket, 'not_found', 'No WebSocket here; use /v1/sync.');
     const handshake = handshakeProblem(request);
     if (handshake) return this.refuse(socket, 'validation_failed', handshake);
     if (this.closing) return this.refuse(socket, 'dependency_unavailable', 'Shutting down; connect to another replica.');
@@ -209,7 +207,7 @@ export class SyncGateway implements OnApplicationBootstrap, BeforeApplicationShu
       onError: (error) => {
         this.logger.warn({ err: error }, 'sending changes failed; the device reconnects');
         this.droppedCounter.inc({ reason: 'error' });
-        ws.close(CLOSE.failed, 'server error: reconnect with your cursor');
+        ws.close(SYNC_CLOSE.failed.code, SYNC_CLOSE.failed.reason);
       },
       onSlowConsumer: () => this.droppedCounter.inc({ reason: 'slow_consumer' }),
       onSent: () => this.sentCounter.inc(),
@@ -258,6 +256,12 @@ function handshakeProblem(request: IncomingMessage): string | null {
   if (!/^[+/0-9A-Za-z]{22}==$/.test(request.headers['sec-websocket-key'] ?? '')) return 'Sec-WebSocket-Key must be 16 bytes in base64.';
   if (request.headers['sec-websocket-version'] !== '13' && request.headers['sec-websocket-version'] !== '8') return 'Sec-WebSocket-Version must be 13.';
   return null;
+}
+
+/** The text frame of one change (its shape is the contract's, api/sync-protocol.ts). */
+export function changeFrame(change: ChangeMessage): string {
+  const frame: SyncServerMessage = { type: 'change', change };
+  return JSON.stringify(frame);
 }
 
 function safeJson(text: string): unknown {

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { createZodDto } from 'nestjs-zod';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { Access, CurrentPrincipal } from '@app/auth';
 import type { Principal } from '@app/auth';
 import { createWebhookBody, deliveryList, DomainError, listDeliveriesQuery, webhookCreated, webhookList } from '@app/contracts';
@@ -33,14 +33,18 @@ export class WebhooksController {
 
   /** Registers an endpoint for some change types; the signing secret is shown once. */
   @Post()
-  @HttpCode(201)
-  @ApiResponse({ status: 201, type: WebhookCreatedDto })
+  @ApiOperation({
+    summary: 'Register a webhook',
+    description: 'An endpoint that receives some change types of the whole tenant, signed (Standard Webhooks); the secret is shown once.',
+  })
+  @ZodResponse({ status: 201, type: WebhookCreatedDto, description: 'The webhook and its signing secret' })
   create(@CurrentPrincipal() principal: Principal, @Body() body: CreateWebhookDto) {
     return this.service.create(tenantOf(principal), body);
   }
 
   @Get()
-  @ApiResponse({ status: 200, type: WebhookListDto })
+  @ApiOperation({ summary: "List the tenant's webhooks" })
+  @ZodResponse({ status: 200, type: WebhookListDto, description: 'The webhooks' })
   async list(@CurrentPrincipal() principal: Principal) {
     const items = await this.webhooks.list(tenantOf(principal));
     return { items: items.map((w) => ({ id: w.id, url: w.url, events: w.events, createdAt: w.createdAt.toISOString(), rotatedAt: iso(w.rotatedAt) })) };
@@ -48,20 +52,27 @@ export class WebhooksController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a webhook' })
+  @ApiResponse({ status: 204, description: 'Removed' })
   async remove(@CurrentPrincipal() principal: Principal, @Param('id', IdPipe) id: string): Promise<void> {
     if (!(await this.webhooks.delete(tenantOf(principal), id))) throw new DomainError('not_found', 'No such webhook.');
   }
 
   /** A new secret, shown once; the previous one also signs deliveries for WEBHOOK_SECRET_GRACE_HOURS. */
   @Post(':id/rotate-secret')
-  @ApiResponse({ status: 201, type: WebhookCreatedDto })
+  @ApiOperation({
+    summary: "Rotate a webhook's secret",
+    description: 'A new secret, shown once; the previous one also signs deliveries for WEBHOOK_SECRET_GRACE_HOURS.',
+  })
+  @ZodResponse({ status: 201, type: WebhookCreatedDto, description: 'The webhook and its new secret' })
   rotate(@CurrentPrincipal() principal: Principal, @Param('id', IdPipe) id: string) {
     return this.service.rotate(tenantOf(principal), id);
   }
 
   /** The delivery log, newest first: status, attempts, the last answer or error. */
   @Get(':id/deliveries')
-  @ApiResponse({ status: 200, type: DeliveryListDto })
+  @ApiOperation({ summary: "List a webhook's deliveries", description: 'The delivery log, newest first: status, attempts, the last answer or error.' })
+  @ZodResponse({ status: 200, type: DeliveryListDto, description: 'A page of deliveries' })
   async deliveries(@CurrentPrincipal() principal: Principal, @Param('id', IdPipe) id: string, @Query() query: ListDeliveriesQueryDto) {
     await this.service.owned(tenantOf(principal), id);
     const limit = query.limit ?? 50;

@@ -2,13 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Webhook } from 'standardwebhooks';
 import { APP_CONFIG } from '@app/config';
 import type { WebhookEnv } from '@app/config';
 import { DomainError } from '@app/contracts';
 import { DeliveryStatusName, WebhookRepository } from '@app/database';
 import { MetricsService } from '@app/observability';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
+import { deliveryHeaders } from './webhook-signature';
 import { checkTarget, deliveryAgent } from './webhook-targets';
 
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
@@ -71,14 +71,7 @@ export class WebhooksService {
     const grace = this.config.WEBHOOK_SECRET_GRACE_HOURS * 3_600_000;
     if (delivery.webhook.previousSecret && delivery.webhook.rotatedAt && now.getTime() - delivery.webhook.rotatedAt.getTime() < grace)
       secrets.push(delivery.webhook.previousSecret);
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': 'upload-platform-webhooks/1',
-      'webhook-id': delivery.id,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-      'webhook-signature': secrets.map((s) => new Webhook(s).sign(delivery.id, now, body)).join(' '),
-    };
-    const attempt = await this.post(delivery.webhook.url, headers, body);
+    const attempt = await this.post(delivery.webhook.url, deliveryHeaders(delivery.id, now, body, secrets), body);
     const ok = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
     const last = delivery.attempts + 1 >= this.config.WEBHOOK_MAX_ATTEMPTS;
     const status: DeliveryStatusName = ok ? 'succeeded' : last ? 'dead' : 'failed';

@@ -11,6 +11,9 @@ import { OperationsController } from './admin/operations.controller';
 import { OperationsService } from './admin/operations.service';
 import { TenantsController } from './admin/tenants.controller';
 import { TenantsService } from './admin/tenants.service';
+import { TenantDeletionService } from './admin/tenant-deletion.service';
+import { KeysController } from './admin/keys.controller';
+import { ApiKeysService } from './admin/api-keys.service';
 import { AuthGuard } from '@app/auth';
 import { CredentialsService } from '@app/auth';
 import { RateLimitGuard } from '@app/auth';
@@ -42,10 +45,12 @@ export class UploadApiModule {
         // A producer only: its jobs run in chunk-tracker and media-processor.
         QueueModule.forRoot({ serve: [] }),
       ],
-      controllers: [TenantsController, OperationsController, TokensController, UploadsController, FilesController, UsageController],
+      controllers: [TenantsController, KeysController, OperationsController, TokensController, UploadsController, FilesController, UsageController],
       providers: [
         CredentialsService,
         TenantsService,
+        TenantDeletionService,
+        ApiKeysService,
         OperationsService,
         UploadsService,
         FilesService,

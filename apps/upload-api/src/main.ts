@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { runService, setupOpenApi } from '@app/http';
+import { uploadApiDescription } from './api-description';
 import { UploadApiModule } from './app.module';
 import { uploadApiEnv } from './config';
 import { enableCors } from './cors';
@@ -9,6 +10,6 @@ void runService('upload-api', uploadApiEnv, (config) => ({
   port: config.UPLOAD_API_PORT,
   configure: (app) => {
     enableCors(app, config.API_CORS_ORIGINS);
-    setupOpenApi(app, 'Upload platform API', 'Metadata in, presigned URLs out: clients send file bytes straight to object storage.');
+    setupOpenApi(app, uploadApiDescription);
   },
 }));

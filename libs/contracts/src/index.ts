@@ -4,3 +4,4 @@ export * from './errors';
 export * from './file-status';
 export * from './change-events';
 export * from './api';
+export * from './docs';

@@ -5,6 +5,7 @@ import { DatabaseHealth } from './database.health';
 import { PrismaService } from './prisma.service';
 import { StorageEventRepository } from './storage-event.repository';
 import { TenantRepository } from './tenant.repository';
+import { ApiKeyRepository } from './api-key.repository';
 import { FileRepository } from './file.repository';
 import { FileTransitionRepository } from './file-transition.repository';
 import { FilePartRepository } from './file-part.repository';
@@ -19,6 +20,7 @@ const REPOSITORIES = [
   ChangeEventRepository,
   ChangeOutbox,
   TenantRepository,
+  ApiKeyRepository,
   FileRepository,
   FileTransitionRepository,
   FilePartRepository,

@@ -69,22 +69,40 @@ export class FileRepository {
    * The owner's files in the given statuses, newest first, keyset-paginated by (createdAt, id).
    * The position is one row comparison, `(created_at, id) < (...)`, which the index on
    * (tenant_id, owner_id, created_at DESC, id DESC) answers by a range scan in its own order: a
-   * page deep in the list costs what the first page costs (no OR, no sort).
+   * page deep in the list costs what the first page costs (no OR, no sort). The ORDER BY names the
+   * table's columns (`files.id`): a bare `id` would be the selected `id::text`, which the index
+   * does not hold, and every page paid an Incremental Sort on it.
+   *
+   * Filters (issue #13) keep that plan: the time bounds narrow the same range scan (they are index
+   * conditions on created_at), the others are checked on the rows the scan reads. No index serves
+   * them on purpose: each would have to keep the (created_at, id) order per owner to page without
+   * a sort, and an owner's rows are already one contiguous range of this one. A very selective
+   * filter reads at most the owner's range (bounded by the time window when one is given).
    */
   async listOwned(
     scope: { tenantId: string; ownerId: string },
     statuses: readonly FileStatusName[],
     limit: number,
     after?: { createdAt: Date; id: string },
+    filters: FileListFilters = {},
   ): Promise<FileWithVariants[]> {
     const position = after ? Prisma.sql`AND (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty;
     const files = await this.prisma.direct<FileRecord>(Prisma.sql`
       SELECT ${FILE_COLUMNS} FROM files
       WHERE tenant_id = ${scope.tenantId}::uuid AND owner_id = ${scope.ownerId}::text
-        AND status::text = ANY(${[...statuses]}::text[]) ${position}
-      ORDER BY created_at DESC, id DESC
+        AND status::text = ANY(${[...statuses]}::text[]) ${position}${filterSql(filters)}
+      ORDER BY files.created_at DESC, files.id DESC
       LIMIT ${limit}`);
     return this.withVariants(files);
+  }
+
+  /**
+   * A batch of the tenant's files in `statuses` (any owner, in id order): what the deletion of a
+   * tenant still has to move out of them. Read through the (tenant_id, ...) index.
+   */
+  async findOfTenant(tenantId: string, statuses: readonly FileStatusName[], limit: number): Promise<FileRecord[]> {
+    return this.prisma.direct<FileRecord>(Prisma.sql`
+      SELECT ${FILE_COLUMNS} FROM files WHERE tenant_id = ${tenantId}::uuid AND status = ANY(${[...statuses]}::file_status[]) ORDER BY files.id LIMIT ${limit}`);
   }
 
   async findOwnedWithVariants(scope: { tenantId: string; ownerId: string }, id: string): Promise<FileWithVariants | null> {
@@ -197,4 +215,28 @@ export class FileRepository {
     return this.prisma.direct(Prisma.sql`
       SELECT part_number AS "partNumber", size, etag FROM file_parts WHERE file_id = ${fileId}::uuid ORDER BY part_number`);
   }
+}
+
+/** What a file list may be narrowed to (all given ones apply). */
+export interface FileListFilters {
+  /** The exact declared content type (lower case, as stored). */
+  contentType?: string;
+  /** A declared content type prefix such as `image/` (lower case). */
+  contentTypePrefix?: string;
+  /** A filename prefix, compared case-insensitively. */
+  filenamePrefix?: string;
+  /** created_at >= this. */
+  createdFrom?: Date;
+  /** created_at < this. */
+  createdUntil?: Date;
+}
+
+function filterSql(f: FileListFilters): Prisma.Sql {
+  const parts: Prisma.Sql[] = [];
+  if (f.contentType !== undefined) parts.push(Prisma.sql`AND content_type = ${f.contentType}::text`);
+  if (f.contentTypePrefix !== undefined) parts.push(Prisma.sql`AND starts_with(content_type, ${f.contentTypePrefix}::text)`);
+  if (f.filenamePrefix !== undefined) parts.push(Prisma.sql`AND starts_with(lower(filename), lower(${f.filenamePrefix}::text))`);
+  if (f.createdFrom) parts.push(Prisma.sql`AND created_at >= ${f.createdFrom}::timestamptz`);
+  if (f.createdUntil) parts.push(Prisma.sql`AND created_at < ${f.createdUntil}::timestamptz`);
+  return parts.length ? Prisma.sql` ${Prisma.join(parts, ' ')}` : Prisma.empty;
 }

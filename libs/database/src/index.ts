@@ -9,6 +9,7 @@ export { ChangeEventRepository, changeMessage, cursorOf } from './change-event.r
 export type { NewChange } from './change-event.repository';
 export * from './change-outbox';
 export * from './tenant.repository';
+export * from './api-key.repository';
 export * from './file.repository';
 export * from './file-transition.repository';
 export type { QuotaEffect } from './quota.sql';

@@ -50,5 +50,8 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
   /** Last of all: queue workers and the SQS consumer drain (beforeApplicationShutdown) with the pool open. */
   async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
+    // $disconnect ends the pool only through an adapter Prisma connected: a process that ran only
+    // `direct` statements (an API-key lookup, a page of files) would leave its connections open.
+    if (!this.pool.ending) await this.pool.end();
   }
 }

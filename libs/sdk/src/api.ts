@@ -1,4 +1,5 @@
 import { backoffDelay, DEFAULT_RETRY, RetryPolicy, retryableStatus, sleep } from './retry';
+import { StoragePut, storagePut, XhrConstructor } from './transport';
 
 export interface ClientOptions {
   /** upload-api's base URL, e.g. https://uploads.example.com */
@@ -8,8 +9,16 @@ export interface ClientOptions {
   /** With a tenant API key: the owner the calls act for (X-Owner-Id). */
   ownerId?: string;
   retry?: Partial<RetryPolicy>;
-  /** Injected fetch (tests, instrumentation); the global fetch by default. */
+  /**
+   * Injected fetch (tests, instrumentation); the global fetch by default. Storage PUTs go through it
+   * too, unless an `XMLHttpRequest` is given: in Node with a streamed body (`duplex: 'half'`).
+   */
   fetch?: typeof fetch;
+  /**
+   * The XMLHttpRequest for storage PUTs (byte-level progress in browsers). By default the global one
+   * when there is one and no `fetch` was injected; pass `XMLHttpRequest` to keep it with an injected fetch.
+   */
+  XMLHttpRequest?: XhrConstructor;
 }
 
 /** An answer of the API that was not a success: the problem document's stable `code` and status. */
@@ -59,10 +68,13 @@ export type Initiated =
 export class ApiClient {
   readonly retry: RetryPolicy;
   readonly fetch: typeof fetch;
+  /** How part bytes reach storage (transport.ts). */
+  readonly storagePut: StoragePut;
 
   constructor(private readonly options: ClientOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.storagePut = storagePut({ fetch: this.fetch, injectedFetch: options.fetch !== undefined, XMLHttpRequest: options.XMLHttpRequest });
   }
 
   initiate(

@@ -27,7 +27,11 @@ export class UploadClient {
     return new Upload(this.api, source, { filename: '', ...options }, uploadId);
   }
 
-  /** Polls until storage's event has moved the upload past completion (or it ended otherwise). */
+  /**
+   * Polls until storage's event has moved the upload past completion, or it ended otherwise: the
+   * state's status is then `uploaded`, `processing` or `ready`, or an end state (`rejected`,
+   * `failed`, `aborted`, `expired`, `deleted`), returned, not thrown. Throws after `timeoutMs`.
+   */
   async waitUntilStored(uploadId: string, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<UploadState> {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     for (;;) {

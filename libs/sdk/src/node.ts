@@ -1,6 +1,11 @@
 import { open } from 'node:fs/promises';
 import type { UploadSource } from './sources';
 
+// The package's Node entry (`@upload-platform/sdk/node`): everything of the main entry, plus what
+// needs Node. The build keeps `./index` a separate module, so both entries share one copy of each
+// class (an UploadApiError from one is `instanceof` the other's).
+export * from './index';
+
 /**
  * A file on disk, read one range at a time (never whole), for Node. Separate from the main entry
  * so browser bundles never see `node:fs`.

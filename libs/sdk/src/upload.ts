@@ -1,14 +1,11 @@
 import { ApiClient, PartUrl, UploadApiError, UploadState } from './api';
 import { base64ToHex, sha256Base64 } from './hash';
+import { PROGRESS_INTERVAL_MS, ProgressMeter, UploadProgress } from './progress';
 import { backoffDelay, retryableStatus, sleep } from './retry';
 import type { UploadSource } from './sources';
+import type { StoragePutAnswer } from './transport';
 
-export interface UploadProgress {
-  bytesUploaded: number;
-  totalBytes: number;
-  partsDone: number;
-  partCount: number;
-}
+export type { UploadProgress };
 
 export interface UploadOptions {
   filename: string;
@@ -18,7 +15,10 @@ export interface UploadOptions {
   concurrency?: number;
   /** SHA-256 of every part (and of a single-PUT file), signed into its URL and checked by storage (default true). */
   checksums?: boolean;
+  /** Byte-level progress (see UploadProgress): at most once per `progressIntervalMs`, and the final state at once. */
   onProgress?: (progress: UploadProgress) => void;
+  /** Minimum time between two progress events (default 100 ms; 0: every change). */
+  progressIntervalMs?: number;
   signal?: AbortSignal;
 }
 
@@ -69,7 +69,7 @@ export class Upload {
   private signScheduled = false;
   /** Parts not yet started, and how many URLs a signing call asks for, when URLs are signed ahead. */
   private signAhead: { queue: readonly number[]; size: number } | null = null;
-  private progress: UploadProgress = { bytesUploaded: 0, totalBytes: 0, partsDone: 0, partCount: 0 };
+  private meter: ProgressMeter | null = null;
   private readonly etags = new Map<number, string>();
 
   constructor(
@@ -80,7 +80,7 @@ export class Upload {
   ) {
     this.id = resumeId ?? null;
     options.signal?.addEventListener('abort', () => void this.abort(), { once: true });
-    this.done = this.run();
+    this.done = this.run().finally(() => this.meter?.stop());
     // Callers may attach to `done` later; an abort must not surface as an unhandled rejection meanwhile.
     this.done.catch(() => undefined);
   }
@@ -136,8 +136,8 @@ export class Upload {
       );
       this.id = initiated.id;
       if ('deduplicated' in initiated) {
-        this.progress = { totalBytes: initiated.size, bytesUploaded: initiated.size, partsDone: 0, partCount: 0 };
-        this.options.onProgress?.({ ...this.progress });
+        this.meter = this.newMeter(initiated.size, 0);
+        this.meter.start(initiated.size, 0);
         return { id: initiated.id, status: initiated.status };
       }
       if (initiated.mode === 'single') {
@@ -180,8 +180,11 @@ export class Upload {
 
     // Resume: keep what storage holds (at the planned size); send everything else.
     for (const p of state.uploadedParts) if (p.size === sizeOf(p.partNumber)) this.etags.set(p.partNumber, p.etag);
-    this.progress = { totalBytes: state.size, partCount, partsDone: this.etags.size, bytesUploaded: [...this.etags.keys()].reduce((s, n) => s + sizeOf(n), 0) };
-    this.options.onProgress?.({ ...this.progress });
+    const meter = (this.meter = this.newMeter(state.size, partCount));
+    const storedBytes = [...this.etags.keys()].reduce((s, n) => s + sizeOf(n), 0);
+    // A completing upload's parts are all in storage (which may no longer list them).
+    if (state.status === 'completing') meter.start(state.size, partCount);
+    else meter.start(storedBytes, this.etags.size);
 
     if (state.status !== 'completing') {
       const queue = Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !this.etags.has(n));
@@ -191,15 +194,20 @@ export class Upload {
       // A URL signed with a part's checksum needs the part hashed first: those are signed as workers
       // reach them. Without checksums, URLs are signed ahead, in batches sized by the part count.
       if (state.mode === 'multipart' && !partChecksums) this.signAhead = { queue, size: signBatchSize(partCount, workers) };
-      await Promise.all(Array.from({ length: workers }, () => this.worker(id, queue, sizeOf, partSize, partChecksums)));
+      await Promise.all(Array.from({ length: workers }, () => this.worker(id, queue, sizeOf, partSize, partChecksums, meter)));
     }
+    meter.finish();
     if (state.mode === 'single') return { id, status: 'pending' };
     const parts = [...this.etags].map(([partNumber, etag]) => ({ partNumber, etag })).sort((a, b) => a.partNumber - b.partNumber);
     const completed = await this.api.complete(id, parts, this.signal);
     return { id, status: completed.status };
   }
 
-  private async worker(id: string, queue: number[], sizeOf: (n: number) => number, partSize: number, checksums: boolean): Promise<void> {
+  private newMeter(totalBytes: number, partCount: number): ProgressMeter {
+    return new ProgressMeter(totalBytes, partCount, this.options.onProgress, this.options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+  }
+
+  private async worker(id: string, queue: number[], sizeOf: (n: number) => number, partSize: number, checksums: boolean, meter: ProgressMeter): Promise<void> {
     for (;;) {
       if (this.paused) await this.paused.promise;
       if (this.signal.aborted) throw this.signal.reason;
@@ -208,19 +216,21 @@ export class Upload {
       const start = (n - 1) * partSize;
       const bytes = await this.source.read(start, start + sizeOf(n));
       const checksum = checksums ? await sha256Base64(bytes) : undefined;
-      const etag = await this.sendPart(id, n, bytes, checksum);
+      const etag = await this.sendPart(id, n, bytes, checksum, meter);
       if (etag === null) {
         queue.unshift(n); // paused mid-flight: send it again after resume()
         continue;
       }
       this.etags.set(n, etag);
-      this.progress = { ...this.progress, partsDone: this.progress.partsDone + 1, bytesUploaded: this.progress.bytesUploaded + bytes.byteLength };
-      this.options.onProgress?.({ ...this.progress });
+      meter.partDone(n, bytes.byteLength);
     }
   }
 
-  /** PUTs one part with retries; null when cancelled by pause(). */
-  private async sendPart(id: string, n: number, bytes: Uint8Array, checksum: string | undefined): Promise<string | null> {
+  /**
+   * PUTs one part with retries; null when cancelled by pause(). The bytes an attempt sent count
+   * towards progress while it runs and are dropped when it fails (UploadProgress).
+   */
+  private async sendPart(id: string, n: number, bytes: Uint8Array, checksum: string | undefined, meter: ProgressMeter): Promise<string | null> {
     const retry = this.api.retry;
     for (let attempt = 1; ; attempt++) {
       const pauseSignal = this.pauseController.signal;
@@ -229,22 +239,33 @@ export class Upload {
         this.urls.delete(n);
         url = await this.urlFor(id, n, checksum);
       }
-      let response: Response | null = null;
+      let response: StoragePutAnswer | null = null;
       let failure: unknown = null;
+      // Counts only while this attempt runs: a body still being read after storage answered must
+      // not count towards the next attempt.
+      let live = true;
       try {
-        response = await this.api.fetch(url.url, {
-          method: 'PUT',
+        response = await this.api.storagePut({
+          url: url.url,
           headers: url.headers,
-          body: bytes as Uint8Array<ArrayBuffer>,
+          body: bytes,
           signal: AbortSignal.any([this.signal, pauseSignal]),
+          onBytesSent: (sent) => {
+            if (live) meter.sending(n, sent);
+          },
         });
       } catch (error) {
-        if (this.signal.aborted) throw this.signal.reason;
-        if (pauseSignal.aborted) return null;
         failure = error;
       }
-      if (response?.ok) {
-        const etag = response.headers.get('etag');
+      live = false;
+      const ok = response !== null && response.status >= 200 && response.status < 300;
+      if (!ok) meter.dropped(n);
+      if (failure !== null) {
+        if (this.signal.aborted) throw this.signal.reason;
+        if (pauseSignal.aborted) return null;
+      }
+      if (response && ok) {
+        const etag = response.etag;
         if (!etag) throw new StorageUploadError(n, response.status, 'storage answered without an ETag (is it exposed by the bucket CORS rule?)');
         return etag.replace(/"/g, '');
       }

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { loadConfig } from '@app/config';
 import { createHttpApp } from '@app/http';
 import { createTestDatabase, createTestStorage, StorageTestEnv, TestDatabase, testConfig } from '@app/testing';
+import { uploadApiDescription } from '../../../apps/upload-api/src/api-description';
 import { UploadApiModule } from '../../../apps/upload-api/src/app.module';
 import { uploadApiEnv } from '../../../apps/upload-api/src/config';
 import { setupOpenApi } from '@app/http';
@@ -38,7 +39,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     ...Object.fromEntries(Object.entries(storage).map(([k, v]) => [k, String(v)])),
     ...env,
   });
-  const app = await createHttpApp(UploadApiModule.register(config), { configure: (a) => setupOpenApi(a, 'Upload platform API', 'test') });
+  const app = await createHttpApp(UploadApiModule.register(config), { configure: (a) => setupOpenApi(a, uploadApiDescription) });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const pg = new Client({ connectionString: db.url });

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { createZodDto } from 'nestjs-zod';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { jobList, listJobsQuery, reprocessAccepted, reprocessBody } from '@app/contracts';
 import { Access } from '@app/auth';
+import { Problems } from '@app/http';
 import { OperationsService } from './operations.service';
 
 class ReprocessDto extends createZodDto(reprocessBody) {}
@@ -22,23 +23,29 @@ export class OperationsController {
    * missing a variant. Asynchronous: the answer names the job doing it.
    */
   @Post('reprocess')
-  @HttpCode(202)
-  @ApiResponse({ status: 202, type: ReprocessAcceptedDto })
+  @ApiOperation({
+    summary: 'Reprocess files',
+    description: 'Re-runs processing of one file, or of every ready or failed media file missing a variant. The answer names the job doing it.',
+  })
+  @ZodResponse({ status: 202, type: ReprocessAcceptedDto, description: 'Queued' })
+  @Problems('not_found', 'invalid_state')
   reprocess(@Body() body: ReprocessDto) {
     return this.operations.reprocess(body);
   }
 
   /** Jobs of every queue (or one), newest first: failed ones by default, with their reasons. */
   @Get('jobs')
-  @ApiResponse({ status: 200, type: JobListDto })
+  @ApiOperation({ summary: 'List jobs', description: 'Jobs of every queue (or one), newest first: failed ones by default, with their reasons.' })
+  @ZodResponse({ status: 200, type: JobListDto, description: 'The jobs' })
   listJobs(@Query() query: ListJobsQueryDto) {
     return this.operations.listJobs(query);
   }
 
   /** Puts a failed job back in its queue. */
   @Post('jobs/:queue/:id/retry')
-  @HttpCode(202)
-  @ApiResponse({ status: 202, type: ReprocessAcceptedDto })
+  @ApiOperation({ summary: 'Retry a failed job', description: 'Puts a failed job back in its queue.' })
+  @ZodResponse({ status: 202, type: ReprocessAcceptedDto, description: 'Queued again' })
+  @Problems('invalid_state')
   retryJob(@Param('queue') queue: string, @Param('id') id: string) {
     return this.operations.retryJob(queue, id);
   }

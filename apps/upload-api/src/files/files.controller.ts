@@ -1,11 +1,11 @@
 import { Controller, Delete, Get, HttpCode, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { contentQuery, fileList, fileView, listFilesQuery } from '@app/contracts';
 import { Access, Scope } from '@app/auth';
 import type { OwnerScope } from '@app/auth';
-import { IdPipe } from '@app/http';
+import { IdPipe, Problems } from '@app/http';
 import { FilesService } from './files.service';
 
 class ListFilesQueryDto extends createZodDto(listFilesQuery) {}
@@ -21,22 +21,34 @@ class FileListDto extends createZodDto(fileList) {}
 export class FilesController {
   constructor(private readonly files: FilesService) {}
 
-  /** The owner's files, newest first. */
+  /** The owner's stored files, newest first, in pages; optionally narrowed by status, type, name prefix and creation time. */
   @Get()
-  @ApiResponse({ status: 200, type: FileListDto })
+  @ApiOperation({
+    summary: "List the owner's files",
+    description:
+      'Newest first, keyset-paginated. Filters apply together: `status` (comma list of stored statuses), `contentType` (exact, or `image/` for a whole type), `filename` (case-insensitive prefix), `createdAfter` (inclusive) and `createdBefore` (exclusive). A cursor is valid only with the filters it was issued with.',
+  })
+  @ZodResponse({ status: 200, type: FileListDto, description: 'A page of files and the cursor of the next one (null on the last page)' })
   list(@Scope() scope: OwnerScope, @Query() query: ListFilesQueryDto) {
     return this.files.list(scope, query);
   }
 
+  /** One file: its status, what verification found, its variants. */
   @Get(':id')
-  @ApiResponse({ status: 200, type: FileViewDto })
+  @ApiOperation({ summary: 'Read a file', description: 'Its status, size, detected type, sha256 once verified, dimensions and variants.' })
+  @ZodResponse({ status: 200, type: FileViewDto, description: 'The file' })
   get(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string) {
     return this.files.get(scope, id);
   }
 
   /** 302 to a short-lived presigned GET of the file (or a variant). */
   @Get(':id/content')
+  @ApiOperation({
+    summary: 'Download a file',
+    description: 'Redirects to a short-lived presigned GET of the file, or of one of its variants (`variant`), served with a safe Content-Disposition.',
+  })
   @ApiResponse({ status: 302, description: 'Location: a presigned GET valid for 5 minutes' })
+  @Problems('invalid_state', 'storage_unavailable')
   async content(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string, @Query() query: ContentQueryDto, @Res() reply: FastifyReply) {
     const url = await this.files.contentUrl(scope, id, query);
     void reply.header('cache-control', 'private, no-store').redirect(url, 302);
@@ -45,6 +57,9 @@ export class FilesController {
   /** Removes the object and its variants and frees the quota. */
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a file', description: 'Removes the object and its variants and frees the quota; the owner and webhooks are told.' })
+  @ApiResponse({ status: 204, description: 'Deleted' })
+  @Problems('invalid_state')
   async delete(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string) {
     await this.files.delete(scope, id);
   }

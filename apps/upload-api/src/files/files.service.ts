@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, FileView } from '@app/contracts';
+import { DomainError, FileView, ListFilesQuery } from '@app/contracts';
 import { FileRepository, FileWithVariants } from '@app/database';
 import { FileLifecycle, isIn, STORED } from '@app/lifecycle';
 import { FastPresigner } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
-import { decodePageCursor, encodePageCursor } from '@app/http';
 import { dispositionFor } from './download-name';
+import { decodeListCursor, encodeListCursor, listFilter } from './file-list-filter';
 
 /** A download link is for now, not for sharing. */
 const DOWNLOAD_URL_SECONDS = 300;
@@ -18,12 +18,15 @@ export class FilesService {
     private readonly presigner: FastPresigner,
   ) {}
 
-  async list(scope: OwnerScope, query: { cursor?: string; limit?: number }): Promise<{ items: FileView[]; nextCursor: string | null }> {
+  /** A page of the owner's stored files, newest first, narrowed by the query's filters. */
+  async list(scope: OwnerScope, query: ListFilesQuery): Promise<{ items: FileView[]; nextCursor: string | null }> {
     const limit = query.limit ?? 50;
-    const rows = await this.files.listOwned(scope, STORED, limit + 1, query.cursor ? decodePageCursor(query.cursor) : undefined);
+    const filter = listFilter(query, STORED);
+    const after = query.cursor ? decodeListCursor(query.cursor, filter.digest) : undefined;
+    const rows = await this.files.listOwned(scope, filter.statuses, limit + 1, after, filter.sql);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: page.map(view), nextCursor: rows.length > limit && last ? encodePageCursor(last) : null };
+    return { items: page.map(view), nextCursor: rows.length > limit && last ? encodeListCursor(last, filter.digest) : null };
   }
 
   async get(scope: OwnerScope, id: string): Promise<FileView> {

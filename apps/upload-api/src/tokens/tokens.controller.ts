@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { createTokenBody, DomainError, ownerId as ownerIdSchema, tokenCreated } from '@app/contracts';
 import { Access, CurrentPrincipal } from '@app/auth';
@@ -22,7 +22,11 @@ export class TokensController {
   @Post()
   @HttpCode(201)
   @ApiHeader({ name: 'X-Owner-Id', required: false, description: 'The owner, if not in the body' })
-  @ZodResponse({ status: 201, type: TokenCreatedDto })
+  @ApiOperation({
+    summary: 'Mint a user token',
+    description: "A short-lived token for one owner of the calling tenant (tenant API key only): what a team's backend hands to its app.",
+  })
+  @ZodResponse({ status: 201, type: TokenCreatedDto, description: 'The token and when it expires' })
   create(@Body() body: CreateTokenDto, @Headers('x-owner-id') header: string | undefined, @CurrentPrincipal() principal: Principal) {
     if (principal.kind !== 'tenant') throw new DomainError('forbidden', 'Only a tenant API key mints user tokens.');
     const fromHeader = header === undefined ? undefined : ownerIdSchema.safeParse(header);

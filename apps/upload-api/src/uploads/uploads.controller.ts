@@ -1,11 +1,22 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { createZodDto } from 'nestjs-zod';
+import { createZodDto, ZodResponse, ZodSerializerDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { completeUploadBody, createUploadBody, partUrl, reportPartBody, signPartsBody, uploadQuery, uploadView } from '@app/contracts';
+import {
+  completeUploadBody,
+  createUploadBody,
+  partUrlList,
+  reportPartBody,
+  signPartsBody,
+  uploadCompleting,
+  uploadCreated,
+  uploadDeduplicated,
+  uploadQuery,
+  uploadView,
+} from '@app/contracts';
 import { Access, Scope } from '@app/auth';
-import { IdPipe } from '@app/http';
+import { IdPipe, Problems, schemaRef } from '@app/http';
 import type { OwnerScope } from '@app/auth';
 import { UploadsService } from './uploads.service';
 
@@ -15,7 +26,9 @@ class ReportPartDto extends createZodDto(reportPartBody) {}
 class CompleteUploadDto extends createZodDto(completeUploadBody) {}
 class UploadViewDto extends createZodDto(uploadView) {}
 class UploadQueryDto extends createZodDto(uploadQuery) {}
-class PartUrlsDto extends createZodDto(z.object({ parts: z.array(partUrl) })) {}
+class PartUrlsDto extends createZodDto(partUrlList) {}
+class UploadDeduplicatedDto extends createZodDto(uploadDeduplicated) {}
+class UploadCompletingDto extends createZodDto(uploadCompleting) {}
 
 @ApiTags('uploads')
 @ApiBearerAuth()
@@ -28,14 +41,15 @@ export class UploadsController {
   /** Metadata in, presigned URL(s) out: one PUT for small files, the first batch of part URLs for large ones. */
   @Post()
   @HttpCode(201)
-  @ApiResponse({ status: 201, description: 'Single: { upload: { method, url, headers } }. Multipart: { partSize, partCount, parts: PartUrl[] }' })
-  @ApiResponse({
-    status: 200,
-    description: 'Instant upload: { id, status: "ready", deduplicated: true } (the sha256 matched a stored file in scope; no bytes to send)',
+  @ApiOperation({
+    summary: 'Create an upload',
+    description:
+      'Reserves the quota and answers where to send the bytes: one presigned PUT for small files, the part plan and the first part URLs for large ones. With a `sha256` that matches a file already stored in scope, the file is copied at once (200, no bytes to send).',
   })
-  @ApiResponse({ status: 403, description: 'quota_exceeded' })
-  @ApiResponse({ status: 413, description: 'file_too_large' })
-  @ApiResponse({ status: 415, description: 'type_not_allowed' })
+  @ApiResponse({ status: 201, schema: schemaRef(uploadCreated), description: 'Send the bytes to the URL(s) given' })
+  @ApiResponse({ status: 200, type: UploadDeduplicatedDto, description: 'Instant upload: a stored file in scope has this sha256; nothing to send' })
+  @ZodSerializerDto(z.union([uploadCreated, uploadDeduplicated]))
+  @Problems('quota_exceeded', 'file_too_large', 'type_not_allowed', 'storage_unavailable', 'storage_error')
   async initiate(@Scope() scope: OwnerScope, @Body() body: CreateUploadDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const result = await this.uploads.initiate(scope, body);
     if ('deduplicated' in result) void reply.status(200);
@@ -44,8 +58,12 @@ export class UploadsController {
 
   /** Signs part URLs lazily, up to 1,000 per call. */
   @Post(':id/parts')
-  @HttpCode(200)
-  @ApiResponse({ status: 200, type: PartUrlsDto })
+  @ApiOperation({
+    summary: 'Sign part URLs',
+    description: 'Presigned PUT URLs for the given parts (up to 1,000 per call), with the checksums given signed in.',
+  })
+  @ZodResponse({ status: 200, type: PartUrlsDto, description: 'One URL per part asked for' })
+  @Problems('invalid_state')
   signParts(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string, @Body() body: SignPartsDto) {
     return this.uploads.signParts(scope, id, body);
   }
@@ -53,6 +71,12 @@ export class UploadsController {
   /** Optional progress report of one uploaded part. */
   @Put(':id/parts/:n')
   @HttpCode(204)
+  @ApiOperation({
+    summary: 'Report an uploaded part',
+    description: 'Optional: records a part the client sent (its ETag and size) in the part ledger, for progress views.',
+  })
+  @ApiResponse({ status: 204, description: 'Recorded' })
+  @Problems('invalid_state')
   async reportPart(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string, @Param('n', ParseIntPipe) n: number, @Body() body: ReportPartDto) {
     await this.uploads.reportPart(scope, id, n, body);
   }
@@ -62,16 +86,27 @@ export class UploadsController {
    * `?parts=ledger` answers from the part ledger without asking storage (for status polling).
    */
   @Get(':id')
-  @ApiResponse({ status: 200, type: UploadViewDto })
+  @ApiOperation({
+    summary: 'Read an upload',
+    description: 'Its status and the parts storage holds (resume by sending only the missing ones); `?parts=ledger` answers without asking storage.',
+  })
+  @ZodResponse({ status: 200, type: UploadViewDto, description: 'The upload' })
+  @Problems('upload_lost')
   get(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string, @Query() query: UploadQueryDto) {
     return this.uploads.get(scope, id, query);
   }
 
   /** Checks the parts and starts completion (202); 200 with the upload if it is already past completion. */
   @Post(':id/complete')
-  @ApiResponse({ status: 202, description: '{ id, status: "completing" }' })
-  @ApiResponse({ status: 200, type: UploadViewDto })
-  @ApiResponse({ status: 409, description: 'parts_missing, part_mismatch or invalid_state' })
+  @ApiOperation({
+    summary: 'Complete an upload',
+    description:
+      'Checks every part against storage and asks storage to assemble the object. The file becomes `uploaded` when storage itself reports the object.',
+  })
+  @ApiResponse({ status: 202, type: UploadCompletingDto, description: 'Completion started' })
+  @ApiResponse({ status: 200, type: UploadViewDto, description: 'Already past completion: the upload as it stands' })
+  @ZodSerializerDto(z.union([uploadCompleting, uploadView]))
+  @Problems('parts_missing', 'part_mismatch', 'invalid_state', 'upload_lost', 'storage_unavailable', 'storage_error')
   async complete(
     @Scope() scope: OwnerScope,
     @Param('id', IdPipe) id: string,
@@ -86,6 +121,9 @@ export class UploadsController {
   /** Aborts the upload and releases its quota. */
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Abort an upload', description: 'Stops the upload, removes what storage holds of it and releases its quota. Idempotent.' })
+  @ApiResponse({ status: 204, description: 'Aborted (or already ended)' })
+  @Problems('invalid_state')
   async abort(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string) {
     await this.uploads.abort(scope, id);
   }

@@ -2,34 +2,23 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG } from '@app/config';
 import type { UploadsEnv } from '@app/config';
-import { CompleteUploadBody, CreateUploadBody, DomainError, SignPartsBody, UploadQuery, UploadView } from '@app/contracts';
+import {
+  CompleteUploadBody,
+  CreateUploadBody,
+  DomainError,
+  PartUrlView,
+  SignPartsBody,
+  UploadCreated,
+  UploadDeduplicated,
+  UploadQuery,
+  UploadView,
+} from '@app/contracts';
 import { FilePartRepository, FileRecord, FileRepository, JsonObject, TenantRepository } from '@app/database';
 import { checkParts, planUpload, typeAllowed } from '@app/domain';
 import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage, StoredPart } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
-
-export interface PartUrlView {
-  partNumber: number;
-  url: string;
-  headers: Record<string, string>;
-  expiresAt: string;
-}
-
-export interface DeduplicatedResult {
-  id: string;
-  status: 'ready';
-  deduplicated: true;
-  mode: 'single' | 'multipart';
-  filename: string;
-  size: number;
-  contentType: string;
-}
-
-export type InitiateResult =
-  | { id: string; status: 'pending'; mode: 'single'; size: number; expiresAt: string; upload: { method: 'PUT'; url: string; headers: Record<string, string> } }
-  | { id: string; status: 'pending'; mode: 'multipart'; size: number; partSize: number; partCount: number; expiresAt: string; parts: PartUrlView[] };
 
 const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 
@@ -49,7 +38,7 @@ export class UploadsService {
     private readonly parts: FilePartRepository,
   ) {}
 
-  async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<InitiateResult | DeduplicatedResult> {
+  async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<UploadCreated | UploadDeduplicated> {
     const tenant = await this.tenants.find(scope.tenantId);
     if (!tenant) throw new DomainError('unauthorized', 'The tenant of this credential no longer exists.');
     if (BigInt(body.size) > tenant.maxFileBytes) {

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { UsageView, usageView } from '@app/contracts';
 import { Access, CurrentPrincipal, Scope } from '@app/auth';
@@ -29,7 +29,11 @@ export class UsageController {
 
   /** What the owner holds against the quota; with a tenant API key, the tenant's totals too. */
   @Get()
-  @ZodResponse({ status: 200, type: UsageViewDto })
+  @ApiOperation({
+    summary: 'Read quota usage',
+    description: "Bytes the owner holds (used and reserved) and its file count; with a tenant API key, the tenant's totals against its quota too.",
+  })
+  @ZodResponse({ status: 200, type: UsageViewDto, description: 'Usage' })
   async usage(@Scope() scope: OwnerScope, @CurrentPrincipal() principal: Principal): Promise<UsageView> {
     const owner = numbers(await this.files.usage(scope, HELD));
     if (principal.kind !== 'tenant') return { owner: { ownerId: scope.ownerId, ...owner } };

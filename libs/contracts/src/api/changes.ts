@@ -8,7 +8,13 @@ export const listChangesQuery = z
   .object({
     cursor: cursorParam.optional().describe('Where to continue; absent: from the start of the retained history'),
     limit: z.coerce.number().int().min(1).max(1000).optional().describe('Default 100'),
-    waitSeconds: z.coerce.number().int().min(0).max(300).optional().describe('Long-poll: hold the request until a change arrives or this passes'),
+    waitSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(300)
+      .optional()
+      .describe('Long-poll: hold the request until a change arrives or this passes (held at most SYNC_MAX_WAIT_SECONDS, 30 by default)'),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { FILE_STATUSES } from '../file-status';
 import { byteCount, variantName } from './common';
-import { uploadStatus } from './uploads';
+import { filename, uploadStatus } from './uploads';
 
 export const variantView = z.object({
   name: z.string(),
@@ -32,12 +33,48 @@ export type FileView = z.infer<typeof fileView>;
 
 export const fileList = z.object({ items: z.array(fileView), nextCursor: z.string().nullable() });
 
+const statusName = `(${FILE_STATUSES.join('|')})`;
+
+/** An ISO-8601 date-time with `Z` or an offset, naming a day the calendar has (no 30 February). */
+const dateTime = z.iso.datetime({ offset: true }).refine((v) => {
+  const day = v.slice(0, 10);
+  return !Number.isNaN(Date.parse(v)) && new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day;
+}, 'must be a date-time that exists');
+
+/**
+ * `GET /v1/files`: keyset paging, and filters that all apply together (issue #13). A cursor is
+ * bound to the filters it was issued with: sent with other filters it is a 400.
+ */
 export const listFilesQuery = z
   .object({
-    cursor: z.string().max(200).optional(),
+    cursor: z.string().max(200).optional().describe('nextCursor of the previous page, sent with the same filters'),
     limit: z.coerce.number().int().min(1).max(100).optional(),
+    status: z
+      .string()
+      .max(200)
+      .regex(new RegExp(`^${statusName}(,${statusName})*$`), 'must be one status or a comma list of statuses')
+      .optional()
+      .describe('One status or a comma list (ready,failed). The list holds stored files only: uploaded, processing, ready, failed'),
+    contentType: z
+      .string()
+      .max(255)
+      .regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/([a-z0-9][a-z0-9!#$&^_.+-]*|\*)?$/i, 'must be a MIME type (image/png) or a prefix of one (image/ or image/*)')
+      .optional()
+      .describe('The declared content type: exact (image/png) or a type prefix (image/ or image/*); case-insensitive'),
+    filename: filename
+      .refine((v) => v.isWellFormed(), 'must be valid Unicode')
+      .optional()
+      .describe('Filename prefix, case-insensitive (Report matches report-2026.pdf)'),
+    createdAfter: dateTime.optional().describe('Files created at or after this time (ISO 8601)'),
+    createdBefore: dateTime.optional().describe('Files created before this time (ISO 8601)'),
   })
-  .strict();
+  .strict()
+  .refine((q) => !q.createdAfter || !q.createdBefore || Date.parse(q.createdAfter) <= Date.parse(q.createdBefore), {
+    message: 'createdAfter must not be later than createdBefore',
+    path: ['createdBefore'],
+  });
+
+export type ListFilesQuery = z.infer<typeof listFilesQuery>;
 
 export const contentQuery = z
   .object({

@@ -4,4 +4,6 @@ export * from './tokens';
 export * from './uploads';
 export * from './files';
 export * from './changes';
+export * from './sync-protocol';
 export * from './usage';
+export * from './problem';

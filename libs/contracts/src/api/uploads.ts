@@ -46,16 +46,26 @@ export const createUploadBody = z
     checksum: z.enum(['sha256']).optional().describe('Multipart only: parts will carry x-amz-checksum-sha256, checked by storage'),
     metadata: metadata.optional().describe('Free-form JSON kept with the file (at most 4 KiB)'),
   })
-  .strict();
+  .strict()
+  .meta({
+    examples: [
+      { filename: 'holiday.jpg', size: 48213, contentType: 'image/jpeg' },
+      { filename: 'interview.mp4', size: 2147483648, contentType: 'video/mp4', checksum: 'sha256', metadata: { album: 'press' } },
+    ],
+  });
 
 export type CreateUploadBody = z.infer<typeof createUploadBody>;
 
-export const partUrl = z.object({
-  partNumber: z.number().int(),
-  url: z.string(),
-  headers: z.record(z.string(), z.string()),
-  expiresAt: z.string().datetime(),
-});
+export const partUrl = z
+  .object({
+    partNumber: z.number().int(),
+    url: z.string().url().describe('Presigned PUT: send the bytes of this part here, straight to storage'),
+    headers: z.record(z.string(), z.string()).describe('Send these headers with the PUT: they are signed into the URL'),
+    expiresAt: z.string().datetime(),
+  })
+  .meta({ id: 'PartUrl' });
+
+export const partUrlList = z.object({ parts: z.array(partUrl) });
 
 const partNumber = z.number().int().min(1).max(MAX_PARTS);
 const base64Sha256 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a base64 SHA-256');
@@ -91,7 +101,70 @@ export const completeUploadBody = z
 
 export type CompleteUploadBody = z.infer<typeof completeUploadBody>;
 
-export const uploadStatus = z.enum(FILE_STATUSES);
+export const uploadStatus = z.enum(FILE_STATUSES).meta({ id: 'FileStatus' });
+
+const initiatedCommon = {
+  id: z.string().uuid(),
+  status: z.literal('pending'),
+  size: byteCount,
+  expiresAt: z.string().datetime().describe('Send every byte before this; the upload then expires and its quota is released'),
+};
+
+/** `POST /v1/uploads` (201): small files get one PUT, large ones the part plan and a first batch of part URLs. */
+export const uploadCreated = z
+  .discriminatedUnion('mode', [
+    z.object({
+      ...initiatedCommon,
+      mode: z.literal('single'),
+      upload: z.object({
+        method: z.literal('PUT'),
+        url: z.string().url().describe('Presigned PUT of the whole file; single use'),
+        headers: z.record(z.string(), z.string()).describe('Send these headers with the PUT: they are signed into the URL'),
+      }),
+    }),
+    z.object({
+      ...initiatedCommon,
+      mode: z.literal('multipart'),
+      partSize: byteCount.describe('Every part but the last has exactly this size'),
+      partCount: z.number().int().min(1),
+      parts: z.array(partUrl).describe('URLs of the first parts; sign the rest with POST /v1/uploads/{id}/parts'),
+    }),
+  ])
+  .meta({
+    id: 'UploadCreated',
+    examples: [
+      {
+        id: '0f8fad5b-d9cb-469f-a165-70867728950e',
+        status: 'pending',
+        mode: 'single',
+        size: 48213,
+        expiresAt: '2026-12-07T10:15:00.000Z',
+        upload: {
+          method: 'PUT',
+          url: 'https://uploads.s3.amazonaws.com/uploads/7c9e6679-7425-40de-944b-e07fc1f90ae7/0f8fad5b-d9cb-469f-a165-70867728950e?X-Amz-Signature=...',
+          headers: { 'content-type': 'image/jpeg', 'content-length': '48213', 'if-none-match': '*' },
+        },
+      },
+    ],
+  });
+
+/** `POST /v1/uploads` (200): the sha256 matched a stored file in scope; it is copied, no bytes to send. */
+export const uploadDeduplicated = z.object({
+  id: z.string().uuid(),
+  status: z.literal('ready'),
+  deduplicated: z.literal(true),
+  mode: z.enum(['single', 'multipart']),
+  filename: z.string(),
+  size: byteCount,
+  contentType: z.string(),
+});
+
+/** `POST /v1/uploads/{id}/complete` (202): storage has every part; its own event will mark the file uploaded. */
+export const uploadCompleting = z.object({ id: z.string().uuid(), status: z.literal('completing') });
+
+export type UploadCreated = z.infer<typeof uploadCreated>;
+export type UploadDeduplicated = z.infer<typeof uploadDeduplicated>;
+export type PartUrlView = z.infer<typeof partUrl>;
 
 export const uploadView = z.object({
   id: z.string().uuid(),
