@@ -173,7 +173,7 @@ moto_up() { curl -fsS -o /dev/null "http://127.0.0.1:$1/moto-api/" 2>/dev/null; 
 ensure_moto() {
   local port="$1" pidfile="$2" logfile="$3"
   moto_up "$port" && return
-  command -v moto_server >/dev/null || die "moto_server is not installed (see ../shared/toolchain.md)"
+  command -v moto_server >/dev/null || die "moto_server is not installed: pip install 'moto[server]==5.2.1' (docs/adr/0004-moto-emulator.md)"
   log "starting moto on $port"
   mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
   MOTO_DISABLE_GLOBAL_CORS=true setsid nohup moto_server -H 127.0.0.1 -p "$port" >>"$logfile" 2>&1 &

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ceph's RADOS Gateway as a throwaway one-node cluster (one mon, one memstore OSD, one RGW): the
 # S3 that enforces presigned-URL signatures, expiry and signed headers, which moto does not
-# (docs/storage-compatibility.md, ../shared/toolchain.md). Sourced after scripts/lib.sh, not run.
+# (docs/storage-compatibility.md). Sourced after scripts/lib.sh, not run.
 
 RGW_PACKAGES=(radosgw ceph-mon ceph-osd ceph-mgr ceph-common)
 
@@ -43,7 +43,7 @@ rgw_rss_mib() {
 
 # A one-node throwaway cluster: one mon, one OSD on memstore (no disk, no kernel module), one RGW
 # on 127.0.0.1:PORT with an S3 user ACCESS_KEY/SECRET. Idempotent: an RGW answering there is
-# reused. The settings are those of ../shared/toolchain.md; each one is needed.
+# reused. Each setting below is needed (docs/storage-compatibility.md).
 ensure_rgw() {
   local port="$1" access_key="$2" secret="$3"
   rgw_up "$port" && return

@@ -1,12 +1,13 @@
 // Writes the file a shell sources to use a running stack (README, "Using it"):
 //   node scripts/stack-env.mjs <file>     with API_URL, SYNC_URL and ADMIN_TOKEN in the environment
-// It holds those three and API_KEY, the key of a `dev` tenant made through the admin API the first
+// It holds those three, UPLOAD_PLATFORM (this checkout) and API_KEY, the key of a `dev` tenant made through the admin API the first
 // time. Idempotent: while the file's key still works against API_URL it is kept, so running it
 // again makes no second tenant; a key the database no longer knows (a new database) is replaced.
 // `npm run up` (scripts/stack.sh) and the README's test (test/e2e/readme.e2e.ts) both write it
 // with this script, so the walk-through is tested against the file a newcomer gets.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const DEV_TENANT = 'dev';
 const DEV_OWNER = 'dev';
@@ -20,7 +21,9 @@ if (!file || !API_URL || !SYNC_URL || !ADMIN_TOKEN) {
 
 const kept = await previousKey(file);
 const apiKey = kept && (await keyWorks(kept)) ? kept : await createDevTenant();
-await write(file, { API_URL, SYNC_URL, ADMIN_TOKEN, API_KEY: apiKey });
+// The checkout itself, for the README's SDK and CLI blocks (which build from it).
+const UPLOAD_PLATFORM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+await write(file, { API_URL, SYNC_URL, ADMIN_TOKEN, API_KEY: apiKey, UPLOAD_PLATFORM });
 console.error(`[stack] wrote ${file} (${apiKey === kept ? 'the dev tenant and its key as before' : 'the key of a new dev tenant'})`);
 
 async function previousKey(at) {

@@ -89,7 +89,7 @@ describe('the README', () => {
   it('keeps one dev tenant in the env file while its key works, and makes a new one when it stops working', async () => {
     const file = path.join(temp, 'env-check', 'env');
     const first = await writeStackEnv(stack, file);
-    expect(Object.keys(first)).toEqual(['API_URL', 'SYNC_URL', 'ADMIN_TOKEN', 'API_KEY']);
+    expect(Object.keys(first)).toEqual(['API_URL', 'SYNC_URL', 'ADMIN_TOKEN', 'API_KEY', 'UPLOAD_PLATFORM']);
     expect(first.ADMIN_TOKEN).toBe(stack.env.ADMIN_TOKEN);
     expect((await writeStackEnv(stack, file)).API_KEY).toBe(first.API_KEY);
     expect(await stack.sql(`SELECT id FROM tenants WHERE name = 'dev'`)).toHaveLength(1);
@@ -123,17 +123,20 @@ describe('the README', () => {
     const scratch = path.join(work, '.stack', 'try');
     const uploaded = readFileSync(path.join(scratch, 'hello.txt'));
     expect(readFileSync(path.join(scratch, 'copy.txt')).equals(uploaded)).toBe(true);
-    expect(stdout.split('\n').filter((l) => STORED.includes(l))).toHaveLength(2); // wait_stored, once per upload
+    expect(stdout.split('\n').filter((l) => STORED.includes(l))).toHaveLength(3); // wait_stored once per curl upload, and the SDK's script
 
     // What the database holds, apart from anything the README printed: the walk-through's tenant
     // has one file of each upload mode, each stored.
     const files = await stack.sql<{ mode: string; status: string; size: string }>(
       `SELECT f.mode, f.status, f.size::text FROM files f JOIN tenants t ON t.id = f.tenant_id WHERE t.name = 'docs' AND f.owner_id = 'alice' ORDER BY f.created_at`,
     );
-    expect(files.map((f) => f.mode)).toEqual(['single', 'multipart']);
+    // curl's single PUT and parts, then the SDK's file (in parts too).
+    expect(files.map((f) => f.mode)).toEqual(['single', 'multipart', 'multipart']);
     for (const f of files) expect(STORED).toContain(f.status);
     expect(files[0].size).toBe(String(uploaded.length));
-    const total = files.reduce((n, f) => n + Number(f.size), 0);
+    expect(files[2].size).toBe(String(statSync(path.join(scratch, 'numbers.txt')).size));
+    // Usage was asked before the SDK's upload.
+    const total = files.slice(0, 2).reduce((n, f) => n + Number(f.size), 0);
 
     // The answers it printed, one JSON document a line: usage (the owner's, then with the tenant's totals) and the change feed.
     const answers = stdout
