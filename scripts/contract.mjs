@@ -2,12 +2,13 @@
 // checked: the OpenAPI 3.1 documents of upload-api and sync-notifier (Redocly's recommended rules,
 // 0 errors), the AsyncAPI document of the WebSocket /v1/sync (@asyncapi/parser, 0 errors), and
 // the TypeScript types openapi-typescript makes of the OpenAPI documents, which the e2e tier's
-// typed calls are checked against. Written to dist/contract/ and test/e2e/contract/generated/
-// (both ignored by git): generated, never committed.
+// typed calls are checked against. Written to dist/contract/ (the build's copy) and to
+// test/e2e/contract/generated/ with the types (the e2e tier's copy, which a rebuild of dist/
+// during the tier, as the stack-script test does, leaves alone). Both ignored by git.
 //
 // Usage: node scripts/contract.mjs [--no-lint]
 import { spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +65,7 @@ for (const service of services) {
   const document = openApiDocument(app, service.description());
   const file = path.join(out, `${service.name}.openapi.json`);
   await writeFile(file, `${JSON.stringify(document, null, 2)}\n`);
+  await copyFile(file, path.join(typesDir, path.basename(file)));
   files.push({ service: service.name, file });
   console.log(`contract: ${path.relative(root, file)} (${Object.keys(document.paths).length} paths)`);
 }

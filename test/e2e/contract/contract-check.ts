@@ -30,7 +30,8 @@ export interface ContractViolation {
   problem: string;
 }
 
-const DOCUMENT_DIR = path.resolve(__dirname, '../../../dist/contract');
+/** scripts/contract.mjs writes the documents here beside their types (dist/ may be rebuilt during the tier). */
+const DOCUMENT_DIR = path.join(__dirname, 'generated');
 
 /** Checks answers against one service's document. */
 export class ContractChecker {

@@ -37,6 +37,7 @@ export class OperationsController {
   @Get('jobs')
   @ApiOperation({ summary: 'List jobs', description: 'Jobs of every queue (or one), newest first: failed ones by default, with their reasons.' })
   @ZodResponse({ status: 200, type: JobListDto, description: 'The jobs' })
+  @Problems('not_found')
   listJobs(@Query() query: ListJobsQueryDto) {
     return this.operations.listJobs(query);
   }
