@@ -1,72 +1,21 @@
+import type {
+  ApiKeyView,
+  FileView as ContractFileView,
+  TenantCreated,
+  TenantDeletion,
+  TenantDetail,
+  TenantList,
+  TenantView,
+  UpdateTenantBody,
+} from '@app/contracts';
 import { backoffDelay, DEFAULT_RETRY, retryableStatus, sleep, UploadApiError } from '@app/sdk';
 
-/** `File` of api-v1.md (Files and downloads). */
-export interface FileView {
-  id: string;
-  filename: string;
-  size: number;
-  contentType: string;
-  detectedType: string | null;
-  sha256: string | null;
-  status: string;
-  createdAt: string;
-  readyAt: string | null;
-  metadata: Record<string, unknown> | null;
-  variants: Array<{ name: string; contentType: string; size: number; width?: number; height?: number; durationMs?: number }>;
-}
-
-export interface FileListQuery {
-  cursor?: string;
-  limit?: number;
-  status?: string;
-  contentType?: string;
-  filename?: string;
-  createdAfter?: string;
-  createdBefore?: string;
-}
-
-export interface Tenant {
-  id: string;
-  name: string;
-  quotaBytes: number;
-  maxFileBytes: number;
-  allowedTypes: string[];
-  [extra: string]: unknown;
-}
-
-export interface TenantBody {
-  name?: string;
-  quotaBytes?: number;
-  maxFileBytes?: number;
-  allowedTypes?: string[];
-  dedupScope?: 'owner' | 'tenant';
-  allowSvgRendering?: boolean;
-}
-
-export interface TenantDetail extends Tenant {
-  usage?: { usedBytes: number; reservedBytes: number; files: number; availableBytes: number };
-}
-
-/** `DELETE /v1/admin/tenants/{id}`: 200 deleted, or 202 deleting (files remain: send it again). */
-export interface TenantDeletion {
-  id: string;
-  status: 'deleted' | 'deleting';
-  deletedAt: string;
-  remainingFiles: number;
-}
-
-export interface ApiKeyView {
-  id: string;
-  prefix: string;
-  name?: string;
-  createdAt: string;
-  /** End of its grace after a rotation; null: no expiry. */
-  expiresAt: string | null;
-  revokedAt?: string | null;
-  lastUsedAt?: string | null;
-  active?: boolean;
-  [extra: string]: unknown;
-}
+// The wire types are the contract's own (type-only: the bundle carries no zod).
+export type FileView = ContractFileView;
+export type FileListQuery = Partial<Record<'cursor' | 'status' | 'contentType' | 'filename' | 'createdAfter' | 'createdBefore', string>> & { limit?: number };
+export type Tenant = TenantView;
+export type TenantBody = UpdateTenantBody;
+export type { ApiKeyView, TenantDetail, TenantDeletion };
 
 /** Methods safe to send again after a lost answer. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -117,11 +66,11 @@ export class PlatformApi {
   }
 
   createTenant(body: TenantBody) {
-    return this.call<Tenant & { apiKey: string }>('POST', '/v1/admin/tenants', { body });
+    return this.call<TenantCreated>('POST', '/v1/admin/tenants', { body });
   }
 
   listTenants(query: { cursor?: string; limit?: number } = {}) {
-    return this.call<{ items: Tenant[]; nextCursor?: string | null }>('GET', '/v1/admin/tenants', { query: { ...query } });
+    return this.call<TenantList>('GET', '/v1/admin/tenants', { query: { ...query } });
   }
 
   getTenant(id: string) {

@@ -1,4 +1,5 @@
 import { sleep } from '@app/sdk';
+import type { TenantCreated } from '@app/contracts';
 import { Tenant, TenantBody, TenantDetail } from '../api';
 import { Context } from '../context';
 import { ExitCode, UsageError } from '../exit-codes';
@@ -43,7 +44,8 @@ export function tenantBody(flags: TenantFlags): TenantBody {
   return body;
 }
 
-function describeTenant(t: TenantDetail): string {
+/** A tenant as created (with its key), listed or read (with its usage). */
+function describeTenant(t: TenantCreated | Tenant | TenantDetail): string {
   const rows = [
     ['id', t.id],
     ['name', t.name],
@@ -54,7 +56,7 @@ function describeTenant(t: TenantDetail): string {
       .filter(([k, v]) => !['id', 'name', 'quotaBytes', 'maxFileBytes', 'allowedTypes', 'apiKey', 'usage'].includes(k) && v !== null && v !== undefined)
       .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
   ];
-  if (t.usage) {
+  if ('usage' in t) {
     rows.push(['used', `${formatBytes(t.usage.usedBytes)} in ${t.usage.files} file(s), ${formatBytes(t.usage.reservedBytes)} reserved`]);
     rows.push(['available', formatBytes(t.usage.availableBytes)]);
   }
