@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChangeEventRepository, ChangeOutbox, PrismaService, StorageEventRepository, VariantRepository } from '@app/database';
+import { ChangeEventRepository, ChangeOutbox, FilePartRepository, PrismaService, StorageEventRepository, VariantRepository } from '@app/database';
 import { createTestDatabase, TestDatabase, testConfig } from '@app/testing';
 
 describe('database (real Postgres, migrated template clone)', () => {
@@ -56,6 +56,33 @@ describe('database (real Postgres, migrated template clone)', () => {
     await expect(prisma.$executeRaw`UPDATE quota_usage SET reserved_bytes = reserved_bytes - 1 WHERE tenant_id = ${tenant.id}::uuid`).rejects.toThrow(
       /quota_usage_nonneg/,
     );
+  });
+
+  it("the part ledger takes storage's listing as the truth: reports of parts storage never held are dropped", async () => {
+    const tenant = await prisma.tenant.create({ data: { name: 'ledger', quotaBytes: 2n ** 40n, maxFileBytes: 2n ** 40n } });
+    const file = await prisma.file.create({
+      data: {
+        tenantId: tenant.id,
+        ownerId: 'o',
+        filename: 'parts.bin',
+        contentType: 'application/octet-stream',
+        size: 12n * 5n * 2n ** 20n,
+        storageKey: `k-${randomUUID()}`,
+        mode: 'multipart',
+        expiresAt: new Date(),
+      },
+    });
+    const parts = new FilePartRepository(prisma);
+    const part = (n: number, etag = `e${n}`) => ({ partNumber: n, size: 5 * 2 ** 20, etag });
+    // A client reported parts 1, 2 and 12 (any number up to the upload's maximum is accepted).
+    for (const n of [1, 2, 12]) await parts.recordReported(file.id, part(n, `reported-${n}`));
+    await parts.recordStored(file.id, [part(1), part(2), part(3)]);
+    const rows = await prisma.filePart.findMany({ where: { fileId: file.id }, orderBy: { partNumber: 'asc' } });
+    expect(rows.map((r) => [r.partNumber, r.state, r.etag])).toEqual([
+      [1, 'stored', 'e1'],
+      [2, 'stored', 'e2'],
+      [3, 'stored', 'e3'],
+    ]);
   });
 
   describe('StorageEventRepository', () => {

@@ -54,6 +54,17 @@ describe('CompletionService', () => {
       expect(effects()).toEqual(['lifecycle.reread', 'storage.listParts', 'parts.recordStored', 'storage.completeMultipartUpload']);
     });
 
+    it("completes the parts storage holds in the client's own size, not the plan's (#14)", async () => {
+      // Planned as 8 MiB parts (2); the client (Uppy) sent 5 + 5 + 5 + 1 MiB.
+      const file = completing({ size: 16n * 1024n ** 2n, partSize: 8n * 1024n ** 2n, partCount: 2 });
+      const stored = [5 * MiB, 5 * MiB, 5 * MiB, MiB].map((size, i) => ({ partNumber: i + 1, size, etag: `etag-${i + 1}`, checksumSha256: null }));
+      const { service, storage, effects } = setup({ file }, stored);
+
+      expect(await service.complete({ v: 1, fileId: file.id })).toEqual({ outcome: 'completed' });
+      expect(storage.completeMultipartUpload).toHaveBeenCalledWith(file.storageKey, 's3-upload-1', stored);
+      expect(effects()).toEqual(['lifecycle.reread', 'storage.listParts', 'parts.recordStored', 'storage.completeMultipartUpload']);
+    });
+
     it('completes with the ETags the client sent when they match storage (quoted or not)', async () => {
       const file = completing();
       const { service, storage } = setup({ file });
@@ -134,20 +145,25 @@ describe('CompletionService', () => {
       expect(effects()).toEqual(['lifecycle.reread', 'storage.listParts']);
     });
 
-    describe('rejects an upload whose parts no longer match the plan, without completing it', () => {
+    describe('rejects an upload whose stored parts no longer make the file, without completing it', () => {
       it.each([
-        ['a planned part is missing', (p: StoredPart[]) => p.slice(0, 2), undefined, 'parts_missing: 1 of 3 parts are not in storage.'],
         [
-          'a part has another size',
-          (p: StoredPart[]) => p.map((x) => (x.partNumber === 2 ? { ...x, size: 5 * MiB - 1 } : x)),
+          'a planned part is missing',
+          (p: StoredPart[]) => p.slice(0, 2),
           undefined,
-          'part_mismatch: 1 part(s) disagree with storage.',
+          'parts_missing: 1 part(s) are not in storage: the parts stored hold 10485760 of 15728640 bytes.',
         ],
         [
-          'a part lies beyond the last',
+          'a middle part is under 5 MiB (and the sizes no longer add up)',
+          (p: StoredPart[]) => p.map((x) => (x.partNumber === 2 ? { ...x, size: 5 * MiB - 1 } : x)),
+          undefined,
+          'part_mismatch: 2 part(s) disagree with storage.',
+        ],
+        [
+          'a part lies beyond the most a file of this size has (and the sizes no longer add up)',
           (p: StoredPart[]) => [...p, { partNumber: 4, size: 5 * MiB, etag: 'etag-4', checksumSha256: null }],
           undefined,
-          'part_mismatch: 1 part(s) disagree with storage.',
+          'part_mismatch: 2 part(s) disagree with storage.',
         ],
         [
           'a part was overwritten since the client sent its ETag',

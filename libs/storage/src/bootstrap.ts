@@ -97,7 +97,8 @@ export async function ensureBucket(s3: S3Client, o: BucketOptions): Promise<void
       CORSConfiguration: {
         CORSRules: [
           {
-            AllowedMethods: ['PUT', 'GET', 'HEAD'],
+            // POST: browser form uploads with an S3 POST policy (Uppy 6's single-file path, #14).
+            AllowedMethods: ['PUT', 'POST', 'GET', 'HEAD'],
             AllowedOrigins: o.corsOrigins,
             AllowedHeaders: ['*'],
             // Browsers must read the ETag of each part to complete a multipart upload.

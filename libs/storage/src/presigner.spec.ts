@@ -24,8 +24,9 @@ function presigner(overrides: Partial<ConstructorParameters<typeof FastPresigner
  * Re-verifies a presigned URL the way S3 does: rebuild the request from the URL exactly as a
  * client sends it (method, path, query minus the signature, signed headers) and sign it again
  * with the SDK's own SigV4 signer at the URL's date. Equal signatures mean S3 accepts it.
+ * `sent`: headers the client's HTTP stack adds itself (Content-Length, from the body).
  */
-async function reverify(p: PresignedRequest): Promise<{ expected: string; actual: string }> {
+async function reverify(p: PresignedRequest, sent: Record<string, string> = {}): Promise<{ expected: string; actual: string }> {
   const url = new URL(p.url);
   const query: Record<string, string> = {};
   url.searchParams.forEach((v, k) => (query[k] = v));
@@ -36,7 +37,7 @@ async function reverify(p: PresignedRequest): Promise<{ expected: string; actual
   // header the official S3 presigner hoists (`X-Amz-Content-Sha256`, as getSignedUrl sends it).
   for (const k of ['X-Amz-Signature', 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Content-Sha256'])
     delete query[k];
-  const headers: Record<string, string> = { host: url.host, ...p.headers };
+  const headers: Record<string, string> = { host: url.host, ...sent, ...p.headers };
   const request = new HttpRequest({
     method: p.method,
     protocol: url.protocol,
@@ -69,10 +70,14 @@ describe('FastPresigner', () => {
     expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
     expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match');
     expect(url.searchParams.get('X-Amz-Credential')).toBe('AKIDEXAMPLE/20261121/us-east-1/s3/aws4_request');
-    expect(p.headers).toEqual({ 'content-type': 'image/jpeg', 'content-length': '1234', 'if-none-match': '*' });
+    // Content-Length is signed (storage takes exactly 1234 bytes) but not listed: the client's HTTP stack sends it.
+    expect(p.headers).toEqual({ 'content-type': 'image/jpeg', 'if-none-match': '*' });
     expect(p.expiresAt).toEqual(new Date(now.getTime() + 900_000));
-    const { expected, actual } = await reverify(p);
+    const { expected, actual } = await reverify(p, { 'content-length': '1234' });
     expect(actual).toBe(expected);
+    // A body of another length is refused by storage: the signature no longer matches.
+    const longer = await reverify(p, { 'content-length': '1235' });
+    expect(longer.actual).not.toBe(longer.expected);
   });
 
   it('signs a declared checksum as a header the client must send', async () => {
@@ -81,22 +86,62 @@ describe('FastPresigner', () => {
     expect(new URL(p.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match;x-amz-checksum-sha256');
     expect(new URL(p.url).searchParams.has('x-amz-checksum-sha256')).toBe(false);
     expect(p.headers['x-amz-checksum-sha256']).toBe(checksum);
-    const { expected, actual } = await reverify(p);
+    const { expected, actual } = await reverify(p, { 'content-length': '1' });
     expect(actual).toBe(expected);
   });
 
   it('a changed header or path no longer matches the signature', async () => {
     const p = await presigner().putObject(key, { contentType: 'image/jpeg', contentLength: 1234 });
-    const tampered = { ...p, headers: { ...p.headers, 'content-length': '99999' } };
-    const { expected, actual } = await reverify(tampered);
+    const sent = { 'content-length': '1234' };
+    const tampered = { ...p, headers: { ...p.headers, 'content-type': 'text/html' } };
+    const { expected, actual } = await reverify(tampered, sent);
     expect(actual).not.toBe(expected);
     // Dropping the condition (to overwrite a stored file with the same URL) breaks the signature too.
     const { 'if-none-match': _condition, ...unconditional } = p.headers;
-    const overwrite = await reverify({ ...p, headers: unconditional });
+    const overwrite = await reverify({ ...p, headers: unconditional }, sent);
     expect(overwrite.actual).not.toBe(overwrite.expected);
     const otherKey = { ...p, url: p.url.replace(key, `${key}x`) };
-    const second = await reverify(otherKey);
+    const second = await reverify(otherKey, sent);
     expect(second.actual).not.toBe(second.expected);
+  });
+
+  it('lists no header a browser refuses to set, for single PUTs and parts (#14)', async () => {
+    // fetch.spec.whatwg.org "forbidden request-header" names, and the Proxy-/Sec- prefixes.
+    const forbidden = new Set([
+      'accept-charset',
+      'accept-encoding',
+      'access-control-request-headers',
+      'access-control-request-method',
+      'connection',
+      'content-length',
+      'cookie',
+      'cookie2',
+      'date',
+      'dnt',
+      'expect',
+      'host',
+      'keep-alive',
+      'origin',
+      'referer',
+      'set-cookie',
+      'te',
+      'trailer',
+      'transfer-encoding',
+      'upgrade',
+      'via',
+    ]);
+    const signer = presigner();
+    const checksum = 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=';
+    const answers = [
+      await signer.putObject(key, { contentType: 'image/jpeg', contentLength: 1234 }),
+      await signer.putObject(key, { contentType: 'image/jpeg', contentLength: 1234, checksumSha256: checksum }),
+      ...(await signer.uploadParts(key, 'upload-1', [{ partNumber: 1 }, { partNumber: 2, checksumSha256: checksum }])),
+    ];
+    for (const p of answers) {
+      for (const name of Object.keys(p.headers)) {
+        expect(forbidden.has(name.toLowerCase()) || /^(proxy|sec)-/i.test(name)).toBe(false);
+      }
+    }
   });
 
   it('signs a batch of part URLs for one upload, each bound to its part number', async () => {

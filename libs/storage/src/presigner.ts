@@ -8,7 +8,10 @@ import { encodeKeyPath } from './keys';
 export interface PresignedRequest {
   method: 'PUT' | 'GET';
   url: string;
-  /** Headers the client must send exactly as given (they are part of the signature). */
+  /**
+   * Headers the client must send exactly as given (they are part of the signature). Never one a
+   * browser refuses to set: a signed Content-Length is left out (the client's HTTP stack sends it).
+   */
   headers: Record<string, string>;
   expiresAt: Date;
 }
@@ -57,6 +60,7 @@ const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
  * it a URL reused within its expiry overwrites a verified file (issue #11).
  */
 const IF_NONE_MATCH_HEADER = 'if-none-match';
+const CONTENT_LENGTH_HEADER = 'content-length';
 
 /**
  * SigV4 query presigning for S3, on @smithy/signature-v4's own building blocks (scope, cached
@@ -68,7 +72,9 @@ const IF_NONE_MATCH_HEADER = 'if-none-match';
  *
  * Signed headers are sent by the client as real headers: `content-type`, `content-length` and
  * `if-none-match: *` (never overwrite) for single PUTs, `x-amz-checksum-sha256` whenever the
- * client declared a checksum.
+ * client declared a checksum. `content-length` is signed but not listed in `headers`: browsers
+ * refuse to set it (a forbidden header name, fetch.spec.whatwg.org) and set it from the body, as
+ * every HTTP client does, so storage still takes exactly the declared bytes (#14).
  */
 export class FastPresigner {
   private readonly credentials: AwsCredentialIdentityProvider;
@@ -104,13 +110,9 @@ export class FastPresigner {
    * `If-None-Match: *`, so the URL writes the key once and can never overwrite what was verified.
    */
   putObject(key: string, signing: PutObjectSigning): Promise<PresignedRequest> {
-    const headers: Record<string, string> = {
-      'content-type': signing.contentType,
-      'content-length': String(signing.contentLength),
-      [IF_NONE_MATCH_HEADER]: '*',
-    };
+    const headers: Record<string, string> = { 'content-type': signing.contentType, [IF_NONE_MATCH_HEADER]: '*' };
     if (signing.checksumSha256) headers[CHECKSUM_HEADER] = signing.checksumSha256;
-    return this.sign('PUT', key, {}, headers);
+    return this.sign('PUT', key, {}, headers, { signedOnly: { [CONTENT_LENGTH_HEADER]: String(signing.contentLength) } });
   }
 
   /**
@@ -214,10 +216,11 @@ export class FastPresigner {
     key: string,
     query: Record<string, string>,
     clientHeaders: Record<string, string>,
-    opts: { expiresInSeconds?: number } = {},
+    opts: { expiresInSeconds?: number; signedOnly?: Record<string, string> } = {},
   ): Promise<PresignedRequest> {
     const ctx = await this.context(this.now(), opts.expiresInSeconds ?? this.options.expiresInSeconds);
-    const headers: Record<string, string> = { host: this.host, ...clientHeaders };
+    // signedOnly: signed, but sent by the client's HTTP stack rather than listed for it (host, content-length).
+    const headers: Record<string, string> = { host: this.host, ...opts.signedOnly, ...clientHeaders };
     const signedHeaders = Object.keys(headers).sort().join(';');
     return this.finish(ctx, method, this.path(key), this.canonicalQuery(ctx, query, signedHeaders), headers, signedHeaders, clientHeaders);
   }

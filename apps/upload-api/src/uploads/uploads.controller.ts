@@ -44,7 +44,7 @@ export class UploadsController {
   @ApiOperation({
     summary: 'Create an upload',
     description:
-      'Reserves the quota and answers where to send the bytes: one presigned PUT for small files, the part plan and the first part URLs for large ones. With a `sha256` that matches a file already stored in scope, the file is copied at once (200, no bytes to send).',
+      'Reserves the quota and answers where to send the bytes: one presigned PUT for small files, the part plan and the first part URLs (`initialPartUrls`, default 100) for large ones, or for any size when the client declares its `partSize`. The plan is advice: parts of any size from 5 MiB (the last smaller) complete. With a `sha256` that matches a file already stored in scope, the file is copied at once (200, no bytes to send).',
   })
   @ApiResponse({ status: 201, schema: schemaRef(uploadCreated), description: 'Send the bytes to the URL(s) given' })
   @ApiResponse({ status: 200, type: UploadDeduplicatedDto, description: 'Instant upload: a stored file in scope has this sha256; nothing to send' })
@@ -60,7 +60,8 @@ export class UploadsController {
   @Post(':id/parts')
   @ApiOperation({
     summary: 'Sign part URLs',
-    description: 'Presigned PUT URLs for the given parts (up to 1,000 per call), with the checksums given signed in.',
+    description:
+      "Presigned PUT URLs for the given parts (up to 1,000 per call), with the checksums given signed in. Any part number from 1 to the upload's `maxPartNumber` (ceil(size / 5 MiB), at most 10,000): the client may choose its own part size.",
   })
   @ZodResponse({ status: 200, type: PartUrlsDto, description: 'One URL per part asked for' })
   @Problems('invalid_state')
@@ -101,7 +102,7 @@ export class UploadsController {
   @ApiOperation({
     summary: 'Complete an upload',
     description:
-      'Checks every part against storage and asks storage to assemble the object. The file becomes `uploaded` when storage itself reports the object.',
+      'Checks the parts storage holds (numbered 1..k with none missing, every part but the last at least 5 MiB, adding up to the size, in whatever part size the client chose; any ETags sent) and asks storage to assemble the object. The file becomes `uploaded` when storage itself reports the object.',
   })
   @ApiResponse({ status: 202, type: UploadCompletingDto, description: 'Completion started' })
   @ApiResponse({ status: 200, type: UploadViewDto, description: 'Already past completion: the upload as it stands' })

@@ -255,6 +255,7 @@ describe('UploadsService.initiate', () => {
         size: 40 * MiB,
         partSize: 8 * MiB,
         partCount: 5,
+        maxPartNumber: 8,
         expiresAt: '2026-11-30T13:00:00.000Z',
         parts: [1, 2, 3, 4].map((n) => partUrl(key, n)),
       });
@@ -271,6 +272,44 @@ describe('UploadsService.initiate', () => {
       const result = await service.initiate(scope, body({ size: 17 * MiB }));
       expect(presigner.uploadParts.mock.calls[0][2].map((p) => p.partNumber)).toEqual([1, 2, 3]);
       expect(result).toMatchObject({ partCount: 3, parts: [{ partNumber: 1 }, { partNumber: 2 }, { partNumber: 3 }] });
+    });
+
+    it('plans with the part size the client declared, even below the multipart threshold, and signs as many URLs as it asked for', async () => {
+      const { service, lifecycle, presigner } = serviceWith({
+        tenants: tenantsHolding(aTenant()),
+        lifecycle: creatingUploads(),
+        storage: multipartStorage(),
+        files: recordingUploadId(),
+        presigner: presigning(),
+      });
+      const result = await service.initiate(scope, body({ size: 12 * MiB, partSize: 5 * MiB, initialPartUrls: 2 }));
+      expect(lifecycle.createUpload.mock.calls[0][0]).toMatchObject({ mode: 'multipart', partSize: 5n * 1024n ** 2n, partCount: 3 });
+      expect(presigner.uploadParts.mock.calls[0][2].map((p) => p.partNumber)).toEqual([1, 2]);
+      expect(result).toMatchObject({ mode: 'multipart', partSize: 5 * MiB, partCount: 3, maxPartNumber: 3, parts: [{ partNumber: 1 }, { partNumber: 2 }] });
+    });
+
+    it('signs no URL up front for a client that signs part by part (initialPartUrls: 0)', async () => {
+      const { service, presigner } = serviceWith({
+        tenants: tenantsHolding(aTenant()),
+        lifecycle: creatingUploads(),
+        storage: multipartStorage(),
+        files: recordingUploadId(),
+        presigner: presigning(),
+      });
+      const result = await service.initiate(scope, body({ size: 60 * MiB, initialPartUrls: 0 }));
+      expect(result).toMatchObject({ mode: 'multipart', partSize: 8 * MiB, partCount: 8, maxPartNumber: 12, parts: [] });
+      expect(presigner.uploadParts).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['makes more than 10,000 parts', 10_001 * 5 * MiB, 5 * MiB, 'makes 10001 parts of this file; at most 10000 are allowed'],
+      ['is declared for an empty file', 0, 5 * MiB, 'an empty file is sent with one PUT: declare no part size'],
+    ])('refuses a part size that %s, before anything is reserved', async (_, size, partSize, message) => {
+      const { service } = serviceWith();
+      await expect(domainError(service.initiate(scope, body({ size, partSize })))).resolves.toEqual({
+        code: 'validation_failed',
+        extra: { errors: [{ field: 'partSize', message }] },
+      });
     });
 
     it('with declared part checksums, starts a checksummed upload and signs no part before the client sends their checksums', async () => {
@@ -312,18 +351,29 @@ describe('UploadsService.initiate', () => {
 describe('UploadsService.signParts', () => {
   const CHECKSUM = 'A'.repeat(43) + '=';
 
-  it('refuses part numbers beyond the last part, naming each, and moves nothing', async () => {
+  it('refuses part numbers beyond the most parts of 5 MiB the size allows, naming each, and moves nothing', async () => {
     const file = aMultipartUpload({ status: 'uploading', partCount: 3 });
     const { service } = serviceWith({ files: filesOwning(file) });
     await expect(domainError(service.signParts(scope, file.id, { partNumbers: [2, 3, 4, 5] }))).resolves.toEqual({
       code: 'validation_failed',
       extra: {
         errors: [
-          { field: 'partNumbers', message: 'part 4 is beyond the last part' },
-          { field: 'partNumbers', message: 'part 5 is beyond the last part' },
+          { field: 'partNumbers', message: 'part 4 is beyond part 3, the highest allowed' },
+          { field: 'partNumbers', message: 'part 5 is beyond part 3, the highest allowed' },
         ],
       },
     });
+  });
+
+  it("signs part numbers beyond the plan's, up to the size at 5 MiB parts: the client may choose its own part size (#14)", async () => {
+    // 60 MiB planned as 8 parts of 8 MiB; Uppy sends 12 parts of 5 MiB.
+    const file = aMultipartUpload({ status: 'uploading', size: 60n * 1024n ** 2n, partSize: 8n * 1024n ** 2n, partCount: 8 });
+    const lifecycle = strictMock<FileLifecycle>('lifecycle', { startUploading: async () => null });
+    const { service, presigner } = serviceWith({ files: filesOwning(file), lifecycle, presigner: presigning() });
+    const signed = await service.signParts(scope, file.id, { partNumbers: [9, 10, 11, 12] });
+    expect(signed.parts.map((p) => p.partNumber)).toEqual([9, 10, 11, 12]);
+    expect(presigner.uploadParts).toHaveBeenCalledTimes(1);
+    await expect(domainError(service.signParts(scope, file.id, { partNumbers: [13] }))).resolves.toMatchObject({ code: 'validation_failed' });
   });
 
   it('refuses parts without their checksum when the upload declared part checksums', async () => {
@@ -447,7 +497,33 @@ describe('UploadsService.complete', () => {
     const file = aMultipartUpload({ status: 'uploading', partSize: 5n * 1024n ** 2n, partCount: 3 });
     const storage = strictMock<ObjectStorage>('storage', { listParts: async () => storedParts(5 * MiB, 5 * MiB) });
     const { service } = serviceWith({ files: filesOwning(file), storage });
-    await expect(domainError(service.complete(scope, file.id, {}))).resolves.toEqual({ code: 'parts_missing', extra: { missingParts: [3], missingCount: 1 } });
+    await expect(domainError(service.complete(scope, file.id, {}))).resolves.toEqual({
+      code: 'parts_missing',
+      extra: { missingParts: [3], missingCount: 1, missingBytes: 5 * MiB },
+    });
+  });
+
+  it("completes parts in the client's own size, not the plan's: contiguous, 5 MiB but the last, adding up to the size", async () => {
+    // Planned as 2 parts of 8 MiB; the client sent 5 + 5 + 5 + 1 MiB.
+    const file = aMultipartUpload({ status: 'uploading', size: 16n * 1024n ** 2n, partSize: 8n * 1024n ** 2n, partCount: 2, s3UploadId: 's3-up-1' });
+    const stored = storedParts(5 * MiB, 5 * MiB, 5 * MiB, MiB);
+    const storage = strictMock<ObjectStorage>('storage', { listParts: async () => stored });
+    const ledger = strictMock<FilePartRepository>('parts', { recordStored: async () => undefined });
+    const { service, jobs } = serviceWith({ files: filesOwning(file), storage, lifecycle: completing(true), jobs: enqueuing(), parts: ledger });
+
+    await expect(service.complete(scope, file.id, {})).resolves.toEqual({ status: 202, body: { id: file.id, status: 'completing' } });
+    expect(ledger.recordStored).toHaveBeenCalledWith(file.id, stored);
+    expect(jobs.enqueue).toHaveBeenCalledWith('upload.complete', { v: 1, fileId: file.id, parts: undefined }, { jobId: `complete-${file.id}` });
+  });
+
+  it('refuses, moving nothing, a layout with a middle part under 5 MiB', async () => {
+    const file = aMultipartUpload({ status: 'uploading', size: 16n * 1024n ** 2n, partSize: 8n * 1024n ** 2n, partCount: 2 });
+    const storage = strictMock<ObjectStorage>('storage', { listParts: async () => storedParts(5 * MiB, 4 * MiB, 7 * MiB) });
+    const { service } = serviceWith({ files: filesOwning(file), storage });
+    await expect(domainError(service.complete(scope, file.id, {}))).resolves.toEqual({
+      code: 'part_mismatch',
+      extra: { mismatchedParts: [{ partNumber: 2, reason: `size ${4 * MiB}: every part but the last must hold at least ${5 * MiB} bytes` }] },
+    });
   });
 
   it('refuses a multipart upload whose part disagrees with the ETag the client sent', async () => {

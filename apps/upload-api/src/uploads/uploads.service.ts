@@ -14,7 +14,7 @@ import {
   UploadView,
 } from '@app/contracts';
 import { FilePartRepository, FileRecord, FileRepository, JsonObject, TenantRepository } from '@app/database';
-import { checkParts, planUpload, typeAllowed } from '@app/domain';
+import { checkParts, maxPartNumber, partSizeProblem, planUpload, typeAllowed } from '@app/domain';
 import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage, StoredPart } from '@app/storage';
@@ -39,6 +39,8 @@ export class UploadsService {
   ) {}
 
   async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<UploadCreated | UploadDeduplicated> {
+    const partSizeRefusal = body.partSize === undefined ? null : partSizeProblem(body.size, body.partSize);
+    if (partSizeRefusal) throw invalidParts(`partSize ${body.partSize} cannot carry ${body.size} bytes.`, [{ field: 'partSize', message: partSizeRefusal }]);
     const tenant = await this.tenants.find(scope.tenantId);
     if (!tenant) throw new DomainError('unauthorized', 'The tenant of this credential no longer exists.');
     if (BigInt(body.size) > tenant.maxFileBytes) {
@@ -72,7 +74,11 @@ export class UploadsService {
         return { id: copy.id, status: 'ready', deduplicated: true, mode: copy.mode, filename: copy.filename, size: body.size, contentType: copy.contentType };
       }
     }
-    const plan = planUpload(body.size, { multipartThresholdBytes: this.config.MULTIPART_THRESHOLD_BYTES, minPartBytes: this.config.MIN_PART_BYTES });
+    const plan = planUpload(body.size, {
+      multipartThresholdBytes: this.config.MULTIPART_THRESHOLD_BYTES,
+      minPartBytes: this.config.MIN_PART_BYTES,
+      partSize: body.partSize,
+    });
     if (body.checksum && plan.mode !== 'multipart') {
       // A single PUT is checked against the whole-file sha256, when declared.
       body = { ...body, checksum: undefined };
@@ -117,9 +123,21 @@ export class UploadsService {
       throw error;
     }
     await this.files.setUploadId(id, uploadId);
-    // With declared part checksums the client must send them with each signing request.
-    const first = body.checksum ? [] : await this.signBatch(storageKey, uploadId, range(1, Math.min(plan.partCount, this.config.INITIAL_PART_URLS)), {});
-    return { id, status: 'pending', mode: 'multipart', size: body.size, partSize: plan.partSize, partCount: plan.partCount, expiresAt, parts: first };
+    // With declared part checksums the client must send them with each signing request; a client
+    // that signs part by part (Uppy) asks for none, so no batch of URLs is signed in vain.
+    const initial = body.checksum ? 0 : (body.initialPartUrls ?? this.config.INITIAL_PART_URLS);
+    const first = await this.signBatch(storageKey, uploadId, range(1, Math.min(plan.partCount, initial)), {});
+    return {
+      id,
+      status: 'pending',
+      mode: 'multipart',
+      size: body.size,
+      partSize: plan.partSize,
+      partCount: plan.partCount,
+      maxPartNumber: maxPartNumber(body.size),
+      expiresAt,
+      parts: first,
+    };
   }
 
   async signParts(scope: OwnerScope, id: string, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
@@ -127,11 +145,14 @@ export class UploadsService {
     const found = await this.files.findOwned(scope, id);
     if (found?.mode === 'single') return this.resignSingle(found, body);
     const file = this.activeMultipart(found);
-    const beyond = body.partNumbers.filter((n) => n > file.partCount!);
+    // Any layout the client chose is signed, up to the most parts a file of this size can have:
+    // completion checks what storage holds, not the plan (#14).
+    const highest = maxPartNumber(Number(file.size));
+    const beyond = body.partNumbers.filter((n) => n > highest);
     if (beyond.length)
       throw invalidParts(
-        `This upload has ${file.partCount} parts.`,
-        beyond.map((n) => ({ field: `partNumbers`, message: `part ${n} is beyond the last part` })),
+        `This upload has at most ${highest} parts (parts of at least 5 MiB).`,
+        beyond.map((n) => ({ field: `partNumbers`, message: `part ${n} is beyond part ${highest}, the highest allowed` })),
       );
     const checksums = body.checksums ?? {};
     if (file.checksumAlgorithm) {
@@ -162,8 +183,9 @@ export class UploadsService {
 
   async reportPart(scope: OwnerScope, id: string, partNumber: number, report: { etag: string; size: number }): Promise<void> {
     const file = this.activeMultipart(await this.files.findOwned(scope, id));
-    if (partNumber < 1 || partNumber > file.partCount!)
-      throw invalidParts(`This upload has ${file.partCount} parts.`, [{ field: 'partNumber', message: 'is out of range' }]);
+    const highest = maxPartNumber(Number(file.size));
+    if (partNumber < 1 || partNumber > highest)
+      throw invalidParts(`This upload has at most ${highest} parts (parts of at least 5 MiB).`, [{ field: 'partNumber', message: 'is out of range' }]);
     await this.lifecycle.startUploading(file);
     // The tracker owns the ledger; the report is advisory (ListParts is the truth).
     await this.jobs.enqueue('upload.part-reported', { v: 1, fileId: id, partNumber, etag: report.etag.replace(/"/g, ''), size: report.size });
@@ -176,7 +198,8 @@ export class UploadsService {
   }
 
   /**
-   * Checks the parts storage holds against the plan (and any ETags the client sent), then hands
+   * Checks the parts storage holds (contiguous, 5 MiB but the last, adding up to the size; any ETags
+   * the client sent), in whatever part size the client chose, then hands
    * completion to chunk-tracker. The file becomes `uploaded` only when storage's own event arrives.
    */
   async complete(
@@ -247,6 +270,7 @@ export class UploadsService {
   }
 
   private async signBatch(key: string, uploadId: string, partNumbers: number[], checksums: Record<string, string>): Promise<PartUrlView[]> {
+    if (partNumbers.length === 0) return [];
     const signed = await this.presigner.uploadParts(
       key,
       uploadId,
@@ -291,7 +315,7 @@ export class UploadsService {
       filename: file.filename,
       size: Number(file.size),
       contentType: file.contentType,
-      ...(file.mode === 'multipart' ? { partSize: Number(file.partSize), partCount: file.partCount! } : {}),
+      ...(file.mode === 'multipart' ? { partSize: Number(file.partSize), partCount: file.partCount!, maxPartNumber: maxPartNumber(Number(file.size)) } : {}),
       checksum: file.checksumAlgorithm ? 'sha256' : null,
       uploadedParts: parts,
       partsFrom: from,

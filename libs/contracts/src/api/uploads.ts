@@ -45,12 +45,29 @@ export const createUploadBody = z
     sha256: sha256Digest.optional().describe('SHA-256 of the whole file; verified against the stored bytes'),
     checksum: z.enum(['sha256']).optional().describe('Multipart only: parts will carry x-amz-checksum-sha256, checked by storage'),
     metadata: metadata.optional().describe('Free-form JSON kept with the file (at most 4 KiB)'),
+    partSize: z
+      .number()
+      .int()
+      .min(MIN_PART_BYTES)
+      .max(MAX_PART_BYTES)
+      .optional()
+      .describe(
+        'The part size the client will send (5 MiB to 5 GiB, at most 10,000 parts): the upload is then multipart and its plan uses this size. Optional: a client may send parts of any size of at least 5 MiB (the last smaller) without declaring it',
+      ),
+    initialPartUrls: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_PART_URLS_PER_CALL)
+      .optional()
+      .describe('Multipart: how many part URLs the answer carries (default 100); 0 for clients that sign part by part'),
   })
   .strict()
   .meta({
     examples: [
       { filename: 'holiday.jpg', size: 48213, contentType: 'image/jpeg' },
       { filename: 'interview.mp4', size: 2147483648, contentType: 'video/mp4', checksum: 'sha256', metadata: { album: 'press' } },
+      { filename: 'drone.mov', size: 62914560, contentType: 'video/quicktime', partSize: 5242880, initialPartUrls: 0 },
     ],
   });
 
@@ -60,7 +77,11 @@ export const partUrl = z
   .object({
     partNumber: z.number().int(),
     url: z.string().url().describe('Presigned PUT: send the bytes of this part here, straight to storage'),
-    headers: z.record(z.string(), z.string()).describe('Send these headers with the PUT: they are signed into the URL'),
+    headers: z
+      .record(z.string(), z.string())
+      .describe(
+        'Send these headers with the PUT: they are signed into the URL. None is one a browser refuses to set (Content-Length is signed but left to the client)',
+      ),
     expiresAt: z.string().datetime(),
   })
   .meta({ id: 'PartUrl' });
@@ -119,15 +140,26 @@ export const uploadCreated = z
       upload: z.object({
         method: z.literal('PUT'),
         url: z.string().url().describe('Presigned PUT of the whole file; single use'),
-        headers: z.record(z.string(), z.string()).describe('Send these headers with the PUT: they are signed into the URL'),
+        headers: z
+          .record(z.string(), z.string())
+          .describe(
+            'Send these headers with the PUT: they are signed into the URL. Content-Length is signed too (storage takes exactly `size` bytes) but not listed: browsers and HTTP clients set it from the body',
+          ),
       }),
     }),
     z.object({
       ...initiatedCommon,
       mode: z.literal('multipart'),
-      partSize: byteCount.describe('Every part but the last has exactly this size'),
-      partCount: z.number().int().min(1),
-      parts: z.array(partUrl).describe('URLs of the first parts; sign the rest with POST /v1/uploads/{id}/parts'),
+      partSize: byteCount.describe(
+        "The plan: parts of this size (the declared partSize, or the server's choice), the last smaller. Advice: any layout of parts of at least 5 MiB (the last smaller) adding up to size completes",
+      ),
+      partCount: z.number().int().min(1).describe('Parts in the plan'),
+      maxPartNumber: z
+        .number()
+        .int()
+        .min(1)
+        .describe('The highest part number signing accepts: ceil(size / 5 MiB), at most 10,000 (the most parts a valid layout of this size has)'),
+      parts: z.array(partUrl).describe('URLs of the first parts of the plan (initialPartUrls, default 100); sign the rest with POST /v1/uploads/{id}/parts'),
     }),
   ])
   .meta({
@@ -142,7 +174,7 @@ export const uploadCreated = z
         upload: {
           method: 'PUT',
           url: 'https://uploads.s3.amazonaws.com/uploads/7c9e6679-7425-40de-944b-e07fc1f90ae7/0f8fad5b-d9cb-469f-a165-70867728950e?X-Amz-Signature=...',
-          headers: { 'content-type': 'image/jpeg', 'content-length': '48213', 'if-none-match': '*' },
+          headers: { 'content-type': 'image/jpeg', 'if-none-match': '*' },
         },
       },
     ],
@@ -173,8 +205,9 @@ export const uploadView = z.object({
   filename: z.string(),
   size: byteCount,
   contentType: z.string(),
-  partSize: byteCount.optional(),
-  partCount: z.number().int().optional(),
+  partSize: byteCount.optional().describe("Multipart: the plan's part size (advice; the parts stored may follow another layout)"),
+  partCount: z.number().int().optional().describe('Multipart: parts in the plan; uploadedParts lists the parts actually stored, in whatever layout'),
+  maxPartNumber: z.number().int().optional().describe('Multipart: the highest part number signing accepts'),
   checksum: z.enum(['sha256']).nullable().describe('Multipart: whether each part must carry x-amz-checksum-sha256'),
   uploadedParts: z.array(z.object({ partNumber: z.number().int(), size: byteCount, etag: z.string() })),
   partsFrom: z
@@ -182,7 +215,7 @@ export const uploadView = z.object({
     .describe(
       "Where uploadedParts comes from: storage's ListParts (an upload still taking parts, unless ?parts=ledger), or the part ledger (parts reported by the client, and the listing checked at completion)",
     ),
-  bytesUploaded: byteCount,
+  bytesUploaded: byteCount.describe("The sum of uploadedParts' sizes (the whole size once stored)"),
   storage: z.enum(['unknown']).optional().describe('Present when storage could not be asked (an outage): uploadedParts is then what the part ledger holds'),
   reason: z.string().optional().describe('Why an upload ended without its bytes (aborted_by_client, upload_lost_in_storage, deadline_passed, ...)'),
   expiresAt: z.string().datetime(),
