@@ -12,9 +12,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // BUILD_OUT: another output folder inside the repository (node_modules must resolve from it).
 const out = path.resolve(root, process.env.BUILD_OUT ?? 'dist');
 
+// The web uploader is a browser bundle of its own (apps/upload-api/web/build.mjs, below), not server code.
+const BROWSER_SOURCES = path.join(root, 'apps', 'upload-api', 'web');
+
 async function* sources(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && full === BROWSER_SOURCES) continue;
     if (entry.isDirectory()) yield* sources(full);
     else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !/\.(spec|test)\.ts$/.test(entry.name)) yield full;
   }
@@ -41,3 +45,5 @@ for (const top of ['apps', 'libs', 'bench']) {
 }
 await Promise.all(jobs);
 console.log(`built ${count} files into dist/ in ${Date.now() - started} ms`);
+// The web uploader served at /app/ (dist/web), after dist/ was emptied above.
+await import('../apps/upload-api/web/build.mjs');

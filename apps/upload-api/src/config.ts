@@ -9,6 +9,13 @@ export const uploadApiEnv = baseEnv
   .extend(uploadsEnv.shape)
   .extend(rateLimitEnv.shape)
   .extend(corsEnv.shape)
-  .extend({ UPLOAD_API_PORT: port.default(3000) });
+  .extend({
+    UPLOAD_API_PORT: port.default(3000),
+    /**
+     * sync-notifier as browsers reach it: the web uploader at /app/ follows the change feed there,
+     * and its Content-Security-Policy allows connections to it and to nowhere else but storage.
+     */
+    PUBLIC_SYNC_URL: z.string().url().default('http://127.0.0.1:3001'),
+  });
 
 export type UploadApiConfig = z.infer<typeof uploadApiEnv>;

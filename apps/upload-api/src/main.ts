@@ -4,12 +4,14 @@ import { uploadApiDescription } from './api-description';
 import { UploadApiModule } from './app.module';
 import { uploadApiEnv } from './config';
 import { enableCors } from './cors';
+import { serveWebApp } from './web/web-app';
 
 void runService('upload-api', uploadApiEnv, (config) => ({
   module: UploadApiModule.register(config),
   port: config.UPLOAD_API_PORT,
-  configure: (app) => {
+  configure: async (app) => {
     enableCors(app, config.API_CORS_ORIGINS);
     setupOpenApi(app, uploadApiDescription);
+    await serveWebApp(app.getHttpAdapter().getInstance(), { syncUrl: config.PUBLIC_SYNC_URL, s3Endpoint: config.S3_ENDPOINT, s3Region: config.S3_REGION });
   },
 }));

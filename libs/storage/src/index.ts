@@ -2,6 +2,7 @@ export * from './clients';
 export * from './errors';
 export * from './keys';
 export * from './object-storage';
+export * from './post-policy';
 export * from './presigner';
 export * from './s3-event';
 export * from './storage-event-source';

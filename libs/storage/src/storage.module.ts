@@ -6,11 +6,12 @@ import type { BaseEnv, SqsEnv, StorageEnv } from '@app/config';
 import { createS3Client, createSqsClient } from './clients';
 import { KeyLayout } from './keys';
 import { ObjectStorage } from './object-storage';
+import { PostPolicySigner } from './post-policy';
 import { FastPresigner } from './presigner';
 import { S3Health, SqsHealth } from './storage.health';
 import { StorageEventSource } from './storage-event-source';
 
-/** S3: the bucket adapter, key layout and presigner. */
+/** S3: the bucket adapter, key layout, presigner and POST-policy signer. */
 @Global()
 @Module({
   providers: [
@@ -34,9 +35,14 @@ import { StorageEventSource } from './storage-event-source';
           expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS,
         }),
     },
+    {
+      provide: PostPolicySigner,
+      inject: [S3Client, APP_CONFIG],
+      useFactory: (s3: S3Client, c: StorageEnv) => new PostPolicySigner(s3, { bucket: c.S3_BUCKET, expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS }),
+    },
     S3Health,
   ],
-  exports: [S3Client, ObjectStorage, KeyLayout, FastPresigner, S3Health],
+  exports: [S3Client, ObjectStorage, KeyLayout, FastPresigner, PostPolicySigner, S3Health],
 })
 export class StorageModule implements OnApplicationShutdown {
   constructor(@Inject(S3Client) private readonly s3: S3Client) {}

@@ -48,6 +48,27 @@ describe('upload-api: uploads (real Postgres, Redis, moto)', () => {
     expect(view.body).toMatchObject({ id: res.body.id, status: 'pending', mode: 'single', filename: 'photo.jpg', size: 11, uploadedParts: [] });
   });
 
+  it('a client that asks for a form upload gets a POST policy; the browser-style form POST stores the file', async () => {
+    const bytes = Buffer.from('a form upload, as a browser sends it');
+    const res = await initiate({ filename: 'form.txt', size: bytes.length, contentType: 'text/plain', form: true });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      mode: 'single',
+      upload: { method: 'PUT' },
+      form: { method: 'POST', fields: { key: `uploads/${tenant.id}/${res.body.id}`, 'Content-Type': 'text/plain' } },
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(res.body.form.fields as Record<string, string>)) form.append(name, value);
+    form.append('file', new Blob([bytes], { type: 'text/plain' }), 'form.txt');
+    const posted = await fetch(res.body.form.url, { method: 'POST', body: form });
+    expect(posted.status).toBe(201);
+    expect(await storage.head(`uploads/${tenant.id}/${res.body.id}`)).toMatchObject({ size: bytes.length, contentType: 'text/plain' });
+
+    // A form POST is one request: not with a part size, not past S3's 5 GiB for one write.
+    const refused = await initiate({ filename: 'x.bin', size: 20 * MiB, contentType: 'text/plain', form: true, partSize: 5 * MiB });
+    expect(refused).toMatchObject({ status: 400, body: { code: 'validation_failed', errors: [{ field: 'form' }] } });
+  });
+
   it('signs the declared SHA-256 into a single PUT', async () => {
     const body = Buffer.from('checked bytes');
     const sha256 = createHash('sha256').update(body).digest('hex');

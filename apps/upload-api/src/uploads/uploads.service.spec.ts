@@ -4,7 +4,7 @@ import { CreateUploadBody, DomainError, FileStatusName } from '@app/contracts';
 import type { FilePartRepository, FileRecord, FileRepository, TenantRecord, TenantRepository } from '@app/database';
 import type { FileLifecycle } from '@app/lifecycle';
 import type { JobQueue } from '@app/queue';
-import { FastPresigner, KeyLayout, ObjectStorage, PartSigning, StoredPart } from '@app/storage';
+import { FastPresigner, KeyLayout, ObjectStorage, PartSigning, PostPolicySigner, StoredPart } from '@app/storage';
 import { aFile, aFileWithVariants, aMultipartUpload, aTenant, strictMock, StrictMock, TEST_TENANT_ID } from '@app/testing';
 import { uploadDeadline, UploadsService } from './uploads.service';
 
@@ -30,6 +30,7 @@ interface Deps {
   tenants: StrictMock<TenantRepository>;
   storage: StrictMock<ObjectStorage>;
   presigner: StrictMock<FastPresigner>;
+  postPolicy: StrictMock<PostPolicySigner>;
   jobs: StrictMock<JobQueue>;
   parts: StrictMock<FilePartRepository>;
 }
@@ -42,6 +43,7 @@ function serviceWith(given: Partial<Deps> = {}) {
     tenants: given.tenants ?? strictMock<TenantRepository>('tenants'),
     storage: given.storage ?? strictMock<ObjectStorage>('storage'),
     presigner: given.presigner ?? strictMock<FastPresigner>('presigner'),
+    postPolicy: given.postPolicy ?? strictMock<PostPolicySigner>('postPolicy'),
     jobs: given.jobs ?? strictMock<JobQueue>('jobs'),
     parts: given.parts ?? strictMock<FilePartRepository>('parts'),
   };
@@ -53,6 +55,7 @@ function serviceWith(given: Partial<Deps> = {}) {
     deps.tenants as unknown as TenantRepository,
     deps.storage as unknown as ObjectStorage,
     deps.presigner as unknown as FastPresigner,
+    deps.postPolicy as unknown as PostPolicySigner,
     new KeyLayout({ objectPrefix: 'uploads/', variantPrefix: 'variants/' }),
     deps.jobs as unknown as JobQueue,
     deps.parts as unknown as FilePartRepository,
@@ -207,6 +210,34 @@ describe('UploadsService.initiate', () => {
       const { service } = serviceWith({ tenants: tenantsHolding(aTenant()), lifecycle: creatingUploads(), presigner });
       await service.initiate(scope, body());
       expect(presigner.putObject).toHaveBeenCalledWith(expect.any(String), { contentType: 'image/jpeg', contentLength: 1024, checksumSha256: undefined });
+    });
+
+    it('answers a POST policy too, pinned like the PUT (key, type, size, declared sha256), when the client asks for a form upload', async () => {
+      const postPolicy = strictMock<PostPolicySigner>('postPolicy', {
+        postObject: async () => ({ method: 'POST', url: 'https://s3.test/uploads', fields: { key: 'k', policy: 'p' }, expiresAt: URL_EXPIRY }),
+      });
+      const files = strictMock<FileRepository>('files', { findDedupSource: async () => null });
+      const presigner = presigning();
+      const { service } = serviceWith({ files, tenants: tenantsHolding(aTenant()), lifecycle: creatingUploads(), presigner, postPolicy });
+      // 40 MiB: above the multipart threshold, but a form POST is one request.
+      const answer = await service.initiate(scope, body({ size: 40 * MiB, sha256: SHA256, form: true }));
+      expect(answer).toMatchObject({
+        mode: 'single',
+        upload: { method: 'PUT' },
+        form: { method: 'POST', url: 'https://s3.test/uploads', fields: { key: 'k', policy: 'p' } },
+      });
+      const signing = { contentType: 'image/jpeg', contentLength: 40 * MiB, checksumSha256: SHA256_BASE64 };
+      expect(postPolicy.postObject).toHaveBeenCalledWith(expect.stringMatching(/^uploads\//), signing);
+      expect(presigner.putObject).toHaveBeenCalledWith(postPolicy.postObject.mock.calls[0][0], signing);
+    });
+
+    it.each([
+      ['with a part size', { partSize: 8 * MiB }, /takes no partSize/],
+      ['past 5 GiB', { size: 5 * 1024 ** 3 + 1 }, /at most 5368709120 bytes/],
+    ])('refuses a form upload %s, reserving nothing', async (_case, extra, message) => {
+      const { service } = serviceWith();
+      const refused = await domainError(service.initiate(scope, body({ form: true, ...extra })));
+      expect(refused).toMatchObject({ code: 'validation_failed', extra: { errors: [{ field: 'form', message: expect.stringMatching(message) }] } });
     });
 
     it('refuses an upload that would exceed the quota, signing nothing', async () => {

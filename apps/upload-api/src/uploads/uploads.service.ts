@@ -6,6 +6,7 @@ import {
   CompleteUploadBody,
   CreateUploadBody,
   DomainError,
+  MAX_PART_BYTES,
   PartUrlView,
   SignPartsBody,
   UploadCreated,
@@ -17,7 +18,7 @@ import { FilePartRepository, FileRecord, FileRepository, JsonObject, TenantRepos
 import { checkParts, maxPartNumber, partSizeProblem, planUpload, typeAllowed } from '@app/domain';
 import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { JobQueue } from '@app/queue';
-import { FastPresigner, KeyLayout, ObjectStorage, StoredPart } from '@app/storage';
+import { FastPresigner, KeyLayout, ObjectStorage, PostPolicySigner, StoredPart } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
 
 const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
@@ -33,6 +34,7 @@ export class UploadsService {
     private readonly tenants: TenantRepository,
     private readonly storage: ObjectStorage,
     private readonly presigner: FastPresigner,
+    private readonly postPolicy: PostPolicySigner,
     private readonly keys: KeyLayout,
     private readonly jobs: JobQueue,
     private readonly parts: FilePartRepository,
@@ -41,6 +43,8 @@ export class UploadsService {
   async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<UploadCreated | UploadDeduplicated> {
     const partSizeRefusal = body.partSize === undefined ? null : partSizeProblem(body.size, body.partSize);
     if (partSizeRefusal) throw invalidParts(`partSize ${body.partSize} cannot carry ${body.size} bytes.`, [{ field: 'partSize', message: partSizeRefusal }]);
+    const formRefusal = body.form ? formProblem(body) : null;
+    if (formRefusal) throw invalidParts(`A form upload cannot carry this file: ${formRefusal}.`, [{ field: 'form', message: formRefusal }]);
     const tenant = await this.tenants.find(scope.tenantId);
     if (!tenant) throw new DomainError('unauthorized', 'The tenant of this credential no longer exists.');
     if (BigInt(body.size) > tenant.maxFileBytes) {
@@ -75,7 +79,8 @@ export class UploadsService {
       }
     }
     const plan = planUpload(body.size, {
-      multipartThresholdBytes: this.config.MULTIPART_THRESHOLD_BYTES,
+      // A form POST is one request, whatever the size (up to S3's 5 GiB for a single write).
+      multipartThresholdBytes: body.form ? MAX_PART_BYTES : this.config.MULTIPART_THRESHOLD_BYTES,
       minPartBytes: this.config.MIN_PART_BYTES,
       partSize: body.partSize,
     });
@@ -106,11 +111,20 @@ export class UploadsService {
 
     const expiresAt = file.expiresAt.toISOString();
     if (plan.mode === 'single') {
-      const put = await this.presigner.putObject(storageKey, {
-        contentType: body.contentType,
-        contentLength: body.size,
-        checksumSha256: body.sha256 ? hexToBase64(body.sha256) : undefined,
-      });
+      const signing = { contentType: body.contentType, contentLength: body.size, checksumSha256: body.sha256 ? hexToBase64(body.sha256) : undefined };
+      const put = await this.presigner.putObject(storageKey, signing);
+      if (body.form) {
+        const post = await this.postPolicy.postObject(storageKey, signing);
+        return {
+          id,
+          status: 'pending',
+          mode: 'single',
+          size: body.size,
+          expiresAt,
+          upload: { method: 'PUT', url: put.url, headers: put.headers },
+          form: { method: 'POST', url: post.url, fields: post.fields },
+        };
+      }
       return { id, status: 'pending', mode: 'single', size: body.size, expiresAt, upload: { method: 'PUT', url: put.url, headers: put.headers } };
     }
 
@@ -340,6 +354,13 @@ function range(from: number, to: number): number[] {
 
 function notFound(): DomainError {
   return new DomainError('not_found', 'No such upload.');
+}
+
+/** Why a form POST cannot carry this upload, or null: it is one write of at most 5 GiB, never in parts. */
+function formProblem(body: CreateUploadBody): string | null {
+  if (body.partSize !== undefined) return 'a form POST is one request: it takes no partSize';
+  if (body.size > MAX_PART_BYTES) return `a form POST carries at most ${MAX_PART_BYTES} bytes; send larger files in parts`;
+  return null;
 }
 
 function invalidParts(detail: string, errors: Array<{ field: string; message: string }>): DomainError {

@@ -61,6 +61,12 @@ export const createUploadBody = z
       .max(MAX_PART_URLS_PER_CALL)
       .optional()
       .describe('Multipart: how many part URLs the answer carries (default 100); 0 for clients that sign part by part'),
+    form: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also answer an S3 POST policy (`form`) for a browser form upload: the upload is then single (at most 5 GiB, not with partSize), and either the PUT or the form POST may carry it',
+      ),
   })
   .strict()
   .meta({
@@ -146,6 +152,18 @@ export const uploadCreated = z
             'Send these headers with the PUT: they are signed into the URL. Content-Length is signed too (storage takes exactly `size` bytes) but not listed: browsers and HTTP clients set it from the body',
           ),
       }),
+      form: z
+        .object({
+          method: z.literal('POST'),
+          url: z.string().url().describe('Where to POST the form (the bucket)'),
+          fields: z
+            .record(z.string(), z.string())
+            .describe(
+              'Send every field as given in a multipart/form-data body, the file last. The policy pins the key, the type and the exact size; storage answers 201 with the ETag in its XML body',
+            ),
+        })
+        .optional()
+        .describe('With `form: true` in the request: an S3 POST policy for the same object, for browser form uploads'),
     }),
     z.object({
       ...initiatedCommon,
