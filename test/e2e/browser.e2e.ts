@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { UploadClient } from '@app/sdk';
 import { freePort } from '@app/testing';
 import { launchChromium } from './chromium';
-import { createTenant, E2eStack, startStack } from './stack';
+import { createTenant, E2eStack, startStack, userToken } from './stack';
 
 const MiB = 1024 ** 2;
 
@@ -55,11 +55,7 @@ describe('the SDK in a browser (headless Chromium)', () => {
     ['a 1 KiB file (one PUT)', 1024],
     ['a 20 MiB file (parts with SHA-256 each)', 20 * MiB + 1],
   ])('uploads %s from a page; storage confirms it and the bytes match', async (_, size) => {
-    const { token } = (await fetch(`${apiUrl}/v1/tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ownerId: 'browser-user' }),
-    }).then((r) => r.json())) as { token: string };
+    const token = await userToken(stack, apiKey, 'browser-user');
     const tab = await browser.newPage();
     const errors: string[] = [];
     tab.on('pageerror', (e) => errors.push(e.message));

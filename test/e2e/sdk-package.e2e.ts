@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { freePort } from '@app/testing';
 import { launchChromium } from './chromium';
-import { createTenant, E2eStack, startStack } from './stack';
+import { createTenant, E2eStack, startStack, userToken } from './stack';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SDK = path.join(ROOT, 'libs/sdk');
@@ -244,11 +244,7 @@ main().catch((e) => { console.error(e); process.exit(1); });
 
     it('loads the ESM browser build, uploads a Blob in parts through XMLHttpRequest with byte-level progress; storage holds its bytes', async () => {
       const size = 4 * MIN_PART + 777; // five parts
-      const { token } = (await fetch(`${apiUrl}/v1/tokens`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ ownerId: 'pkg' }),
-      }).then((r) => r.json())) as { token: string };
+      const token = await userToken(stack, apiKey, 'pkg');
       const tab = await browser.newPage();
       const errors: string[] = [];
       tab.on('pageerror', (e) => errors.push(e.message));

@@ -130,6 +130,17 @@ export async function presignedPut(storage: StorageEnv, key: string, body: Buffe
   }
 }
 
+/** A user token for one owner of a tenant, minted by the stack's upload-api (what a team's backend does). */
+export async function userToken(stack: E2eStack, apiKey: string, ownerId: string): Promise<string> {
+  const res = await fetch(`${stack.service('upload-api').url}/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ownerId }),
+  });
+  if (res.status !== 201) throw new Error(`token minting answered ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
 /** A tenant created through the admin API of the stack's upload-api: its id and API key. */
 export async function createTenant(stack: E2eStack, body: Record<string, unknown> = {}): Promise<{ id: string; apiKey: string }> {
   const res = await fetch(`${stack.service('upload-api').url}/v1/admin/tenants`, {

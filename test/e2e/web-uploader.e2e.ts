@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, JSHandle, Locator, Page, Request } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium } from './chromium';
-import { createTenant, E2eStack, sleep, startStack, until } from './stack';
+import { createTenant, E2eStack, sleep, startStack, until, userToken } from './stack';
 
 const MiB = 1024 ** 2;
 const BIG = { name: 'big.bin', size: 100 * MiB, seed: 0x2545f491, lastModified: 1_760_000_000_000 };
@@ -63,12 +63,7 @@ describe('the web uploader (/app/, Chromium)', () => {
     stack.env.PUBLIC_SYNC_URL = stack.service('sync-notifier').url;
     apiUrl = (await stack.restart('upload-api')).url;
     const { apiKey } = await createTenant(stack, { name: 'web' });
-    const minted = await fetch(`${apiUrl}/v1/tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ownerId: 'web-user' }),
-    });
-    ({ token } = (await minted.json()) as { token: string });
+    token = await userToken(stack, apiKey, 'web-user');
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -79,21 +74,13 @@ describe('the web uploader (/app/, Chromium)', () => {
   it('uploads three dropped files with pause, resume and a reload, lists them live with a thumbnail, and passes axe', async () => {
     context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     page = await context.newPage();
-    // The big file, made in the page from a seed (the same bytes before and after the reload).
+    // The big file, made in the page from a seed (the same bytes before and after the reload, and
+    // as bigBytes makes them here: the page gets that very function).
+    await page.addInitScript(`globalThis.bigBytes = ${bigBytes.toString()};`);
     await page.addInitScript(() => {
-      (globalThis as unknown as SeededFiles).seededFile = (b) => {
-        const words = new Uint32Array(b.size / 4);
-        let x = b.seed >>> 0;
-        for (let i = 0; i < words.length; i++) {
-          x ^= x << 13;
-          x >>>= 0;
-          x ^= x >>> 17;
-          x ^= x << 5;
-          x >>>= 0;
-          words[i] = x;
-        }
-        return new File([words], b.name, { type: 'application/octet-stream', lastModified: b.lastModified });
-      };
+      const files = globalThis as unknown as SeededFiles & { bigBytes: typeof bigBytes };
+      files.seededFile = (b) =>
+        new File([files.bigBytes(b.size, b.seed) as Uint8Array<ArrayBuffer>], b.name, { type: 'application/octet-stream', lastModified: b.lastModified });
     });
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));

@@ -1,17 +1,8 @@
 import { HttpException } from '@nestjs/common';
-import { DomainError, ErrorCode, ErrorCodes, FieldError } from '@app/contracts';
+import { DomainError, ErrorCode, ErrorCodes, ProblemDocument } from '@app/contracts';
 
-/** RFC 9457 problem details, with the platform's stable `code`. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCode;
-  instance?: string;
-  errors?: FieldError[];
-  [extra: string]: unknown;
-}
+/** RFC 9457 problem details, with the platform's stable `code`: the contract's own shape. */
+export type Problem = ProblemDocument;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://upload-platform.dev/problems/';

@@ -52,6 +52,12 @@ export async function uploadFile(file: LocalFile, options: FileTaskOptions): Pro
   if (entry?.status === 'stored')
     return { ...base, id: entry.uploadId, action: 'skipped', status: 'stored', partCount: 0, partsSent: 0, partsSkipped: 0, bytesSent: 0 };
 
+  // Nothing to send: storage holds every part (the answer names the upload as it stands).
+  const skipped = (state: { status: string; partCount?: number }): FileResult => {
+    const parts = state.partCount ?? 1;
+    return { ...base, id: entry!.uploadId, action: 'skipped', status: state.status, partCount: parts, partsSent: 0, partsSkipped: parts, bytesSent: 0 };
+  };
+
   let restarted = false;
   if (entry) {
     let state;
@@ -62,31 +68,13 @@ export async function uploadFile(file: LocalFile, options: FileTaskOptions): Pro
     }
     if (state && STORED.has(state.status)) {
       await options.store.put(key, { ...entry, status: 'stored' });
-      return {
-        ...base,
-        id: entry.uploadId,
-        action: 'skipped',
-        status: state.status,
-        partCount: state.partCount ?? 1,
-        partsSent: 0,
-        partsSkipped: state.partCount ?? 1,
-        bytesSent: 0,
-      };
+      return skipped(state);
     }
     if (state && IN_FLIGHT.has(state.status)) {
       // Sent in full by an earlier run (storage answered every PUT and completion was asked for):
       // storage's event will confirm it; nothing to send again.
       if (entry.status === 'sent' && !options.wait) {
-        return {
-          ...base,
-          id: entry.uploadId,
-          action: 'skipped',
-          status: state.status,
-          partCount: state.partCount ?? 1,
-          partsSent: 0,
-          partsSkipped: state.partCount ?? 1,
-          bytesSent: 0,
-        };
+        return skipped(state);
       }
       try {
         const result = await send(file, key, options, entry.uploadId);
