@@ -118,9 +118,10 @@ export class StorageEventsService {
           { fileId: item.file!.id, key: item.event.key, event: item.event.eventName, etag: item.event.etag },
           'stored file written again; verifying it again',
         );
-      if (outcome === 'uploaded')
+      const finding = findings[i];
+      if (outcome === 'uploaded' && finding.step === 'confirmUploaded')
         this.logger.log(
-          { fileId: item.file!.id, size: Number(item.file!.size), event: item.event.eventName, receiveCount: item.context.receiveCount },
+          { fileId: finding.file.id, size: Number(finding.file.size), event: item.event.eventName, receiveCount: item.context.receiveCount },
           'file uploaded',
         );
       this.processed.inc({ event: item.event.eventName, outcome });
@@ -156,6 +157,7 @@ export class StorageEventsService {
       if (!isIn(AWAITING_BYTES, file.status)) return { step: null };
       const head = await this.storage.head(file.storageKey);
       if (!head) return { step: null }; // already removed again
+      if (file.sizeDeclared === false) return this.sizedByStorage(file, head);
       const declared = Number(file.size);
       if (head.size === declared) return { step: 'confirmUploaded', file, etag: head.etag };
       return { step: 'rejectUpload', file, reason: `size_mismatch: storage holds ${head.size} bytes, ${declared} were declared` };
@@ -166,6 +168,17 @@ export class StorageEventsService {
       return { step: 'removedFromStorage', file };
     }
     return { step: null };
+  }
+
+  /**
+   * An upload that never said its size (a form POST through /companion, whose policy bounded it):
+   * storage's object is its size, charged to the quota now; bytes beyond the quota reject it.
+   */
+  private async sizedByStorage(file: FileRecord, head: { size: number; etag: string | null }): Promise<StorageFinding> {
+    const sized = await this.lifecycle.declareSize(file, head.size);
+    if (sized === 'quota_exceeded') return { step: 'rejectUpload', file, reason: `quota_exceeded: ${head.size} bytes exceed the tenant's storage quota` };
+    if (!sized || !isIn(AWAITING_BYTES, sized.status) || Number(sized.size) !== head.size) return { step: null };
+    return { step: 'confirmUploaded', file: sized, etag: head.etag };
   }
 
   private outcome(finding: StorageFinding, step: EventStep): Outcome {

@@ -24,6 +24,9 @@ import { UsageController } from './usage/usage.controller';
 import { FilesService } from './files/files.service';
 import { UploadsController } from './uploads/uploads.controller';
 import { UploadsService } from './uploads/uploads.service';
+import { CompanionController } from './companion/companion.controller';
+import { CompanionService } from './companion/companion.service';
+import { CompanionSessionController } from './companion/session.controller';
 
 /** The HTTP API for internal teams: metadata in, presigned URLs out; never file bytes. */
 @Module({})
@@ -45,7 +48,17 @@ export class UploadApiModule {
         // A producer only: its jobs run in chunk-tracker and media-processor.
         QueueModule.forRoot({ serve: [] }),
       ],
-      controllers: [TenantsController, KeysController, OperationsController, TokensController, UploadsController, FilesController, UsageController],
+      controllers: [
+        TenantsController,
+        KeysController,
+        OperationsController,
+        TokensController,
+        UploadsController,
+        FilesController,
+        UsageController,
+        CompanionController,
+        CompanionSessionController,
+      ],
       providers: [
         CredentialsService,
         TenantsService,
@@ -53,6 +66,7 @@ export class UploadApiModule {
         ApiKeysService,
         OperationsService,
         UploadsService,
+        CompanionService,
         FilesService,
         // Request bodies are validated by the zod schemas that also generate the OpenAPI document.
         { provide: APP_PIPE, useClass: ZodValidationPipe },

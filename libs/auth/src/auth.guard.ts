@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError, ownerId as ownerIdSchema } from '@app/contracts';
-import { ACCESS, AuthenticatedRequest } from './access';
+import { ACCESS, AuthenticatedRequest, BROWSER_CREDENTIAL, SESSION_COOKIE } from './access';
 import { CredentialsService } from './credentials.service';
 import type { AccessLevel, OwnerScope, Principal } from './principal';
 
@@ -27,8 +27,16 @@ export class AuthGuard implements CanActivate {
     const level = this.reflector.getAllAndOverride<AccessLevel | undefined>(ACCESS, [context.getHandler(), context.getClass()]);
     if (!level) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = await this.credentials.authenticate(request.headers.authorization);
+    const browserToken =
+      request.headers.authorization === undefined && this.reflector.getAllAndOverride<boolean>(BROWSER_CREDENTIAL, [context.getHandler(), context.getClass()])
+        ? browserCredential(request)
+        : undefined;
+    const principal = await this.credentials.authenticate(browserToken === undefined ? request.headers.authorization : `Bearer ${browserToken}`);
     if (!principal) throw new DomainError('unauthorized', 'Send a valid admin token, API key or user token as "Authorization: Bearer <token>".');
+    if (browserToken !== undefined && principal.kind !== 'user') {
+      // An API key or the admin token in a URL or cookie ends up in logs and histories: refused.
+      throw new DomainError('forbidden', 'Only a user token may be sent in the path or a cookie; send API keys as "Authorization: Bearer <key>".');
+    }
     if (!ALLOWED[level].includes(principal.kind)) {
       throw new DomainError(
         'forbidden',
@@ -39,6 +47,12 @@ export class AuthGuard implements CanActivate {
     if (level === 'owner') request.scope = ownerScopeOf(principal, request.headers['x-owner-id']);
     return true;
   }
+}
+
+/** The user token in the route's `:userToken` parameter, else in the session cookie. */
+function browserCredential(request: AuthenticatedRequest): string | undefined {
+  const fromPath = (request.params as Record<string, string> | undefined)?.userToken;
+  return fromPath || request.cookies?.[SESSION_COOKIE] || undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ import { Prisma } from './generated/prisma/client';
  */
 export const FILE_COLUMNS_SQL = `
   id::text AS "id", tenant_id::text AS "tenantId", owner_id AS "ownerId", filename, content_type AS "contentType",
-  detected_type AS "detectedType", size, declared_sha256 AS "declaredSha256", sha256, storage_key AS "storageKey",
+  detected_type AS "detectedType", size, size_declared AS "sizeDeclared", declared_sha256 AS "declaredSha256", sha256, storage_key AS "storageKey",
   mode::text AS "mode", s3_upload_id AS "s3UploadId", part_size AS "partSize", part_count AS "partCount",
   checksum_algorithm AS "checksumAlgorithm", status::text AS "status", status_reason AS "statusReason", metadata,
   width, height, duration_ms AS "durationMs", placeholder, media_info AS "mediaInfo", etag, expires_at AS "expiresAt",

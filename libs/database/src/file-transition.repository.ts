@@ -93,10 +93,10 @@ export class FileTransitionRepository {
     const statement = Prisma.sql`
       WITH admitted AS (${admitQuotaSql(upload.tenantId, stripe, { reserve: upload.size })}),
       inserted AS (
-        INSERT INTO files (id, tenant_id, owner_id, filename, content_type, size, declared_sha256, storage_key, mode,
+        INSERT INTO files (id, tenant_id, owner_id, filename, content_type, size, size_declared, declared_sha256, storage_key, mode,
                            part_size, part_count, checksum_algorithm, metadata, expires_at, status, quota_stripe, updated_at)
         SELECT ${upload.id}::uuid, admitted.tenant_id, ${upload.ownerId}::text, ${upload.filename}::text, ${upload.contentType}::text,
-               ${upload.size}::bigint, ${upload.declaredSha256}::text, ${upload.storageKey}::text, ${upload.mode}::upload_mode,
+               ${upload.size}::bigint, ${upload.sizeDeclared ?? true}::boolean, ${upload.declaredSha256}::text, ${upload.storageKey}::text, ${upload.mode}::upload_mode,
                ${upload.partSize}::bigint, ${upload.partCount}::int, ${upload.checksumAlgorithm}::text,
                ${upload.metadata === undefined ? null : JSON.stringify(upload.metadata)}::jsonb, ${upload.expiresAt}::timestamptz,
                ${status}::file_status, ${stripe}::smallint, now()
@@ -174,6 +174,26 @@ export class FileTransitionRepository {
         await this.outbox.append(tx, { tenantId: file.tenantId, ownerId: file.ownerId, type: change.type, fileId: file.id, data: change.data });
       }
       return file;
+    });
+  }
+
+  /**
+   * An upload of unknown size learns it (storage shows its object, or completion its parts): the
+   * size is set and reserved against the quota in one transaction, so from here on the upload is
+   * like any other and its steps (`confirmUploaded` commits the reservation) need nothing new.
+   * Only while it still waits for its bytes and its size is unknown: answers the file as it is
+   * then (a repeat finds it sized already; a file that moved on is answered as it is), or
+   * `quota_exceeded` when the size does not fit the tenant's quota (nothing written), or null
+   * when there is no such file.
+   */
+  async declareSize(fileId: string, size: bigint, awaiting: readonly FileStatusName[]): Promise<FileRecord | 'quota_exceeded' | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const [file] = await tx.$queryRaw<LockedFile[]>`
+        SELECT ${LOCKED_COLUMNS} FROM files
+        WHERE id = ${fileId}::uuid AND NOT size_declared AND status::text = ANY(${[...awaiting]}::text[]) FOR UPDATE`;
+      if (!file) return tx.file.findUnique({ where: { id: fileId } });
+      if (!(await admitQuota(tx, file.tenantId, file.stripe, this.stripes, { reserve: size }))) return 'quota_exceeded';
+      return tx.file.update({ where: { id: fileId }, data: { size, sizeDeclared: true } });
     });
   }
 

@@ -17,6 +17,8 @@ export interface FileRecord {
   contentType: string;
   detectedType: string | null;
   size: bigint;
+  /** False while the size is unknown (an upload through /companion before storage shows its bytes). */
+  sizeDeclared: boolean;
   declaredSha256: string | null;
   sha256: string | null;
   storageKey: string;
@@ -78,6 +80,8 @@ export interface NewUpload {
   filename: string;
   contentType: string;
   size: bigint;
+  /** False for an upload of unknown size (size 0, no quota held until declareSize). */
+  sizeDeclared?: boolean;
   declaredSha256: string | null;
   storageKey: string;
   mode: 'single' | 'multipart';

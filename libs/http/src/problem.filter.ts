@@ -23,6 +23,6 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, except
     void reply
       .status(problem.status)
       .header('content-type', PROBLEM_CONTENT_TYPE)
-      .send({ ...problem, instance: request.url.split('?')[0] });
+      .send({ ...problem, instance: redactUrl(request.url)!.split('?')[0] });
   }
 }

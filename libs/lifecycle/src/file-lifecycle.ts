@@ -13,7 +13,7 @@ import {
   TransitionPlan,
 } from '@app/database';
 import { ObjectStorage } from '@app/storage';
-import { INITIAL, isIn, LIVE, quotaEffect, StepName, STEPS, STORED } from './state-machine';
+import { AWAITING_BYTES, INITIAL, isIn, LIVE, quotaEffect, StepName, STEPS, STORED } from './state-machine';
 
 /** What a handler gets when it re-reads a file: the file, or why there is nothing to do. */
 export type Reread = { file: FileRecord; skipped?: undefined } | { file?: undefined; skipped: `skipped:${string}` };
@@ -107,6 +107,16 @@ export class FileLifecycle {
   async startUploading(file: FileRecord): Promise<FileRecord | null> {
     if (!isIn(STEPS.startUploading.from, file.status)) return null;
     return this.apply('startUploading', file.id);
+  }
+
+  /**
+   * An upload started without a size (through /companion) learns it from storage: the size is
+   * set and reserved in one step, after which the upload is like any other. The file as it is
+   * then (already sized, or moved on), `quota_exceeded` when the bytes do not fit the tenant's
+   * quota (nothing changed), null when it is gone.
+   */
+  declareSize(file: FileRecord, size: number): Promise<FileRecord | 'quota_exceeded' | null> {
+    return this.transitions.declareSize(file.id, BigInt(size), AWAITING_BYTES);
   }
 
   markCompleting(fileId: string): Promise<FileRecord | null> {

@@ -53,7 +53,10 @@ export function loggerParams({ service, level, pretty }: LoggerOptions): Params 
   };
 }
 
-/** A URL as logs may show it: any `access_token` query value (user tokens, push secrets) hidden. */
+/**
+ * A URL as logs may show it: any `access_token` query value (user tokens, push secrets) and the
+ * user token Uppy 6 carries in `/companion/t/{userToken}/...` (docs/adr/0022) hidden.
+ */
 export function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]');
+  return url?.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]').replace(/(\/companion\/t\/)[^/?#]*/g, '$1[redacted]');
 }

@@ -16,8 +16,11 @@ export interface PresignedPost {
 
 export interface PostObjectSigning {
   contentType: string;
-  /** The declared size: the policy's `content-length-range` is pinned to exactly this. */
-  contentLength: number;
+  /**
+   * The declared size, to which the policy's `content-length-range` is pinned exactly, or for an
+   * upload whose client sends no size (Uppy through /companion) the most it may carry.
+   */
+  contentLength: number | { atMost: number };
   /** base64 SHA-256 of the whole body, sent as `x-amz-checksum-sha256` (see below for who checks it). */
   checksumSha256?: string;
 }
@@ -39,7 +42,8 @@ const SUCCESS_ACTION_STATUS = '201';
  * Signs S3 POST policies (SigV4, `createPresignedPost`) for one object each, for browser form
  * uploads and Uppy's single-file POST path (issue #14). Every condition is an exact match: the
  * bucket, the server's key (no `starts-with`, no `${filename}`), `Content-Type`, a
- * `content-length-range` of [size, size], `success_action_status`, and the SHA-256 when declared.
+ * `content-length-range` of [size, size] (or [0, bound] for an upload of unknown size, whose
+ * size storage then shows), `success_action_status`, and the SHA-256 when declared.
  *
  * Single use is NOT in the policy: S3's conditional writes (`If-None-Match: *`) exist for
  * PutObject, CompleteMultipartUpload and CopyObject only, POST Object has no form field for them,
@@ -78,7 +82,7 @@ export class PostPolicySigner {
         Bucket: this.options.bucket,
         Key: key,
         Fields: fields,
-        Conditions: [['content-length-range', signing.contentLength, signing.contentLength]],
+        Conditions: [['content-length-range', ...lengthRange(signing.contentLength)]],
         Expires: opts.expiresInSeconds ?? this.options.expiresInSeconds,
       });
       return { method: 'POST', url: post.url, fields: post.fields, expiresAt: policyExpiration(post.fields.Policy) };
@@ -86,6 +90,10 @@ export class PostPolicySigner {
       throw fromStorageError(error, 'PresignPostObject');
     }
   }
+}
+
+function lengthRange(length: PostObjectSigning['contentLength']): [number, number] {
+  return typeof length === 'number' ? [length, length] : [0, length.atMost];
 }
 
 /** The instant S3 stops accepting the policy: its own `expiration` (whole seconds), not a second clock reading. */

@@ -23,6 +23,7 @@ export function aFile(overrides: Partial<FileRecord> = {}): FileRecord {
     contentType: 'image/jpeg',
     detectedType: null,
     size: 1024n,
+    sizeDeclared: true,
     declaredSha256: null,
     sha256: null,
     storageKey: `uploads/${tenantId}/${id}`,

@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyCookie from '@fastify/cookie';
 import { Client } from 'pg';
 import { loadConfig } from '@app/config';
 import { createHttpApp } from '@app/http';
@@ -39,7 +40,12 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     ...Object.fromEntries(Object.entries(storage).map(([k, v]) => [k, String(v)])),
     ...env,
   });
-  const app = await createHttpApp(UploadApiModule.register(config), { configure: (a) => setupOpenApi(a, uploadApiDescription) });
+  const app = await createHttpApp(UploadApiModule.register(config), {
+    configure: async (a) => {
+      await a.register(fastifyCookie);
+      setupOpenApi(a, uploadApiDescription);
+    },
+  });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const pg = new Client({ connectionString: db.url });

@@ -7,6 +7,8 @@ import {
   CreateUploadBody,
   DomainError,
   MAX_PART_BYTES,
+  MAX_PARTS,
+  MIN_PART_BYTES,
   PartUrlView,
   SignPartsBody,
   UploadCreated,
@@ -18,7 +20,7 @@ import { FilePartRepository, FileRecord, FileRepository, JsonObject, TenantRepos
 import { checkParts, maxPartNumber, partSizeProblem, planUpload, typeAllowed } from '@app/domain';
 import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { JobQueue } from '@app/queue';
-import { FastPresigner, KeyLayout, ObjectStorage, PostPolicySigner, StoredPart } from '@app/storage';
+import { FastPresigner, KeyLayout, ObjectStorage, PostPolicySigner, PresignedPost, StoredPart } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
 
 const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
@@ -45,16 +47,8 @@ export class UploadsService {
     if (partSizeRefusal) throw invalidParts(`partSize ${body.partSize} cannot carry ${body.size} bytes.`, [{ field: 'partSize', message: partSizeRefusal }]);
     const formRefusal = body.form ? formProblem(body) : null;
     if (formRefusal) throw invalidParts(`A form upload cannot carry this file: ${formRefusal}.`, [{ field: 'form', message: formRefusal }]);
-    const tenant = await this.tenants.find(scope.tenantId);
-    if (!tenant) throw new DomainError('unauthorized', 'The tenant of this credential no longer exists.');
-    if (BigInt(body.size) > tenant.maxFileBytes) {
-      throw new DomainError('file_too_large', `This tenant accepts files of at most ${tenant.maxFileBytes} bytes.`, {
-        maxFileBytes: Number(tenant.maxFileBytes),
-      });
-    }
-    if (!typeAllowed(body.contentType, tenant.allowedTypes)) {
-      throw new DomainError('type_not_allowed', `Content type ${body.contentType} is not allowed for this tenant.`, { allowedTypes: tenant.allowedTypes });
-    }
+    const tenant = await this.tenantAccepting(scope, body.contentType);
+    if (BigInt(body.size) > tenant.maxFileBytes) throw fileTooLarge(tenant.maxFileBytes);
     if (body.sha256) {
       // Instant upload: the same verified content is already stored in scope. Owner scope by
       // default, the tenant's if it opted in, never across tenants: a hash alone must not hand
@@ -128,15 +122,7 @@ export class UploadsService {
       return { id, status: 'pending', mode: 'single', size: body.size, expiresAt, upload: { method: 'PUT', url: put.url, headers: put.headers } };
     }
 
-    let uploadId: string;
-    try {
-      uploadId = await this.storage.createMultipartUpload(storageKey, { contentType: body.contentType, checksumSha256: Boolean(body.checksum) });
-    } catch (error) {
-      // Storage refused: hand the reservation back so the failed attempt costs the tenant nothing.
-      await this.lifecycle.abort(file, 'storage_unavailable');
-      throw error;
-    }
-    await this.files.setUploadId(id, uploadId);
+    const uploadId = await this.createMultipartUpload(file);
     // With declared part checksums the client must send them with each signing request; a client
     // that signs part by part (Uppy) asks for none, so no batch of URLs is signed in vain.
     const initial = body.checksum ? 0 : (body.initialPartUrls ?? this.config.INITIAL_PART_URLS);
@@ -154,6 +140,46 @@ export class UploadsService {
     };
   }
 
+  /**
+   * An upload whose client does not say how large the file is (Uppy through /companion): it holds
+   * no quota and has size 0 until storage shows the bytes (`declareSize`), then it is like any
+   * other. A single one is a form POST whose policy bounds it by the tenant's largest file (and S3's
+   * 5 GiB for one write); a multipart one takes any layout of up to 10,000 parts, checked against
+   * the tenant's largest file and quota at completion.
+   */
+  async startUnsized(
+    scope: OwnerScope,
+    input: { filename: string; contentType: string; metadata: Record<string, unknown> },
+    mode: 'single' | 'multipart',
+  ): Promise<{ file: FileRecord; form?: PresignedPost }> {
+    const tenant = await this.tenantAccepting(scope, input.contentType);
+    const atMost = mode === 'single' ? Math.min(Number(tenant.maxFileBytes), MAX_PART_BYTES) : Number(tenant.maxFileBytes);
+    const id = randomUUID();
+    const storageKey = this.keys.objectKey({ tenantId: scope.tenantId, fileId: id });
+    const file = await this.lifecycle.createUpload({
+      id,
+      tenantId: scope.tenantId,
+      ownerId: scope.ownerId,
+      filename: input.filename,
+      contentType: input.contentType,
+      size: 0n,
+      sizeDeclared: false,
+      declaredSha256: null,
+      storageKey,
+      mode,
+      partSize: mode === 'multipart' ? BigInt(MIN_PART_BYTES) : null,
+      partCount: null,
+      checksumAlgorithm: null,
+      metadata: input.metadata as JsonObject,
+      // As long as the largest file it may be takes (it reserves nothing meanwhile).
+      expiresAt: uploadDeadline(atMost, this.config),
+    });
+    if (!file) throw new DomainError('quota_exceeded', "The tenant's storage quota is used up.");
+    this.logger.log({ fileId: id, tenantId: scope.tenantId, mode, sizeDeclared: false }, 'upload initiated');
+    if (mode === 'multipart') return { file: { ...file, s3UploadId: await this.createMultipartUpload(file) } };
+    return { file, form: await this.postPolicy.postObject(storageKey, { contentType: input.contentType, contentLength: { atMost } }) };
+  }
+
   async signParts(scope: OwnerScope, id: string, body: SignPartsBody): Promise<{ parts: PartUrlView[] }> {
     // One read serves both kinds of upload; signing writes nothing once the upload is uploading.
     const found = await this.files.findOwned(scope, id);
@@ -161,7 +187,7 @@ export class UploadsService {
     const file = this.activeMultipart(found);
     // Any layout the client chose is signed, up to the most parts a file of this size can have:
     // completion checks what storage holds, not the plan (#14).
-    const highest = maxPartNumber(Number(file.size));
+    const highest = partLimit(file);
     const beyond = body.partNumbers.filter((n) => n > highest);
     if (beyond.length)
       throw invalidParts(
@@ -197,7 +223,7 @@ export class UploadsService {
 
   async reportPart(scope: OwnerScope, id: string, partNumber: number, report: { etag: string; size: number }): Promise<void> {
     const file = this.activeMultipart(await this.files.findOwned(scope, id));
-    const highest = maxPartNumber(Number(file.size));
+    const highest = partLimit(file);
     if (partNumber < 1 || partNumber > highest)
       throw invalidParts(`This upload has at most ${highest} parts (parts of at least 5 MiB).`, [{ field: 'partNumber', message: 'is out of range' }]);
     await this.lifecycle.startUploading(file);
@@ -221,7 +247,7 @@ export class UploadsService {
     id: string,
     body: CompleteUploadBody,
   ): Promise<{ status: 200 | 202; body: UploadView | { id: string; status: 'completing' } }> {
-    const file = await this.files.findOwned(scope, id);
+    let file = await this.files.findOwned(scope, id);
     if (!file) throw notFound();
     if (isIn(UPLOAD_COMPLETED, file.status)) return { status: 200, body: await this.view(file) };
     if (!isIn(AWAITING_BYTES, file.status)) throw new DomainError('invalid_state', `The upload is ${file.status}.`, { uploadStatus: file.status });
@@ -229,6 +255,7 @@ export class UploadsService {
     if (file.mode === 'single') {
       const head = await this.storage.head(file.storageKey);
       if (!head) throw new DomainError('parts_missing', 'Storage holds no object for this upload yet: PUT the file first.', { missingParts: [1] });
+      if (file.sizeDeclared === false && !(file = await this.sizedByStorage(file, head.size))) return this.complete(scope, id, body);
     } else {
       const stored = await this.listedParts(file.storageKey, file.s3UploadId!);
       if (!stored) {
@@ -239,6 +266,14 @@ export class UploadsService {
           uploadStatus: 'aborted',
         });
       }
+      if (
+        file.sizeDeclared === false &&
+        !(file = await this.sizedByStorage(
+          file,
+          stored.reduce((sum, p) => sum + p.size, 0),
+        ))
+      )
+        return this.complete(scope, id, body);
       checkParts(file, stored, body.parts);
       // From here on the upload is viewed from the ledger (status polls cost no ListParts): it holds what was checked.
       await this.parts.recordStored(file.id, stored);
@@ -263,6 +298,43 @@ export class UploadsService {
     if (!now) throw notFound();
     if (isIn(ABANDONED, now.status)) return;
     throw new DomainError('invalid_state', `The upload is ${now.status}; delete the file with DELETE /v1/files/${id}.`, { uploadStatus: now.status });
+  }
+
+  /**
+   * An upload of unknown size learns it from what storage holds: charged to the quota from here
+   * on. Null when it moved on meanwhile (the caller answers from its new state).
+   */
+  private async sizedByStorage(file: FileRecord, size: number): Promise<FileRecord | null> {
+    const tenant = await this.tenantAccepting(file, file.contentType);
+    if (BigInt(size) > tenant.maxFileBytes) throw fileTooLarge(tenant.maxFileBytes);
+    const sized = await this.lifecycle.declareSize(file, size);
+    if (sized === 'quota_exceeded') throw new DomainError('quota_exceeded', `This file of ${size} bytes would exceed the tenant's storage quota.`);
+    if (!sized) throw notFound();
+    return sized.sizeDeclared && Number(sized.size) === size && isIn(AWAITING_BYTES, sized.status) ? sized : null;
+  }
+
+  /** The tenant, if it still exists and takes files of this type. */
+  private async tenantAccepting(scope: Pick<OwnerScope, 'tenantId'>, contentType: string) {
+    const tenant = await this.tenants.find(scope.tenantId);
+    if (!tenant) throw new DomainError('unauthorized', 'The tenant of this credential no longer exists.');
+    if (!typeAllowed(contentType, tenant.allowedTypes)) {
+      throw new DomainError('type_not_allowed', `Content type ${contentType} is not allowed for this tenant.`, { allowedTypes: tenant.allowedTypes });
+    }
+    return tenant;
+  }
+
+  /** Storage's multipart upload for a new upload, its id recorded; a refusal aborts the upload. */
+  private async createMultipartUpload(file: FileRecord): Promise<string> {
+    let uploadId: string;
+    try {
+      uploadId = await this.storage.createMultipartUpload(file.storageKey, { contentType: file.contentType, checksumSha256: Boolean(file.checksumAlgorithm) });
+    } catch (error) {
+      // Storage refused: hand the reservation back so the failed attempt costs the tenant nothing.
+      await this.lifecycle.abort(file, 'storage_unavailable');
+      throw error;
+    }
+    await this.files.setUploadId(file.id, uploadId);
+    return uploadId;
   }
 
   private activeMultipart(file: FileRecord | null): FileRecord {
@@ -328,8 +400,12 @@ export class UploadsService {
       mode: file.mode,
       filename: file.filename,
       size: Number(file.size),
+      ...(file.sizeDeclared === false ? { sizeKnown: false } : {}),
       contentType: file.contentType,
-      ...(file.mode === 'multipart' ? { partSize: Number(file.partSize), partCount: file.partCount!, maxPartNumber: maxPartNumber(Number(file.size)) } : {}),
+      ...(file.mode === 'multipart' && file.sizeDeclared === false ? { maxPartNumber: MAX_PARTS } : {}),
+      ...(file.mode === 'multipart' && file.sizeDeclared !== false
+        ? { partSize: Number(file.partSize), partCount: file.partCount!, maxPartNumber: maxPartNumber(Number(file.size)) }
+        : {}),
       checksum: file.checksumAlgorithm ? 'sha256' : null,
       uploadedParts: parts,
       partsFrom: from,
@@ -346,6 +422,15 @@ export class UploadsService {
 export function uploadDeadline(size: number, config: Pick<UploadsEnv, 'UPLOAD_EXPIRY_SECONDS' | 'UPLOAD_EXPIRY_BYTES_PER_SECOND'>, now = Date.now()): Date {
   const transferSeconds = config.UPLOAD_EXPIRY_BYTES_PER_SECOND > 0 ? Math.ceil(size / config.UPLOAD_EXPIRY_BYTES_PER_SECOND) : 0;
   return new Date(now + (config.UPLOAD_EXPIRY_SECONDS + transferSeconds) * 1000);
+}
+
+/** The highest part number signing takes: any layout of the declared size, or S3's 10,000 while the size is unknown. */
+function partLimit(file: FileRecord): number {
+  return file.sizeDeclared === false ? MAX_PARTS : maxPartNumber(Number(file.size));
+}
+
+function fileTooLarge(maxFileBytes: bigint): DomainError {
+  return new DomainError('file_too_large', `This tenant accepts files of at most ${maxFileBytes} bytes.`, { maxFileBytes: Number(maxFileBytes) });
 }
 
 function range(from: number, to: number): number[] {

@@ -7,3 +7,4 @@ export * from './changes';
 export * from './sync-protocol';
 export * from './usage';
 export * from './problem';
+export * from './companion';

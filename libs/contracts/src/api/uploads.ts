@@ -222,6 +222,10 @@ export const uploadView = z.object({
   mode: z.enum(['single', 'multipart']),
   filename: z.string(),
   size: byteCount,
+  sizeKnown: z
+    .literal(false)
+    .optional()
+    .describe('Present (false) while the client has not said the size (an upload through /companion): size is 0 until storage shows the bytes'),
   contentType: z.string(),
   partSize: byteCount.optional().describe("Multipart: the plan's part size (advice; the parts stored may follow another layout)"),
   partCount: z.number().int().optional().describe('Multipart: parts in the plan; uploadedParts lists the parts actually stored, in whatever layout'),
