@@ -255,7 +255,7 @@ export class UploadsService {
     if (file.mode === 'single') {
       const head = await this.storage.head(file.storageKey);
       if (!head) throw new DomainError('parts_missing', 'Storage holds no object for this upload yet: PUT the file first.', { missingParts: [1] });
-      if (file.sizeDeclared === false && !(file = await this.sizedByStorage(file, head.size))) return this.complete(scope, id, body);
+      if (file.sizeDeclared === false && !(await this.sizedByStorage(file, head.size))) return this.complete(scope, id, body);
     } else {
       const stored = await this.listedParts(file.storageKey, file.s3UploadId!);
       if (!stored) {
