@@ -77,6 +77,8 @@ case "$TIER" in
     ensure_ffmpeg # the integration tier's video adapter test runs ffmpeg too
     if [ "$TIER" != integration ]; then
       ensure_chromium
+      # Uppy 5 for test/e2e/uppy.e2e.ts: an install of its own (npm aliasing breaks its peers).
+      npm ci --prefix test/e2e/uppy/v5 --no-audit --no-fund --loglevel=error || die "could not install Uppy 5 (test/e2e/uppy/v5)"
       build || die "build failed"
       # The contract documents: generated from the build, linted (Redocly), their types checked
       # against the typed calls; the e2e tier checks every answer against them.

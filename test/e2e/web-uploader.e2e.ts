@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, JSHandle, Locator, Page, Request } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium } from './chromium';
+import { seededBytes as bigBytes } from './seeded-bytes';
 import { createTenant, E2eStack, sleep, startStack, until, userToken } from './stack';
 
 const MiB = 1024 ** 2;
@@ -15,21 +16,6 @@ const SCREENSHOTS = path.resolve(__dirname, '../../docs/screenshots');
 // would otherwise be stored before a pause or a reload could land mid-upload. (Chromium's network
 // emulation, CDP Network.emulateNetworkConditions, does not slow XHR upload bodies.)
 const PART_HOLD_MS = 1_500;
-
-/** The big file's bytes: xorshift32 from a seed, so the page and this test make the same ones. */
-function bigBytes(size: number, seed: number): Uint8Array {
-  const words = new Uint32Array(size / 4);
-  let x = seed >>> 0;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    words[i] = x;
-  }
-  return new Uint8Array(words.buffer);
-}
 
 interface StoragePut {
   partNumber: number | null;

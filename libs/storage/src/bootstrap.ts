@@ -101,8 +101,9 @@ export async function ensureBucket(s3: S3Client, o: BucketOptions): Promise<void
             AllowedMethods: ['PUT', 'POST', 'GET', 'HEAD'],
             AllowedOrigins: o.corsOrigins,
             AllowedHeaders: ['*'],
-            // Browsers must read the ETag of each part to complete a multipart upload.
-            ExposeHeaders: ['ETag', 'x-amz-checksum-sha256'],
+            // Browsers must read the ETag of each part to complete a multipart upload, and Uppy
+            // reads a form POST's Location.
+            ExposeHeaders: ['ETag', 'Location', 'x-amz-checksum-sha256'],
             MaxAgeSeconds: 3600,
           },
         ],

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { StorageEnv } from '@app/config';
-import { createS3Client, FastPresigner, ObjectStorage, subscribePushTopic, type PresignerOptions } from '@app/storage';
+import { createS3Client, ensureBucket, FastPresigner, ObjectStorage, subscribePushTopic, type PresignerOptions } from '@app/storage';
 import type { TestEnv } from './env';
 
 /**
@@ -32,7 +32,8 @@ export async function createRgwStorage(
     PRESIGN_EXPIRES_SECONDS: 900,
   };
   const s3 = createS3Client(env);
-  await s3.send(new CreateBucketCommand({ Bucket: env.S3_BUCKET }));
+  // As the services' bootstrap makes it (CORS for browser uploads, the lifecycle rule).
+  await ensureBucket(s3, { bucket: env.S3_BUCKET, objectPrefix: env.S3_OBJECT_PREFIX, corsOrigins: ['*'], abortIncompleteAfterDays: 1 });
   const storage = new ObjectStorage(s3, env.S3_BUCKET);
   const dispose = async () => {
     try {
