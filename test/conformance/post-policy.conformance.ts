@@ -91,6 +91,19 @@ describe('S3 POST policies on an S3 that enforces them (Ceph RGW)', () => {
       expect(await rgw.storage.head(key)).toBeNull();
     });
 
+    it('an upload of unknown size (Uppy through /companion): up to the bound is taken, one byte more is 400 EntityTooLarge', async () => {
+      const bounded = (key: string) => signer.postObject(key, { contentType: 'application/pdf', contentLength: { atMost: body.length } });
+      const within = newKey();
+      expect((await postForm(await bounded(within), body.subarray(0, 1000))).status).toBe(201);
+      expect(await rgw.storage.head(within)).toMatchObject({ size: 1000 });
+      const atBound = newKey();
+      expect((await postForm(await bounded(atBound), body)).status).toBe(201);
+      const beyond = newKey();
+      const res = await postForm(await bounded(beyond), Buffer.concat([body, Buffer.from([0])]));
+      expect(await refusal(res)).toMatchObject({ status: 400, code: 'EntityTooLarge' });
+      expect(await rgw.storage.head(beyond)).toBeNull();
+    });
+
     it('one byte less than declared: 400 EntityTooSmall, nothing stored', async () => {
       const key = newKey();
       const res = await postForm(await sign(key), body.subarray(1));

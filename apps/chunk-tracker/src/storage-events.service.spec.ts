@@ -31,12 +31,13 @@ const TARGET: Record<NonNullable<StorageFinding['step']>, FileStatusName> = {
  * A tracker whose adapters are strict mocks: by default the database holds `files`, storage holds
  * each file's declared size (or `head`), and every step the lifecycle is asked for moves its file.
  */
-function setup(files: FileRecord[], opts: { head?: ObjectHead | null } = {}) {
+function setup(files: FileRecord[], opts: { head?: ObjectHead | null; declareSize?: FileLifecycle['declareSize'] } = {}) {
   const fileRepo = strictMock<FileRepository>('files', { findMany: async (ids) => files.filter((f) => ids.includes(f.id)) });
   const storage = strictMock<ObjectStorage>('storage', {
     head: async (key) => (opts.head === undefined ? headOf(Number(files.find((f) => f.storageKey === key)?.size)) : opts.head),
   });
   const lifecycle = strictMock<FileLifecycle>('lifecycle', {
+    ...(opts.declareSize ? { declareSize: opts.declareSize } : {}),
     applyStorageEvents: async (batch) =>
       batch.map(({ finding }): EventStep => ({ duplicate: false, file: finding.step ? { ...finding.file, status: TARGET[finding.step] } : null })),
   });
@@ -66,6 +67,43 @@ function setup(files: FileRecord[], opts: { head?: ObjectHead | null } = {}) {
 
 describe('StorageEventsService', () => {
   beforeAll(() => Logger.overrideLogger(false));
+
+  describe('an object created for an upload of unknown size (a form POST through /companion)', () => {
+    const unsized = () => aFile({ status: 'pending', size: 0n, sizeDeclared: false });
+
+    it("takes storage's HEAD as the size (declared and charged by the lifecycle), then confirms the sized file", async () => {
+      const file = unsized();
+      const sized = { ...file, size: 3000n, sizeDeclared: true };
+      const declareSize = jest.fn(async () => sized);
+      const { service, effects, committed, outcomes } = setup([file], { head: headOf(3000, 'etag-post'), declareSize });
+
+      const event = anS3Event(file, { size: 3000 });
+      await service.handleBatch([message(event)]);
+
+      expect(declareSize).toHaveBeenCalledWith(file, 3000);
+      expect(committed()).toEqual([[{ event: recordOf(file, event), finding: { step: 'confirmUploaded', file: sized, etag: 'etag-post' } }]]);
+      expect(effects()).toEqual(['files.findMany', 'storage.head', 'lifecycle.declareSize', 'lifecycle.applyStorageEvents', 'jobs.enqueueMany']);
+      expect(await outcomes()).toEqual({ 'ObjectCreated:Put uploaded': 1 });
+    });
+
+    it("rejects it when the bytes do not fit the tenant's quota (nothing was charged)", async () => {
+      const file = unsized();
+      const { service, committed } = setup([file], { head: headOf(5000), declareSize: async () => 'quota_exceeded' });
+
+      await service.handleBatch([message(anS3Event(file, { size: 5000 }))]);
+
+      expect(committed()[0][0].finding).toEqual({ step: 'rejectUpload', file, reason: "quota_exceeded: 5000 bytes exceed the tenant's storage quota" });
+    });
+
+    it('only records the event when the upload moved on meanwhile (aborted)', async () => {
+      const file = unsized();
+      const { service, committed } = setup([file], { head: headOf(10), declareSize: async () => ({ ...file, status: 'aborted' }) });
+
+      await service.handleBatch([message(anS3Event(file, { size: 10 }))]);
+
+      expect(committed()[0][0].finding).toEqual({ step: null });
+    });
+  });
 
   describe('an object created for an upload awaiting its bytes', () => {
     it.each([
