@@ -1,6 +1,8 @@
 import AxeBuilder from '@axe-core/playwright';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, JSHandle, Locator, Page, Request } from 'playwright-core';
 import sharp from 'sharp';
@@ -228,6 +230,106 @@ describe('the web uploader (/app/, Chromium)', () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 150_000);
+});
+
+describe('the web uploader for an administrator (/app/, Chromium)', () => {
+  let stack: E2eStack;
+  let browser: Browser;
+  let apiUrl: string;
+  let tenant: { id: string; apiKey: string };
+  let folder: string;
+
+  beforeAll(async () => {
+    stack = await startStack({ services: ['sync-notifier', 'chunk-tracker', 'media-processor'] });
+    stack.env.PUBLIC_SYNC_URL = stack.service('sync-notifier').url;
+    apiUrl = (await stack.restart('upload-api')).url;
+    tenant = await createTenant(stack, { name: 'web-admin' });
+    // A folder to pick, with a subfolder: the files are uploaded under their paths in it.
+    folder = path.join(await mkdtemp(path.join(tmpdir(), 'web-uploader-')), 'album');
+    await mkdir(path.join(folder, 'sub'), { recursive: true });
+    await writeFile(path.join(folder, 'a.txt'), 'first file of the album\n');
+    await writeFile(path.join(folder, 'sub', 'b.txt'), 'second file, in a subfolder\n');
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    if (folder) await rm(path.dirname(folder), { recursive: true, force: true });
+  });
+
+  it('signs in with an API key and an owner id; uploads a picked folder; retries a failed upload; cancels one (aborted, quota released); deletes a file', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('dialog', (dialog) => void dialog.accept()); // "Delete a.txt?"
+    const storageOrigin = new URL(stack.storage.S3_ENDPOINT!).origin;
+    // Storage as the test wants it: refusing every PUT while `refusing`, parts held on their way.
+    let refusing = false;
+    await page.route(
+      (url) => url.origin === storageOrigin,
+      async (route) => {
+        if (route.request().method() !== 'PUT') return route.continue();
+        if (refusing) return route.fulfill({ status: 403, contentType: 'application/xml', body: '<Error><Code>AccessDenied</Code></Error>' });
+        if (new URL(route.request().url()).searchParams.has('partNumber')) await sleep(PART_HOLD_MS);
+        await route.continue().catch(() => undefined); // cancelled meanwhile
+      },
+    );
+
+    // Sign in as an administrator: the key mints a token for the owner and is not kept.
+    await page.goto(`${apiUrl}/app/`);
+    await page.getByText('Administrators: sign in with an API key').click();
+    await page.getByLabel('Tenant API key').fill(tenant.apiKey);
+    await page.getByLabel('Owner id').fill('admin-owner');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Signed in as admin-owner').waitFor();
+    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).not.toContain(tenant.apiKey);
+
+    // A folder from the folder picker: each file uploaded under its path in the folder.
+    await page.setInputFiles('#folder-input', folder);
+    for (const name of ['album/a.txt', 'album/sub/b.txt']) {
+      await page.locator('li.upload[data-state="done"]', { hasText: name }).waitFor({ timeout: 30_000 });
+      await page.locator('#files li.file', { hasText: name }).waitFor({ timeout: 30_000 });
+    }
+
+    // Storage refuses the PUT: the row fails and offers a retry, which succeeds once storage takes it.
+    refusing = true;
+    await page.setInputFiles('#file-input', { name: 'flaky.txt', mimeType: 'text/plain', buffer: Buffer.from('sent twice, stored once\n') });
+    const flaky = page.locator('li.upload', { hasText: 'flaky.txt' });
+    await inState(flaky, 'failed');
+    refusing = false;
+    await page.getByRole('button', { name: 'Retry flaky.txt' }).click();
+    await inState(flaky, 'done');
+    await page.locator('#files li.file', { hasText: 'flaky.txt' }).waitFor({ timeout: 30_000 });
+
+    // Cancel a multipart upload mid-way: the upload ends aborted and its reservation is released.
+    const reserved = async () =>
+      Number((await stack.sql<{ reserved: string }>('SELECT reserved_bytes AS reserved FROM quota_totals WHERE tenant_id = $1', [tenant.id]))[0].reserved);
+    const created = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/uploads');
+    await page.setInputFiles('#file-input', { name: 'cancel-me.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(bigBytes(24 * MiB, 7)) });
+    const { id: cancelledId } = (await (await created).json()) as { id: string };
+    const cancelRow = page.locator('li.upload', { hasText: 'cancel-me.bin' });
+    await inState(cancelRow, 'uploading');
+    expect(await reserved()).toBe(24 * MiB);
+    await page.getByRole('button', { name: 'Cancel cancel-me.bin' }).click();
+    await inState(cancelRow, 'cancelled');
+    const headers = { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'admin-owner' };
+    await until('the cancelled upload aborted', async () => {
+      const view = (await (await fetch(`${apiUrl}/v1/uploads/${cancelledId}?parts=ledger`, { headers })).json()) as { status: string };
+      return view.status === 'aborted';
+    });
+    expect(await reserved()).toBe(0);
+
+    // Delete a file from the list: gone from the list and from the API.
+    const listed = page.locator('#files li.file', { hasText: 'album/a.txt' });
+    const fileId = await listed.getAttribute('data-file-id');
+    await page.getByRole('button', { name: 'Delete album/a.txt' }).click();
+    await listed.waitFor({ state: 'detached' });
+    const after = await fetch(`${apiUrl}/v1/files/${fileId}`, { headers });
+    expect(after.status).toBe(404);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
 });
 
 async function drop(page: Page, transfer: JSHandle<DataTransfer>): Promise<void> {
