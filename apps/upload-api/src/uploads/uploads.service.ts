@@ -16,7 +16,7 @@ import {
   UploadQuery,
   UploadView,
 } from '@app/contracts';
-import { FilePartRepository, FileRecord, FileRepository, JsonObject, TenantRepository } from '@app/database';
+import { FilePartRepository, FileRecord, FileRepository, JsonObject, NewUpload, TenantRepository } from '@app/database';
 import { checkParts, maxPartNumber, partSizeProblem, planUpload, typeAllowed } from '@app/domain';
 import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { JobQueue } from '@app/queue';
@@ -82,17 +82,11 @@ export class UploadsService {
       // A single PUT is checked against the whole-file sha256, when declared.
       body = { ...body, checksum: undefined };
     }
-    const id = randomUUID();
-    const storageKey = this.keys.objectKey({ tenantId: scope.tenantId, fileId: id });
-    const file = await this.lifecycle.createUpload({
-      id,
-      tenantId: scope.tenantId,
-      ownerId: scope.ownerId,
+    const file = await this.newUpload(scope, {
       filename: body.filename,
       contentType: body.contentType,
       size: BigInt(body.size),
       declaredSha256: body.sha256 ?? null,
-      storageKey,
       mode: plan.mode,
       partSize: plan.mode === 'multipart' ? BigInt(plan.partSize) : null,
       partCount: plan.mode === 'multipart' ? plan.partCount : null,
@@ -101,6 +95,7 @@ export class UploadsService {
       expiresAt: uploadDeadline(body.size, this.config),
     });
     if (!file) throw new DomainError('quota_exceeded', `This upload of ${body.size} bytes would exceed the tenant's storage quota.`);
+    const { id, storageKey } = file;
     this.logger.log({ fileId: id, tenantId: scope.tenantId, size: body.size, mode: plan.mode }, 'upload initiated');
 
     const expiresAt = file.expiresAt.toISOString();
@@ -154,18 +149,12 @@ export class UploadsService {
   ): Promise<{ file: FileRecord; form?: PresignedPost }> {
     const tenant = await this.tenantAccepting(scope, input.contentType);
     const atMost = mode === 'single' ? Math.min(Number(tenant.maxFileBytes), MAX_PART_BYTES) : Number(tenant.maxFileBytes);
-    const id = randomUUID();
-    const storageKey = this.keys.objectKey({ tenantId: scope.tenantId, fileId: id });
-    const file = await this.lifecycle.createUpload({
-      id,
-      tenantId: scope.tenantId,
-      ownerId: scope.ownerId,
+    const file = await this.newUpload(scope, {
       filename: input.filename,
       contentType: input.contentType,
       size: 0n,
       sizeDeclared: false,
       declaredSha256: null,
-      storageKey,
       mode,
       partSize: mode === 'multipart' ? BigInt(MIN_PART_BYTES) : null,
       partCount: null,
@@ -175,6 +164,7 @@ export class UploadsService {
       expiresAt: uploadDeadline(atMost, this.config),
     });
     if (!file) throw new DomainError('quota_exceeded', "The tenant's storage quota is used up.");
+    const { id, storageKey } = file;
     this.logger.log({ fileId: id, tenantId: scope.tenantId, mode, sizeDeclared: false }, 'upload initiated');
     if (mode === 'multipart') return { file: { ...file, s3UploadId: await this.createMultipartUpload(file) } };
     return { file, form: await this.postPolicy.postObject(storageKey, { contentType: input.contentType, contentLength: { atMost } }) };
@@ -321,6 +311,18 @@ export class UploadsService {
       throw new DomainError('type_not_allowed', `Content type ${contentType} is not allowed for this tenant.`, { allowedTypes: tenant.allowedTypes });
     }
     return tenant;
+  }
+
+  /** A new upload of the owner under a new id and its object key; null when the quota would be exceeded. */
+  private newUpload(scope: OwnerScope, upload: Omit<NewUpload, 'id' | 'tenantId' | 'ownerId' | 'storageKey'>): Promise<FileRecord | null> {
+    const id = randomUUID();
+    return this.lifecycle.createUpload({
+      ...upload,
+      id,
+      tenantId: scope.tenantId,
+      ownerId: scope.ownerId,
+      storageKey: this.keys.objectKey({ tenantId: scope.tenantId, fileId: id }),
+    });
   }
 
   /** Storage's multipart upload for a new upload, its id recorded; a refusal aborts the upload. */
