@@ -78,6 +78,9 @@ osd_pool_default_pg_num = 8
 osd_pool_default_pgp_num = 8
 osd_crush_chooseleaf_type = 0
 osd_objectstore = memstore
+# memstore holds the objects in RAM, 1 GiB by default; past 95% the OSD is full and every write
+# hangs. The browser suites alone write some hundreds of MiB.
+memstore_device_bytes = 4294967296
 mon_data = $dir/mon/\$cluster-\$id
 osd_data = $dir/osd/\$cluster-\$id
 run_dir = $dir/run
@@ -90,6 +93,10 @@ rgw_frontends = beast endpoint=127.0.0.1:$port
 rgw_data = $dir/rgw
 # Without it RGW hangs on "get_initial_auth_request returned -13" although auth is none.
 ms_mon_client_mode = crc
+# A deleted object's data is freed by RGW's garbage collector, 2 hours later by default: at once
+# here, so what one suite deletes is room for the next.
+rgw_gc_obj_min_wait = 0
+rgw_gc_processor_period = 10
 CONF
   local conf=(-c "$dir/ceph.conf")
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$dir/monmap" >"$dir/log/setup.log" 2>&1 \
