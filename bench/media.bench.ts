@@ -1,13 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
 import sharp from 'sharp';
-import { extractPoster, inspect, probeVideo, renderImage } from '@app/media';
+import { ClamdClient, extractPoster, inspect, probeVideo, renderImage } from '@app/media';
 import { ObjectStorage } from '@app/storage';
-import { createTestStorage, makeTestVideo, testConfig, testPresigner } from '@app/testing';
+import { createTestStorage, freePort, makeTestVideo, PrivateClamd, testConfig, testPresigner } from '@app/testing';
 import { round } from './presign.bench';
 
 const MiB = 1024 ** 2;
@@ -20,7 +21,8 @@ async function timeIt(fn: () => Promise<unknown>): Promise<number> {
 
 /**
  * Issue #4: the image pipeline vs raw sharp on the same images; verification (SHA-256 + sniff)
- * vs a raw GET of the same object; poster extraction from a 10-minute 1080p video.
+ * vs a raw GET of the same object; poster extraction from a 10-minute 1080p video. Issue #15: the
+ * malware scan from storage vs clamdscan of the same bytes from a local file.
  */
 export async function benchMedia(): Promise<Record<string, number>> {
   // 1. Images: 12 photos of 4000x3000. Raw sharp makes the same two WebP renditions; the
@@ -51,7 +53,8 @@ export async function benchMedia(): Promise<Record<string, number>> {
   const { s3 } = testPresigner(env);
   const storage = new ObjectStorage(s3, env.S3_BUCKET);
   const key = 'bench/verify.bin';
-  await storage.put(key, randomBytes(256 * MiB), 'application/octet-stream');
+  const bytes = randomBytes(256 * MiB);
+  await storage.put(key, bytes, 'application/octet-stream');
   const drain = async () => {
     for await (const chunk of await storage.openReadStream(key)) void chunk;
   };
@@ -61,9 +64,31 @@ export async function benchMedia(): Promise<Record<string, number>> {
     await timeIt(async () => inspect(await storage.openReadStream(key))),
     await timeIt(async () => inspect(await storage.openReadStream(key))),
   );
+
+  // 3. Malware scan (issue #15): the same 256 MiB streamed from storage to clamd by the scan
+  //    stage's client, vs clamdscan --stream sending the same bytes from a local file to the same
+  //    clamd (the baseline: ClamAV's own client with no storage read in the way).
+  const scanDir = mkdtempSync(path.join(tmpdir(), 'bench-scan-'));
+  const local = path.join(scanDir, 'scan.bin');
+  writeFileSync(local, bytes);
+  const clamd = new PrivateClamd(await freePort(), { streamMaxBytes: 512 * MiB });
+  await clamd.start();
+  const clamdConf = path.join(scanDir, 'clamd.conf');
+  writeFileSync(clamdConf, `TCPSocket ${clamd.port}\nTCPAddr 127.0.0.1\n`);
+  const clamdscan = () => execFileSync('clamdscan', ['--stream', '--no-summary', '-c', clamdConf, local], { stdio: 'ignore' });
+  const client = new ClamdClient({ host: '127.0.0.1', port: clamd.port, timeoutMs: 120_000, streamMaxBytes: 512 * MiB });
+  const scanFromStorage = async () => {
+    const verdict = await client.scan(await storage.openReadStream(key));
+    if (verdict.infected) throw new Error(`random bytes found infected: ${verdict.signature}`);
+  };
+  clamdscan();
+  const clamdscanMs = Math.min(await timeIt(() => Promise.resolve(clamdscan())), await timeIt(() => Promise.resolve(clamdscan())));
+  const scanMs = Math.min(await timeIt(scanFromStorage), await timeIt(scanFromStorage));
+  await clamd.dispose();
+  rmSync(scanDir, { recursive: true, force: true });
   await storage.delete(key);
 
-  // 3. Poster: a 10-minute 1080p H.264 video (about 1 GB), read by ffmpeg through a presigned GET
+  // 4. Poster: a 10-minute 1080p H.264 video (about 1 GB), read by ffmpeg through a presigned GET
   //    URL from the emulator, and the same file from an origin that serves ranges the way S3
   //    does (in constant time), with a 10-second video from that origin as the baseline.
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-video-'));
@@ -110,6 +135,9 @@ export async function benchMedia(): Promise<Record<string, number>> {
     rawGetMiBps: round(256 / (getMs / 1000)),
     verifyMiBps: round(256 / (verifyMs / 1000)),
     verifyVsGetRatio: round(getMs / verifyMs),
+    clamdscanLocalMiBps: round(256 / (clamdscanMs / 1000)),
+    scanFromStorageMiBps: round(256 / (scanMs / 1000)),
+    scanVsClamdscanRatio: round(clamdscanMs / scanMs),
     probe10MinMs: round(probeMs),
     posterAt1sMs: round(posterEarlyMs),
     posterAt300sMs: round(posterMiddleMs),

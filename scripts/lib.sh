@@ -194,6 +194,37 @@ ensure_ffmpeg() {
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null) || die "could not install ffmpeg"
 }
 
+# ClamAV's daemon for the malware scan (issue #15): Debian's clamav-daemon. These machines cannot
+# download ClamAV's signatures: the dev stack and the tests use the small database the project
+# ships (test/fixtures/clamav: EICAR and one custom signature); production runs freshclam.
+ensure_clamav() {
+  { command -v clamd >/dev/null || [ -x /usr/sbin/clamd ]; } && command -v clamdscan >/dev/null && return
+  log "installing clamav-daemon and clamdscan (apt)"
+  (apt-get install -y -qq clamav-daemon clamdscan >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clamav-daemon clamdscan >/dev/null)) || die "could not install clamav-daemon"
+}
+clamd_up() { # port: answers PING with PONG
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'zPING\0' >&3 && timeout 2 head -c 4 <&3 | grep -q PONG) 2>/dev/null
+}
+ensure_clamd() { # port dir
+  local port="$1" dir="$2"
+  clamd_up "$port" && return
+  ensure_clamav
+  mkdir -p "$dir"
+  cat > "$dir/clamd.conf" <<CONF
+TCPSocket $port
+TCPAddr 127.0.0.1
+DatabaseDirectory $ROOT/test/fixtures/clamav
+StreamMaxLength ${CLAMD_STREAM_MAX_BYTES:-104857600}
+PidFile $dir/clamd.pid
+LogFile $dir/clamd.log
+Foreground no
+CONF
+  log "starting clamd on $port (signatures: test/fixtures/clamav)"
+  /usr/sbin/clamd -c "$dir/clamd.conf" || die "clamd did not start (see $dir/clamd.log)"
+  for _ in $(seq 1 50); do clamd_up "$port" && return; sleep 0.2; done
+  die "clamd is not answering on $port (see $dir/clamd.log)"
+}
+
 # Headless Chromium for the SDK's browser test (Debian's package; playwright cannot download here).
 ensure_chromium() {
   command -v chromium >/dev/null && return

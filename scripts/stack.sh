@@ -87,6 +87,7 @@ up() {
     ensure_moto "$(MOTO_PORT_OF)" "$RUN/moto.pid" "$LOGS/moto.log"
   fi
   ensure_ffmpeg
+  ensure_clamd "${CLAMD_PORT:-3310}" "$RUN/clamd"
   build
   migrate
   bootstrap_storage >/dev/null
@@ -123,6 +124,7 @@ stop_pid() { # name pidfile
 down() {
   for s in "${SERVICES[@]}"; do [ -f "$RUN/$s.pid" ] && stop_pid "$s" "$RUN/$s.pid"; done
   [ -f "$RUN/moto.pid" ] && stop_pid moto "$RUN/moto.pid"
+  [ -f "$RUN/clamd/clamd.pid" ] && stop_pid clamd "$RUN/clamd/clamd.pid"
   if [ -f "$RUN/rgw-port" ]; then stop_rgw "$(cat "$RUN/rgw-port")"; rm -f "$RUN/rgw-port"; fi
   if [ -f "$STACK_DIR/started-redis" ]; then
     log "stopping the Redis that up started"; redis-cli -p "$(cat "$STACK_DIR/started-redis")" shutdown nosave >/dev/null 2>&1 || true

@@ -75,6 +75,7 @@ case "$TIER" in
     moto_up "$TEST_MOTO_PORT" || started_moto=1
     prepare_services
     ensure_ffmpeg # the integration tier's video adapter test runs ffmpeg too
+    ensure_clamav # the suites start clamd of their own (PrivateClamd) on test/fixtures/clamav
     if [ "$TIER" != integration ]; then
       ensure_chromium
       # Uppy 5 for test/e2e/uppy.e2e.ts: an install of its own (npm aliasing breaks its peers).

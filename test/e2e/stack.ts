@@ -5,6 +5,7 @@ import {
   createRgwStorage,
   createTestDatabase,
   createTestStorage,
+  PrivateClamd,
   pushRgwEvents,
   envStrings,
   freePort,
@@ -23,6 +24,8 @@ export interface E2eStack {
   db: TestDatabase;
   /** The stack's bucket, on moto or on Ceph RGW. */
   storage: StorageEnv;
+  /** The stack's malware scanner: a test may stop and start it (an outage). */
+  clamd: PrivateClamd;
   /** The bucket's event queue: on moto only (RGW pushes its events to chunk-tracker over HTTP). */
   sqs: StorageTestEnv | null;
   env: Record<string, string>;
@@ -56,6 +59,8 @@ export async function startStack(
     events = { STORAGE_EVENTS: 'http-push', STORAGE_EVENTS_PUSH_SECRETS: secret };
   }
   const storage: StorageEnv = rgw ? rgw.env : sqs!;
+  const clamd = new PrivateClamd(await freePort());
+  await clamd.start();
   const env = envStrings({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
@@ -72,7 +77,9 @@ export async function startStack(
     ADMIN_TOKEN: 'e2e-admin-token-0123456789',
     TOKEN_SIGNING_SECRET: 'e2e-token-signing-secret-0123456789abcdef',
     SHUTDOWN_TIMEOUT_MS: 8_000,
-    MEDIA_QUEUES: 'verify,image,video,transcode',
+    MEDIA_QUEUES: 'verify,scan,image,video,transcode',
+    // Every stack scans with a clamd of its own (a test may stop it), on the shipped signatures.
+    CLAMD_PORT: clamd.port,
     ...opts.env,
   });
   const services = new Map<ServiceName, ServiceProcess>();
@@ -90,6 +97,7 @@ export async function startStack(
   const stack: E2eStack = {
     db,
     storage,
+    clamd,
     sqs,
     env,
     services,
@@ -105,6 +113,7 @@ export async function startStack(
       await pg.end();
       await db.drop();
       await rgw?.dispose();
+      await clamd.dispose();
     },
   };
   try {

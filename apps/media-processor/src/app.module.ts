@@ -7,7 +7,9 @@ import { QueueModule, RedisHealth } from '@app/queue';
 import { S3Health, StorageModule } from '@app/storage';
 import { MediaProcessorConfig, servedMediaQueues } from './config';
 import { ImageService } from './image.service';
+import { MediaRouter } from './media-router';
 import { ReprocessService } from './reprocess.service';
+import { ScanService } from './scan.service';
 import { TranscodeService } from './transcode.service';
 import { VideoService } from './video.service';
 import { VerifyService } from './verify.service';
@@ -36,7 +38,9 @@ export class MediaProcessorModule {
       ],
       // Handlers of queues this deployment does not serve are left out (the registry check insists).
       providers: [
+        MediaRouter,
         ...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService, ReprocessService] : []),
+        ...(config.MEDIA_QUEUES.includes('scan') ? [ScanService] : []),
         ...(config.MEDIA_QUEUES.includes('image') ? [ImageService] : []),
         ...(config.MEDIA_QUEUES.includes('video') ? [VideoService] : []),
         ...(config.MEDIA_QUEUES.includes('transcode') ? [TranscodeService] : []),

@@ -11,10 +11,13 @@ export const mediaProcessorEnv = baseEnv
 
 export type MediaProcessorConfig = z.infer<typeof mediaProcessorEnv>;
 
-const QUEUE_OF_KIND = { verify: 'media-verify', image: 'media-image', video: 'media-video', transcode: 'media-transcode' } as const satisfies Record<
-  string,
-  QueueName
->;
+const QUEUE_OF_KIND = {
+  verify: 'media-verify',
+  scan: 'media-scan',
+  image: 'media-image',
+  video: 'media-video',
+  transcode: 'media-transcode',
+} as const satisfies Record<string, QueueName>;
 
 /** MEDIA_QUEUES=image,video -> the BullMQ queues this deployment consumes. */
 export function servedMediaQueues(config: Pick<MediaProcessorConfig, 'MEDIA_QUEUES'>): QueueName[] {

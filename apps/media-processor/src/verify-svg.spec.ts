@@ -7,6 +7,7 @@ import type { Inspection } from '@app/media';
 import type { JobQueue } from '@app/queue';
 import type { ObjectStorage } from '@app/storage';
 import { aFile, aTenant, strictMock, callsInOrder } from '@app/testing';
+import { MediaRouter } from './media-router';
 import { VerifyService } from './verify.service';
 
 // swc rewrites `@app/media` to this relative path in the compiled service (jest.config.js), and jest
@@ -31,10 +32,12 @@ function setup(opts: { file: Partial<FileRecord>; inspection: Partial<Inspection
     markReady: async () => ({ ...file, status: 'ready' }),
   });
   const files = strictMock<FileRepository>('files', { setVerified: async () => undefined });
-  const tenants = strictMock<TenantRepository>('tenants', { find: async () => aTenant({ id: file.tenantId, allowedTypes: ['image/*'], ...opts.tenant }) });
+  const tenants = strictMock<TenantRepository>('tenants', {
+    find: async () => aTenant({ id: file.tenantId, allowedTypes: ['image/*'], scanUploads: false, ...opts.tenant }),
+  });
   const storage = strictMock<ObjectStorage>('storage', { openReadStream: async () => Readable.from([Buffer.from('stored bytes')]) });
   const jobs = strictMock<JobQueue>('jobs', { enqueue: async () => 'job-1' });
-  const service = new VerifyService(files, tenants, storage, jobs, lifecycle);
+  const service = new VerifyService(files, tenants, storage, jobs, lifecycle, new MediaRouter(files, jobs, lifecycle));
   /** What verification decided: everything after reading the bytes and the tenant. */
   const decision = () => callsInOrder({ lifecycle, files, jobs }).filter(([name]) => name !== 'lifecycle.reread' && name !== 'lifecycle.startProcessing');
   return { file, service, decision };

@@ -9,6 +9,7 @@ import type { Inspection } from '@app/media';
 import type { JobQueue } from '@app/queue';
 import type { ObjectStorage } from '@app/storage';
 import { aFile, aTenant, strictMock, callsInOrder } from '@app/testing';
+import { MediaRouter } from './media-router';
 import { VerifyService } from './verify.service';
 
 // swc rewrites `@app/media` to this relative path in the compiled service (jest.config.js), and jest
@@ -20,7 +21,8 @@ Logger.overrideLogger(['error']);
 const SHA = 'a'.repeat(64);
 const OTHER_SHA = 'b'.repeat(64);
 
-function setup(opts: { file?: Partial<FileRecord>; inspection?: Partial<Inspection>; allowedTypes?: string[] } = {}) {
+/** `scanUploads` false by default here: these tests are about verification and routing; the scan has its own below. */
+function setup(opts: { file?: Partial<FileRecord>; inspection?: Partial<Inspection>; allowedTypes?: string[]; scanUploads?: boolean } = {}) {
   const file = aFile({ status: 'uploaded', size: 4096n, contentType: 'image/jpeg', ...opts.file });
   const stream = Readable.from([Buffer.from('stored bytes')]);
   const inspectMock = jest.mocked(inspect).mockReset();
@@ -36,11 +38,13 @@ function setup(opts: { file?: Partial<FileRecord>; inspection?: Partial<Inspecti
     markReady: async () => ({ ...file, status: 'ready' }),
   });
   const files = strictMock<FileRepository>('files', { setVerified: async () => undefined });
-  const tenants = strictMock<TenantRepository>('tenants', { find: async () => aTenant({ id: file.tenantId, allowedTypes: opts.allowedTypes ?? [] }) });
+  const tenants = strictMock<TenantRepository>('tenants', {
+    find: async () => aTenant({ id: file.tenantId, allowedTypes: opts.allowedTypes ?? [], scanUploads: opts.scanUploads ?? false }),
+  });
   const storage = strictMock<ObjectStorage>('storage', { openReadStream: async () => stream });
   const jobs = strictMock<JobQueue>('jobs', { enqueue: async () => 'job-1' });
   // A mock has only the public members: the classes' private fields make the casts necessary.
-  const service = new VerifyService(files, tenants, storage, jobs, lifecycle);
+  const service = new VerifyService(files, tenants, storage, jobs, lifecycle, new MediaRouter(files, jobs, lifecycle));
   const calls = () => callsInOrder({ lifecycle, files, tenants, storage, jobs, media: { inspect: inspectMock } });
   /** What every verification that gets past the guard does first: processing, one read, the tenant's rules. */
   const verification = [
@@ -103,6 +107,19 @@ describe('VerifyService', () => {
         'type_not_allowed: the content is application/x-msdownload, declared image/jpeg',
         { detectedType: 'application/x-msdownload' },
       ],
+    ]);
+  });
+
+  it.each([
+    ['an image', 'image/png'],
+    ['another type', 'application/pdf'],
+  ])('sends %s of a tenant that scans uploads to the malware scan first, saving the verified facts', async (_, type) => {
+    const { file, service, calls, verification } = setup({ file: { contentType: type }, inspection: { detectedType: type }, scanUploads: true });
+    await expect(service.verify({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'routed:media.scan' });
+    expect(calls()).toEqual([
+      ...verification,
+      ['files.setVerified', file.id, { sha256: SHA, detectedType: type }],
+      ['jobs.enqueue', 'media.scan', { v: 1, fileId: file.id }, { jobId: `media.scan-${file.id}`, rerun: true }],
     ]);
   });
 

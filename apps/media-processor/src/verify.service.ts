@@ -1,16 +1,16 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { typeAllowed } from '@app/domain';
 import { FileRepository, TenantRepository } from '@app/database';
 import { FileLifecycle, VERIFIABLE } from '@app/lifecycle';
-import { declaredTypeAgrees, IMAGE_TYPES, inspect, SVG_TYPE, verifiedType, VIDEO_TYPES } from '@app/media';
+import { declaredTypeAgrees, inspect, verifiedType } from '@app/media';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { ObjectStorage } from '@app/storage';
-
-export type VerifyOutcome = 'ready' | 'rejected' | 'failed' | `routed:${string}` | `skipped:${string}`;
+import { MediaOutcome, MediaRouter } from './media-router';
 
 /**
  * Verifies every stored file: one streamed read computes its SHA-256 and detects its real type
- * (magic bytes, and markup for text formats such as SVG). A declared hash the bytes do not match,
+ * (magic bytes, and markup for text formats such as SVG). A file that passes goes to the malware
+ * scan where its tenant requires one (the default), else on to its media queue or `ready`. A declared hash the bytes do not match,
  * a real type the tenant does not allow (an executable declared as image/jpeg), or a declared type
  * the content disagrees with (an SVG declared as image/png, issue #11) ends `rejected`: object
  * deleted, quota freed. Re-running the job on the same file gives the same result (a crash mid-way
@@ -18,18 +18,17 @@ export type VerifyOutcome = 'ready' | 'rejected' | 'failed' | `routed:${string}`
  */
 @Injectable()
 export class VerifyService {
-  private readonly logger = new Logger(VerifyService.name);
-
   constructor(
     private readonly files: FileRepository,
     private readonly tenants: TenantRepository,
     private readonly storage: ObjectStorage,
     private readonly jobs: JobQueue,
     private readonly lifecycle: FileLifecycle,
+    private readonly router: MediaRouter,
   ) {}
 
   @OnJob('media.verify')
-  async verify(payload: JobPayloads['media.verify']): Promise<{ outcome: VerifyOutcome }> {
+  async verify(payload: JobPayloads['media.verify']): Promise<{ outcome: MediaOutcome }> {
     // `processing` too: a job interrupted after the transition runs again from the start.
     const { file, skipped } = await this.lifecycle.reread(payload.fileId, VERIFIABLE);
     if (!file) return { outcome: skipped };
@@ -62,22 +61,13 @@ export class VerifyService {
       return { outcome: 'rejected' };
     }
 
-    // SVG is rasterized only where the tenant opted in; elsewhere it is stored as it is, verified.
-    const rasterize = IMAGE_TYPES.has(realType) || (realType === SVG_TYPE && tenant?.allowSvgRendering === true);
-    if (rasterize || VIDEO_TYPES.has(realType)) {
-      // Verified; the image or video queue makes the variants and moves it to `ready`.
-      await this.files.setVerified(file.id, { sha256: result.sha256, detectedType: realType });
-      const job = rasterize ? 'media.image' : 'media.video';
-      // rerun: a reprocess or re-drive finds the earlier run's finished job under this id.
-      await this.jobs.enqueue(job, { v: 1, fileId: file.id }, { jobId: `${job}-${file.id}`, rerun: true });
-      return { outcome: `routed:${job}` };
+    const facts = { sha256: result.sha256, detectedType: realType, size: result.size };
+    if (tenant?.scanUploads !== false) {
+      // Not ready (nor processed) before a clean malware scan: its queue routes it on (issue #15).
+      await this.files.setVerified(file.id, { sha256: facts.sha256, detectedType: realType });
+      await this.jobs.enqueue('media.scan', { v: 1, fileId: file.id }, { jobId: `media.scan-${file.id}`, rerun: true });
+      return { outcome: 'routed:media.scan' };
     }
-    const ready = await this.lifecycle.markReady(
-      file.id,
-      { sha256: result.sha256, detectedType: realType },
-      { detectedType: realType, sha256: result.sha256, size: result.size },
-    );
-    if (ready) this.logger.log({ fileId: file.id, detectedType: realType }, 'file verified');
-    return { outcome: ready ? 'ready' : `skipped:${file.status}` };
+    return { outcome: await this.router.route(file, facts, tenant) };
   }
 }

@@ -242,9 +242,22 @@ export const mediaEnv = z.object({
   /** Which media queues this deployment serves, so image and video work scale apart. */
   MEDIA_QUEUES: z
     .string()
-    .default('verify,image,video,transcode')
+    .default('verify,scan,image,video,transcode')
     .transform(commaList)
-    .pipe(z.array(z.enum(['verify', 'image', 'video', 'transcode'])).min(1)),
+    .pipe(z.array(z.enum(['verify', 'scan', 'image', 'video', 'transcode'])).min(1)),
+  /** The ClamAV daemon that scans files before they are ready (issue #15, docs/adr/0023). */
+  CLAMD_HOST: z.string().min(1).default('127.0.0.1'),
+  CLAMD_PORT: port.default(3310),
+  /** No answer from clamd for this long (connecting, or for the verdict): the scan is retried later. */
+  CLAMD_TIMEOUT_MS: positiveInt.default(60_000),
+  /**
+   * Files larger than this are not sent to clamd (its StreamMaxLength, which must be at least this):
+   * the tenant's scanTooLarge decides (rejected, or ready with `scan: skipped_too_large`).
+   */
+  CLAMD_STREAM_MAX_BYTES: positiveInt.default(100 * 1024 ** 2),
+  /** Malware found: the object is deleted, or first copied under S3_QUARANTINE_PREFIX (never served). */
+  SCAN_INFECTED_ACTION: z.enum(['delete', 'quarantine']).default('delete'),
+  S3_QUARANTINE_PREFIX: z.string().min(1).endsWith('/').default('quarantine/'),
   /** Decompression-bomb guard: images with more pixels are rejected before decoding. */
   IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(100_000_000),
   /** Images larger than this (bytes) get no variants (they become ready as they are). */

@@ -61,6 +61,11 @@ export class FileRepository {
     await this.prisma.file.update({ where: { id }, data: facts });
   }
 
+  /** The malware scan's result (issue #15). */
+  async setScan(id: string, scan: 'clean' | 'skipped_too_large'): Promise<void> {
+    await this.prisma.file.update({ where: { id }, data: { scan } });
+  }
+
   async setUploadId(id: string, s3UploadId: string): Promise<void> {
     await this.prisma.file.update({ where: { id }, data: { s3UploadId } });
   }

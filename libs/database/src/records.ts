@@ -35,6 +35,8 @@ export interface FileRecord {
   durationMs: number | null;
   placeholder: string | null;
   mediaInfo: unknown;
+  /** The malware scan's result; null when not scanned (the tenant scans nothing, or not yet). */
+  scan: 'clean' | 'skipped_too_large' | null;
   etag: string | null;
   expiresAt: Date;
   createdAt: Date;

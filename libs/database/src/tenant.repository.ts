@@ -13,6 +13,8 @@ export interface NewTenant {
   allowedTypes: string[];
   dedupScope: 'owner' | 'tenant';
   allowSvgRendering: boolean;
+  scanUploads: boolean;
+  scanTooLarge: 'reject' | 'skip';
   apiKey: { hash: string; prefix: string };
 }
 
@@ -25,6 +27,10 @@ export interface TenantRecord {
   dedupScope: 'owner' | 'tenant';
   /** SVG files get raster variants (issue #11); off unless the tenant was created with it. */
   allowSvgRendering: boolean;
+  /** Files are ready only after a clean malware scan (issue #15). */
+  scanUploads: boolean;
+  /** A file larger than the scanner takes: rejected, or ready unscanned (`scan: skipped_too_large`). */
+  scanTooLarge: 'reject' | 'skip';
 }
 
 /** What an administrator sees of a tenant: its settings, when it was made, and whether it is being deleted. */
@@ -36,7 +42,9 @@ export interface TenantAdminRecord extends TenantRecord {
 }
 
 /** The settings an administrator may change (absent: unchanged). */
-export type TenantPatch = Partial<Pick<TenantRecord, 'name' | 'quotaBytes' | 'maxFileBytes' | 'allowedTypes' | 'dedupScope' | 'allowSvgRendering'>>;
+export type TenantPatch = Partial<
+  Pick<TenantRecord, 'name' | 'quotaBytes' | 'maxFileBytes' | 'allowedTypes' | 'dedupScope' | 'allowSvgRendering' | 'scanUploads' | 'scanTooLarge'>
+>;
 
 const tenantFields = {
   id: true,
@@ -46,10 +54,12 @@ const tenantFields = {
   allowedTypes: true,
   dedupScope: true,
   allowSvgRendering: true,
+  scanUploads: true,
+  scanTooLarge: true,
 } as const;
 
 const TENANT_COLUMNS = Prisma.raw(`id::text AS "id", name, quota_bytes AS "quotaBytes", max_file_bytes AS "maxFileBytes", allowed_types AS "allowedTypes",
-  dedup_scope::text AS "dedupScope", allow_svg_rendering AS "allowSvgRendering"`);
+  dedup_scope::text AS "dedupScope", allow_svg_rendering AS "allowSvgRendering", scan_uploads AS "scanUploads", scan_too_large::text AS "scanTooLarge"`);
 const ADMIN_COLUMNS = Prisma.raw(`${TENANT_COLUMNS.text}, created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`);
 
 const PATCH_COLUMNS: Record<keyof TenantPatch, (value: never) => Prisma.Sql> = {
@@ -59,6 +69,8 @@ const PATCH_COLUMNS: Record<keyof TenantPatch, (value: never) => Prisma.Sql> = {
   allowedTypes: (v: string[]) => Prisma.sql`allowed_types = ${v}::text[]`,
   dedupScope: (v: string) => Prisma.sql`dedup_scope = ${v}::dedup_scope`,
   allowSvgRendering: (v: boolean) => Prisma.sql`allow_svg_rendering = ${v}`,
+  scanUploads: (v: boolean) => Prisma.sql`scan_uploads = ${v}`,
+  scanTooLarge: (v: string) => Prisma.sql`scan_too_large = ${v}::scan_too_large_policy`,
 };
 
 @Injectable()
@@ -82,6 +94,8 @@ export class TenantRepository {
         allowedTypes: tenant.allowedTypes,
         dedupScope: tenant.dedupScope,
         allowSvgRendering: tenant.allowSvgRendering,
+        scanUploads: tenant.scanUploads,
+        scanTooLarge: tenant.scanTooLarge,
         apiKeys: { create: { keyHash: tenant.apiKey.hash, prefix: tenant.apiKey.prefix } },
         quota: { create: {} },
       },

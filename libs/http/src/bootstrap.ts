@@ -34,7 +34,7 @@ export async function createHttpApp(module: AppEntry, options: Pick<HttpServiceO
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     // Fastify's default (100) is shorter than a user token, which Uppy 6 carries as a path
     // parameter (/companion/t/{userToken}); longer parameters still answer 414.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     genReqId: requestIdOf,
     // Keep-alive sockets would hold a graceful close open; idle ones are closed at once.
     forceCloseConnections: 'idle',

@@ -4,3 +4,4 @@ export * from './video';
 export * from './sha256-off-thread';
 export * from './text-types';
 export * from './type-agreement';
+export * from './clamd';

@@ -9,6 +9,8 @@ export const QUEUES = {
   tracker: { concurrency: 8 },
   /** media-processor, one queue per kind of work (MEDIA_QUEUES picks which a deployment serves). */
   'media-verify': { concurrency: 4 },
+  /** Malware scans: clamd does the CPU work, so a worker waits on it; scaled with clamd. */
+  'media-scan': { concurrency: 4 },
   'media-image': { concurrency: 2 },
   'media-video': { concurrency: 1 },
   /** The optional 720p rendition: minutes of CPU per video, so it scales on its own. */
@@ -33,6 +35,8 @@ export interface JobPayloads {
   'upload.part-reported': Versioned & { fileId: string; partNumber: number; etag: string; size: number };
   /** Verify a stored file: streamed SHA-256, magic-byte type, the tenant's allowed types. */
   'media.verify': Versioned & { fileId: string };
+  /** Scan a verified file for malware (clamd) before it goes on to its media queue or `ready`. */
+  'media.scan': Versioned & { fileId: string };
   /** Thumbnail, preview and placeholder of a verified image. */
   'media.image': Versioned & { fileId: string };
   /** Duration, dimensions, codecs and a poster frame of a verified video. */
@@ -88,6 +92,9 @@ export const JOBS: Record<JobName, JobDefinition> = {
   'storage-events.prune': { queue: 'tracker', options: housekeeping, everyMs: 60 * 60_000 },
   // Transient storage errors are retried; a failed check is not an error but a rejection.
   'media.verify': { queue: 'media-verify', options: storageWork },
+  // The scanner down or slow is waited out: 12 tries from 2 s doubling (about 2 hours), then the
+  // reconciler's re-drive of files stuck in processing. Malware found is a result, not an error.
+  'media.scan': { queue: 'media-scan', options: { ...storageWork, attempts: 12, backoff: { type: 'exponential', delay: 2_000 } } },
   // A corrupt image is a result (rejected), not an error: retries are for storage hiccups only.
   'media.image': { queue: 'media-image', options: { ...storageWork, attempts: 4 } },
   'media.video': { queue: 'media-video', options: { ...storageWork, attempts: 3 } },

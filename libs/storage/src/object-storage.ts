@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import {
+  CopyObjectCommand,
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -93,6 +94,16 @@ export class ObjectStorage {
       this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentType: contentType, ContentLength: size })),
     );
     return size;
+  }
+
+  /**
+   * A server-side copy within the bucket (up to 5 GiB, S3's limit for one CopyObject): nothing
+   * passes through this process. Used to keep infected files under the quarantine prefix.
+   */
+  async copy(from: string, to: string): Promise<void> {
+    await this.call('CopyObject', () =>
+      this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}` })),
+    );
   }
 
   /** Idempotent: deleting a missing object succeeds, as in S3. */

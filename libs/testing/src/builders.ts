@@ -40,6 +40,7 @@ export function aFile(overrides: Partial<FileRecord> = {}): FileRecord {
     durationMs: null,
     placeholder: null,
     mediaInfo: null,
+    scan: null,
     etag: null,
     expiresAt: new Date(at.getTime() + 86_400_000),
     createdAt: at,
@@ -76,6 +77,8 @@ export function aTenant(overrides: Partial<TenantRecord> = {}): TenantRecord {
     maxFileBytes: 5n * 1024n ** 3n,
     allowedTypes: [],
     dedupScope: 'owner',
+    scanUploads: true,
+    scanTooLarge: 'reject',
     allowSvgRendering: false,
     ...overrides,
   };

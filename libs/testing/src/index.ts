@@ -9,3 +9,4 @@ export * from './media';
 export * from './builders';
 export * from './strict-mock';
 export * from './hostile-input';
+export * from './clamd';

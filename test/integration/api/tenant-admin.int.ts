@@ -50,6 +50,8 @@ describe('upload-api: tenant administration (real Postgres, Redis, moto)', () =>
       allowedTypes: [],
       dedupScope: 'owner',
       allowSvgRendering: false,
+      scanUploads: true,
+      scanTooLarge: 'reject',
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       deletedAt: null,
@@ -94,7 +96,25 @@ describe('upload-api: tenant administration (real Postgres, Redis, moto)', () =>
     expect((await initiate(tenant.apiKey, 5, 'alice', 'text/plain')).body.code).toBe('type_not_allowed');
     expect((await initiate(tenant.apiKey, 5, 'alice', 'image/png')).status).toBe(201);
 
-    for (const body of [{}, { unknown: 1 }, { name: '' }, { quotaBytes: -1 }, { dedupScope: 'world' }, { allowedTypes: ['nope'] }]) {
+    // The malware scan settings (issue #15): off, and files too large for the scanner let through.
+    const scanning = await api.request('PATCH', `/v1/admin/tenants/${tenant.id}`, admin({ scanUploads: false, scanTooLarge: 'skip' }));
+    expect(scanning.body).toMatchObject({ scanUploads: false, scanTooLarge: 'skip', name: 'patched' });
+    const [settings] = await api.sql<{ scan_uploads: boolean; scan_too_large: string }>(
+      'SELECT scan_uploads, scan_too_large::text FROM tenants WHERE id = $1',
+      [tenant.id],
+    );
+    expect(settings).toEqual({ scan_uploads: false, scan_too_large: 'skip' });
+
+    for (const body of [
+      {},
+      { unknown: 1 },
+      { name: '' },
+      { quotaBytes: -1 },
+      { dedupScope: 'world' },
+      { allowedTypes: ['nope'] },
+      { scanUploads: 'no' },
+      { scanTooLarge: 'maybe' },
+    ]) {
       const res = await api.request('PATCH', `/v1/admin/tenants/${tenant.id}`, admin(body));
       expect([res.status, res.body.code]).toEqual([400, 'validation_failed']);
     }

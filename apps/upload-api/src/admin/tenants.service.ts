@@ -44,6 +44,8 @@ export class TenantsService {
       allowedTypes: normaliseTypes(body.allowedTypes ?? []),
       dedupScope: body.dedupScope ?? 'owner',
       allowSvgRendering: body.allowSvgRendering ?? false,
+      scanUploads: body.scanUploads ?? true,
+      scanTooLarge: body.scanTooLarge ?? 'reject',
       apiKey: { hash: apiKey.hash, prefix: apiKey.prefix },
     });
     this.logger.log({ tenantId: tenant.id, keyPrefix: apiKey.prefix }, 'tenant created');
@@ -56,6 +58,8 @@ export class TenantsService {
       allowedTypes: tenant.allowedTypes,
       dedupScope: tenant.dedupScope,
       allowSvgRendering: tenant.allowSvgRendering ?? false,
+      scanUploads: tenant.scanUploads,
+      scanTooLarge: tenant.scanTooLarge,
     };
   }
 
@@ -90,6 +94,8 @@ export class TenantsService {
       allowedTypes: body.allowedTypes === undefined ? undefined : normaliseTypes(body.allowedTypes),
       dedupScope: body.dedupScope,
       allowSvgRendering: body.allowSvgRendering,
+      scanUploads: body.scanUploads,
+      scanTooLarge: body.scanTooLarge,
     };
     const updated = await this.tenants.update(id, patch);
     if ('missing' in updated) throw await this.notChangeable(id);
@@ -141,6 +147,8 @@ export function tenantView(tenant: TenantAdminRecord): TenantView {
     allowedTypes: tenant.allowedTypes,
     dedupScope: tenant.dedupScope,
     allowSvgRendering: tenant.allowSvgRendering,
+    scanUploads: tenant.scanUploads,
+    scanTooLarge: tenant.scanTooLarge,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
     deletedAt: tenant.deletedAt?.toISOString() ?? null,

@@ -89,6 +89,7 @@ function view(file: FileWithVariants): FileView {
     width: file.width,
     height: file.height,
     placeholder: file.placeholder,
+    scan: file.scan,
     metadata: (file.metadata as Record<string, unknown> | null) ?? null,
     variants: file.variants.map((v) => ({
       name: v.name,

@@ -9,6 +9,11 @@ export const createTenantBody = z
     allowedTypes: z.array(mimePattern).max(100).optional().describe('MIME patterns such as image/*; empty or absent allows every type'),
     dedupScope: z.enum(['owner', 'tenant']).optional().describe('Instant uploads across the owner (default) or the whole tenant'),
     allowSvgRendering: z.boolean().optional().describe('Make raster variants of SVG files (default false: SVGs are stored as they are)'),
+    scanUploads: z.boolean().optional().describe('Scan every file for malware before it is ready (default true)'),
+    scanTooLarge: z
+      .enum(['reject', 'skip'])
+      .optional()
+      .describe('A file larger than the scanner takes: rejected (default), or ready unscanned with `scan: skipped_too_large` in its view'),
   })
   .strict();
 
@@ -23,6 +28,8 @@ export const tenantCreated = z.object({
   allowedTypes: z.array(z.string()),
   dedupScope: z.enum(['owner', 'tenant']),
   allowSvgRendering: z.boolean(),
+  scanUploads: z.boolean(),
+  scanTooLarge: z.enum(['reject', 'skip']),
 });
 
 export type TenantCreated = z.infer<typeof tenantCreated>;
@@ -49,6 +56,8 @@ export const tenantView = z.object({
   allowedTypes: z.array(z.string()),
   dedupScope: z.enum(['owner', 'tenant']),
   allowSvgRendering: z.boolean(),
+  scanUploads: z.boolean(),
+  scanTooLarge: z.enum(['reject', 'skip']),
   createdAt: z.string().datetime(),
   updatedAt: z.string().datetime(),
   deletedAt: z.string().datetime().nullable().describe('Set while the tenant is being deleted: its credentials no longer work and its files are being removed'),

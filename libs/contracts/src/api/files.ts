@@ -25,6 +25,12 @@ export const fileView = z.object({
   width: z.number().int().nullable().describe('Images and video: displayed width'),
   height: z.number().int().nullable(),
   placeholder: z.string().nullable().describe('Images: thumbhash (base64) to show while the thumbnail loads'),
+  scan: z
+    .enum(['clean', 'skipped_too_large'])
+    .nullable()
+    .describe(
+      'The malware scan: clean, skipped_too_large (larger than the scanner takes, and the tenant lets such files through), or null when not scanned (the tenant scans nothing, or not yet)',
+    ),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   variants: z.array(variantView),
 });
