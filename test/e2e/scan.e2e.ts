@@ -22,10 +22,10 @@ describe('malware scanning (media-processor, media-scan queue, clamd)', () => {
   beforeAll(async () => {
     // A small scanner limit, so "too large" needs no large file.
     stack = await startStack({ env: { CLAMD_STREAM_MAX_BYTES: String(MiB) } });
-    const tenant = await createTenant(stack, { name: 'scan' });
+    const tenant = await createTenant(stack, { name: 'scan', scanTooLarge: 'reject' });
     tenantId = tenant.id;
     client = new RawClient(stack.service('upload-api').url, { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice' });
-    const skipping = await createTenant(stack, { name: 'scan-skip', scanTooLarge: 'skip' });
+    const skipping = await createTenant(stack, { name: 'scan-skip' }); // scanTooLarge: skip, the default
     lenient = new RawClient(stack.service('upload-api').url, { authorization: `Bearer ${skipping.apiKey}`, 'x-owner-id': 'bob' });
     storage = new ObjectStorage(testPresigner(stack.storage).s3, stack.storage.S3_BUCKET);
   });
@@ -95,7 +95,7 @@ describe('malware scanning (media-processor, media-scan queue, clamd)', () => {
     }
   }, 90_000);
 
-  it("a file over the scanner's limit: rejected by default; ready with scan skipped_too_large where the tenant allows it", async () => {
+  it("a file over the scanner's limit: ready with scan skipped_too_large by default; rejected where the tenant asks for that", async () => {
     const strict = await client.upload(randomBytes(2 * MiB), 'big.bin', 'application/octet-stream');
     expect(await settled(client, strict)).toBe('rejected');
     expect((await row(strict)).status_reason).toMatch(/^scan_too_large: 2097152 bytes/);

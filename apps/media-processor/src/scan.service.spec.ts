@@ -92,7 +92,7 @@ describe('ScanService', () => {
     expect(calls().map(([call]) => call)).toEqual(['storage.openReadStream', 'clamd.scan']);
   });
 
-  it("over the scanner's limit: never sent; rejected by default, or ready and marked skipped_too_large where the tenant allows", async () => {
+  it("over the scanner's limit: never sent; rejected where the tenant says reject, else ready and marked skipped_too_large", async () => {
     const strict = setup({ file: { size: 20_000n } });
     await expect(strict.service.scan({ v: 1, fileId: strict.file.id })).resolves.toEqual({ outcome: 'rejected' });
     expect(strict.calls()).toEqual([['lifecycle.rejectContent', strict.file, 'scan_too_large: 20000 bytes, more than the scanner takes (10000)']]);

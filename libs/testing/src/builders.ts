@@ -78,7 +78,7 @@ export function aTenant(overrides: Partial<TenantRecord> = {}): TenantRecord {
     allowedTypes: [],
     dedupScope: 'owner',
     scanUploads: true,
-    scanTooLarge: 'reject',
+    scanTooLarge: 'skip',
     allowSvgRendering: false,
     ...overrides,
   };

@@ -51,7 +51,7 @@ describe('upload-api: tenant administration (real Postgres, Redis, moto)', () =>
       dedupScope: 'owner',
       allowSvgRendering: false,
       scanUploads: true,
-      scanTooLarge: 'reject',
+      scanTooLarge: 'skip',
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       deletedAt: null,
@@ -96,14 +96,14 @@ describe('upload-api: tenant administration (real Postgres, Redis, moto)', () =>
     expect((await initiate(tenant.apiKey, 5, 'alice', 'text/plain')).body.code).toBe('type_not_allowed');
     expect((await initiate(tenant.apiKey, 5, 'alice', 'image/png')).status).toBe(201);
 
-    // The malware scan settings (issue #15): off, and files too large for the scanner let through.
-    const scanning = await api.request('PATCH', `/v1/admin/tenants/${tenant.id}`, admin({ scanUploads: false, scanTooLarge: 'skip' }));
-    expect(scanning.body).toMatchObject({ scanUploads: false, scanTooLarge: 'skip', name: 'patched' });
+    // The malware scan settings (issue #15): off, and files too large for the scanner refused.
+    const scanning = await api.request('PATCH', `/v1/admin/tenants/${tenant.id}`, admin({ scanUploads: false, scanTooLarge: 'reject' }));
+    expect(scanning.body).toMatchObject({ scanUploads: false, scanTooLarge: 'reject', name: 'patched' });
     const [settings] = await api.sql<{ scan_uploads: boolean; scan_too_large: string }>(
       'SELECT scan_uploads, scan_too_large::text FROM tenants WHERE id = $1',
       [tenant.id],
     );
-    expect(settings).toEqual({ scan_uploads: false, scan_too_large: 'skip' });
+    expect(settings).toEqual({ scan_uploads: false, scan_too_large: 'reject' });
 
     for (const body of [
       {},

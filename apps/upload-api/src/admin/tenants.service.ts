@@ -45,7 +45,7 @@ export class TenantsService {
       dedupScope: body.dedupScope ?? 'owner',
       allowSvgRendering: body.allowSvgRendering ?? false,
       scanUploads: body.scanUploads ?? true,
-      scanTooLarge: body.scanTooLarge ?? 'reject',
+      scanTooLarge: body.scanTooLarge ?? 'skip',
       apiKey: { hash: apiKey.hash, prefix: apiKey.prefix },
     });
     this.logger.log({ tenantId: tenant.id, keyPrefix: apiKey.prefix }, 'tenant created');

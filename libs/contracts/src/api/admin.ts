@@ -13,7 +13,7 @@ export const createTenantBody = z
     scanTooLarge: z
       .enum(['reject', 'skip'])
       .optional()
-      .describe('A file larger than the scanner takes: rejected (default), or ready unscanned with `scan: skipped_too_large` in its view'),
+      .describe('A file larger than the scanner takes: ready unscanned with `scan: skipped_too_large` in its view (default), or rejected'),
   })
   .strict();
 
