@@ -4,6 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fetch as undiciFetch } from 'undici';
 import { backoffDelay, DEFAULT_RETRY, retryableStatus, sleep, UploadApiError } from '@app/sdk';
 import { causeOf, FileListQuery, FileView, problemError } from '../api';
 import { Context } from '../context';
@@ -160,13 +161,19 @@ export async function downloadCommand(ctx: Context, id: string, flags: { output?
 /**
  * GETs the presigned URL, retrying what is worth retrying (network failures, 408/429/5xx) with a
  * fresh URL each time, like the SDK's part uploads. Once bytes flow, a failure is final.
+ *
+ * Through undici 8, not Node's own fetch: Node 24's bundled undici (7.30) crashes the process
+ * with an uncatchable `assert(!this.paused)` when storage closes the connection while the disk
+ * holds the body back (nodejs/undici#5360, fixed in #5474); a store that answers
+ * `Connection: close` (moto, some proxies) makes every large download a coin toss.
  */
 async function fetchFromStorage(presign: () => Promise<string>): Promise<Response & { body: ReadableStream<Uint8Array> }> {
   for (let attempt = 1; ; attempt++) {
     let response: Response | null = null;
     let failure: unknown = null;
     try {
-      response = await fetch(await presign());
+      // undici's Response is the WHATWG one Node's fetch answers too (the same class, a newer build).
+      response = (await undiciFetch(await presign())) as unknown as Response;
     } catch (error) {
       failure = error;
     }
