@@ -30,7 +30,13 @@ export class ScanTooLargeError extends Error {
 }
 
 /** Each INSTREAM chunk is at most this long (clamd reads a 4-byte length, then that many bytes). */
-const CHUNK_BYTES = 64 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Bytes the socket may hold unsent before reading from storage waits. Far above the socket's own
+ * 16 KiB mark: waiting at every chunk serialized storage reads and clamd's scanning (the
+ * benchmark measured 215 MiB/s against 409 MiB/s for the GET alone and 484 for clamdscan).
+ */
+const SOCKET_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /**
  * A client of ClamAV's daemon over TCP (clamd(8), "INSTREAM"): the bytes are streamed from where
@@ -86,9 +92,12 @@ export class ClamdClient {
           const chunk = buffer.subarray(offset, offset + CHUNK_BYTES);
           const header = Buffer.alloc(4);
           header.writeUInt32BE(chunk.length);
+          socket.cork();
           socket.write(header);
-          if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), reply]);
+          socket.write(chunk);
+          socket.uncork();
         }
+        if (socket.writableLength > SOCKET_BUFFER_BYTES) await Promise.race([once(socket, 'drain'), reply]);
         if (answered) break;
       }
       if (!answered) socket.write(Buffer.alloc(4)); // a zero-length chunk ends the stream
