@@ -152,7 +152,7 @@ function readReply(socket: Socket): Promise<string> {
 }
 
 /** The verdict in clamd's reply line. */
-export function verdict(reply: string): ScanVerdict {
+function verdict(reply: string): ScanVerdict {
   if (reply === 'stream: OK') return { infected: false };
   const found = /^stream: (.+) FOUND$/.exec(reply);
   if (found) return { infected: true, signature: found[1] };

@@ -20,8 +20,7 @@ export class CompanionService {
   /** `GET /s3/params`: a single upload of unknown size, sent as a form POST under a bounded policy. */
   async uploadParameters(scope: OwnerScope, query: CompanionParamsQuery) {
     const { form } = await this.uploads.startUnsized(scope, query, 'single');
-    const expires = Math.max(0, Math.round((form!.expiresAt.getTime() - Date.now()) / 1000));
-    return { method: 'POST' as const, url: form!.url, fields: form!.fields, expires };
+    return { method: 'POST' as const, url: form!.url, fields: form!.fields, expires: secondsUntil(form!.expiresAt) };
   }
 
   /** `POST /s3/multipart`. */
@@ -41,7 +40,7 @@ export class CompanionService {
   async signParts(scope: OwnerScope, id: string, key: string, partNumbers: number[]) {
     await this.owned(scope, id, key);
     const { parts } = await this.uploads.signParts(scope, id, { partNumbers });
-    return parts.map((p) => ({ partNumber: p.partNumber, url: p.url, expires: Math.max(0, Math.round((Date.parse(p.expiresAt) - Date.now()) / 1000)) }));
+    return parts.map((p) => ({ partNumber: p.partNumber, url: p.url, expires: secondsUntil(new Date(p.expiresAt)) }));
   }
 
   /** `POST /s3/multipart/{uploadId}/complete`: checked and handed to completion like `POST /v1/uploads/{id}/complete`. */
@@ -64,4 +63,9 @@ export class CompanionService {
     if (!file || file.storageKey !== key) throw new DomainError('not_found', 'No such upload.');
     return file;
   }
+}
+
+/** Companion answers how long a signature lasts in seconds (`expires`), not when it ends. */
+function secondsUntil(at: Date): number {
+  return Math.max(0, Math.round((at.getTime() - Date.now()) / 1000));
 }
