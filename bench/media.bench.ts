@@ -65,25 +65,43 @@ export async function benchMedia(): Promise<Record<string, number>> {
     await timeIt(async () => inspect(await storage.openReadStream(key))),
   );
 
-  // 3. Malware scan (issue #15): the same 256 MiB streamed from storage to clamd by the scan
-  //    stage's client, vs clamdscan --stream sending the same bytes from a local file to the same
-  //    clamd (the baseline: ClamAV's own client with no storage read in the way).
+  // 3. Malware scan (issue #15): the same 256 MiB read from storage and sent to clamd the way the
+  //    scan stage does it, vs clamdscan --stream sending the same bytes from a local file to the
+  //    same clamd (the baseline: ClamAV's own client with no storage read in the way). clamdscan
+  //    sends at most the StreamMaxLength of its own configuration (100 MiB when unset), then ends
+  //    the stream, and clamd answers for what it got: its configuration says 512 MiB, as clamd's
+  //    does, or the baseline sends 100 MiB and is timed as 256. Both streams are above clamd's
+  //    MaxFileSize (100 MiB by default), which clamd stores but does not match signatures in:
+  //    what is compared is getting the bytes into clamd (docs/adr/0023-malware-scanning.md).
   const scanDir = mkdtempSync(path.join(tmpdir(), 'bench-scan-'));
   const local = path.join(scanDir, 'scan.bin');
   writeFileSync(local, bytes);
   const clamd = new PrivateClamd(await freePort(), { streamMaxBytes: 512 * MiB });
   await clamd.start();
   const clamdConf = path.join(scanDir, 'clamd.conf');
-  writeFileSync(clamdConf, `TCPSocket ${clamd.port}\nTCPAddr 127.0.0.1\n`);
-  const clamdscan = () => execFileSync('clamdscan', ['--stream', '--no-summary', '-c', clamdConf, local], { stdio: 'ignore' });
+  writeFileSync(clamdConf, `TCPSocket ${clamd.port}\nTCPAddr 127.0.0.1\nStreamMaxLength ${512 * MiB}\n`);
+  // Timed by a shell around it: forking from this process, hundreds of MiB resident by now, costs
+  // tens of milliseconds that are not clamdscan's (55-68 ms from a 1 GiB node process here).
+  const timeClamdscan = () => {
+    const script = 'start=$(date +%s%N); clamdscan --stream --no-summary -c "$1" "$2" >/dev/null || exit; echo $(($(date +%s%N) - start))';
+    return Number(execFileSync('sh', ['-c', script, 'sh', clamdConf, local], { encoding: 'utf8' })) / 1e6;
+  };
   const client = new ClamdClient({ host: '127.0.0.1', port: clamd.port, timeoutMs: 120_000, streamMaxBytes: 512 * MiB });
   const scanFromStorage = async () => {
-    const verdict = await client.scan(await storage.openReadStream(key));
+    const verdict = await client.scan(storage.readLent(key));
     if (verdict.infected) throw new Error(`random bytes found infected: ${verdict.signature}`);
   };
-  clamdscan();
-  const clamdscanMs = Math.min(await timeIt(() => Promise.resolve(clamdscan())), await timeIt(() => Promise.resolve(clamdscan())));
-  const scanMs = Math.min(await timeIt(scanFromStorage), await timeIt(scanFromStorage));
+  timeClamdscan();
+  await scanFromStorage();
+  // Taken in turns, so that load from outside the benchmark weighs on both alike.
+  const clamdscanRuns: number[] = [];
+  const scanRuns: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    clamdscanRuns.push(timeClamdscan());
+    scanRuns.push(await timeIt(scanFromStorage));
+  }
+  const clamdscanMs = Math.min(...clamdscanRuns);
+  const scanMs = Math.min(...scanRuns);
   await clamd.dispose();
   rmSync(scanDir, { recursive: true, force: true });
   await storage.delete(key);

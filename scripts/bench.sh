@@ -13,6 +13,7 @@ cd "$ROOT"
 ensure_postgres "$TEST_POSTGRES_URL"
 ensure_redis "$TEST_REDIS_URL"
 ensure_clamav # the media benchmark's scan runs a clamd of its own
+ensure_ffmpeg # and its poster extraction runs ffmpeg
 started=0
 moto_up "$BENCH_MOTO_PORT" || started=1
 ensure_moto "$BENCH_MOTO_PORT" "$STACK_DIR/bench/moto.pid" "$STACK_DIR/bench/moto.log"

@@ -215,6 +215,8 @@ TCPSocket $port
 TCPAddr 127.0.0.1
 DatabaseDirectory $ROOT/test/fixtures/clamav
 StreamMaxLength ${CLAMD_STREAM_MAX_BYTES:-104857600}
+MaxFileSize ${CLAMD_STREAM_MAX_BYTES:-104857600}
+MaxScanSize ${CLAMD_STREAM_MAX_BYTES:-104857600}
 PidFile $dir/clamd.pid
 LogFile $dir/clamd.log
 Foreground no
@@ -223,6 +225,14 @@ CONF
   /usr/sbin/clamd -c "$dir/clamd.conf" || die "clamd did not start (see $dir/clamd.log)"
   for _ in $(seq 1 50); do clamd_up "$port" && return; sleep 0.2; done
   die "clamd is not answering on $port (see $dir/clamd.log)"
+}
+
+# nginx as the local CDN (CDN=nginx npm run up, the e2e tier): Debian's nginx-light has proxy_cache
+# and secure_link. Its package would start a server on port 80; nothing here needs that one.
+ensure_nginx() {
+  { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && return
+  log "installing nginx-light (apt)"
+  (apt-get install -y -qq nginx-light >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null)) || die "could not install nginx-light"
 }
 
 # Headless Chromium for the SDK's browser test (Debian's package; playwright cannot download here).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm test: the tiers, starting whatever they need (Node 24, dependencies, Postgres, Redis,
-# a test moto on its own port, ffmpeg, the build; Ceph RGW for the conformance tier).
+# a test moto on its own port, ffmpeg, ClamAV, nginx, the build; Ceph RGW for the conformance tier).
 # Usage: scripts/test.sh [all|unit|integration|conformance|e2e]
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -76,6 +76,7 @@ case "$TIER" in
     prepare_services
     ensure_ffmpeg # the integration tier's video adapter test runs ffmpeg too
     ensure_clamav # the suites start clamd of their own (PrivateClamd) on test/fixtures/clamav
+    ensure_nginx  # and nginx as a CDN of their own (PrivateNginx), from deploy/nginx/nginx.conf.template
     if [ "$TIER" != integration ]; then
       ensure_chromium
       # Uppy 5 for test/e2e/uppy.e2e.ts: an install of its own (npm aliasing breaks its peers).

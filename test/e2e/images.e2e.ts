@@ -128,11 +128,16 @@ describe('images (media-processor, media-image queue)', () => {
     expect(await settled(id)).toBe('ready');
     await jobs.close();
     redis.disconnect();
-    const variants = await stack.sql<{ name: string }>('SELECT name FROM variants WHERE file_id = $1 ORDER BY name', [id]);
+    const variants = await stack.sql<{ name: string; storage_key: string }>('SELECT name, storage_key FROM variants WHERE file_id = $1 ORDER BY name', [id]);
     expect(variants.map((v) => v.name)).toEqual(['preview', 'thumb']);
+    // Content-addressed keys (<name>.<digest>): the bucket holds exactly the two the rows name.
     const { s3 } = testPresigner(stack.storage);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: stack.storage.S3_BUCKET, Prefix: `variants/${file.tenant_id}/${id}/` }));
-    expect((listed.Contents ?? []).map((o) => o.Key!.split('/').pop()).sort()).toEqual(['preview', 'thumb']);
+    expect((listed.Contents ?? []).map((o) => o.Key!).sort()).toEqual(variants.map((v) => v.storage_key).sort());
+    expect(variants.map((v) => v.storage_key.split('/').pop())).toEqual([
+      expect.stringMatching(/^preview\.[0-9a-f]{16}$/),
+      expect.stringMatching(/^thumb\.[0-9a-f]{16}$/),
+    ]);
   });
   it('an SVG with a script declared image/png is rejected as a type mismatch, never decoded (issue #11)', async () => {
     const id = await client.upload(SVG_WITH_SCRIPT, 'cat.png', 'image/png');

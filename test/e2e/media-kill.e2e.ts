@@ -62,6 +62,16 @@ describe('media-processor killed in the middle of a job', () => {
     const listed = await testPresigner(stack.storage).s3.send(
       new ListObjectsV2Command({ Bucket: stack.storage.S3_BUCKET, Prefix: `variants/${file.tenant_id}/${id}/` }),
     );
-    expect((listed.Contents ?? []).map((o) => o.Key!.split('/').pop()).sort()).toEqual(['preview', 'thumb']);
+    // One object per variant, under its content-addressed key (<name>.<digest>).
+    expect(
+      (listed.Contents ?? [])
+        .map((o) =>
+          o
+            .Key!.split('/')
+            .pop()!
+            .replace(/\.[0-9a-f]{16}$/, ''),
+        )
+        .sort(),
+    ).toEqual(['preview', 'thumb']);
   });
 });

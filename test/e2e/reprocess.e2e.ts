@@ -55,7 +55,15 @@ describe('reprocessing, renditions and failed jobs (media-processor)', () => {
     const { s3 } = testPresigner(stack.storage);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: stack.storage.S3_BUCKET, Prefix: `variants/${tenantId}/${id}/` }));
     s3.destroy();
-    return (listed.Contents ?? []).map((o) => o.Key!.split('/').pop()!).sort();
+    // Variant names, from content-addressed keys (<name>.<digest>).
+    return (listed.Contents ?? [])
+      .map((o) =>
+        o
+          .Key!.split('/')
+          .pop()!
+          .replace(/\.[0-9a-f]{16}$/, ''),
+      )
+      .sort();
   };
 
   it('a 1080p video gets its poster, then an H.264/AAC rendition of 720 lines as a later variant', async () => {

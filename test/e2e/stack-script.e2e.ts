@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import sharp from 'sharp';
 import { freePort, testConfig } from '@app/testing';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -18,6 +19,18 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Headers acting for owner alice of a new tenant, made with the admin token `up` printed. */
+async function aliceOfNewTenant(api: string, upOutput: string, name: string): Promise<Record<string, string>> {
+  const adminToken = /Authorization: Bearer (\S+)/.exec(upOutput)?.[1];
+  const res = await fetch(`${api}/v1/admin/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  const tenant = (await res.json()) as { apiKey: string };
+  return { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice', 'content-type': 'application/json' };
 }
 
 /**
@@ -94,15 +107,7 @@ describe('the local stack script', () => {
     expect(Object.keys(tracker.details)).not.toContain('sqs');
 
     const api = `http://127.0.0.1:${ports['upload-api']}`;
-    const adminToken = /Authorization: Bearer (\S+)/.exec(up.stdout)?.[1];
-    const tenant = await (
-      await fetch(`${api}/v1/admin/tenants`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'rgw' }),
-      })
-    ).json();
-    const headers = { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice', 'content-type': 'application/json' };
+    const headers = await aliceOfNewTenant(api, up.stdout, 'rgw');
     const created = await (
       await fetch(`${api}/v1/uploads`, { method: 'POST', headers, body: JSON.stringify({ filename: 'a.txt', size: 5, contentType: 'text/plain' }) })
     ).json();
@@ -116,5 +121,34 @@ describe('the local stack script', () => {
 
     await run('bash', ['scripts/stack.sh', 'down'], { cwd: ROOT, env: rgwEnv, timeout: 120_000 });
     await expect(fetch('http://127.0.0.1:5110/')).rejects.toThrow();
+  });
+
+  it('CDN=nginx up serves thumbnails through nginx in front of the bucket (MISS, then HIT); down stops nginx too', async () => {
+    const cdnPort = await freePort();
+    const cdnEnv = { ...env, CDN: 'nginx', CDN_PORT: String(cdnPort) };
+    const up = await run('bash', ['scripts/stack.sh', 'up'], { cwd: ROOT, env: cdnEnv, timeout: 240_000 });
+    expect(up.stdout).toContain(`CDN (nginx)      http://127.0.0.1:${cdnPort}`);
+
+    const api = `http://127.0.0.1:${ports['upload-api']}`;
+    const headers = await aliceOfNewTenant(api, up.stdout, 'cdn');
+    const png = await sharp({ create: { width: 320, height: 200, channels: 3, background: '#36c' } })
+      .png()
+      .toBuffer();
+    const created = await (
+      await fetch(`${api}/v1/uploads`, { method: 'POST', headers, body: JSON.stringify({ filename: 'a.png', size: png.length, contentType: 'image/png' }) })
+    ).json();
+    expect((await fetch(created.upload.url, { method: 'PUT', headers: created.upload.headers, body: new Uint8Array(png) })).status).toBe(200);
+    let file: { status?: string; thumbUrl?: string | null } = {};
+    for (let i = 0; i < 150 && file.status !== 'ready'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      file = await (await fetch(`${api}/v1/files/${created.id}`, { headers })).json();
+    }
+    expect(file.status).toBe('ready');
+    expect(file.thumbUrl?.startsWith(`http://127.0.0.1:${cdnPort}/variants/`)).toBe(true);
+    expect((await fetch(file.thumbUrl!)).headers.get('x-cache')).toBe('MISS');
+    expect((await fetch(file.thumbUrl!)).headers.get('x-cache')).toBe('HIT');
+
+    await run('bash', ['scripts/stack.sh', 'down'], { cwd: ROOT, env: cdnEnv, timeout: 120_000 });
+    await expect(fetch(`http://127.0.0.1:${cdnPort}/`)).rejects.toThrow();
   });
 });

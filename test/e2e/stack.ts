@@ -6,6 +6,7 @@ import {
   createTestDatabase,
   createTestStorage,
   PrivateClamd,
+  PrivateNginx,
   pushRgwEvents,
   envStrings,
   freePort,
@@ -26,6 +27,8 @@ export interface E2eStack {
   storage: StorageEnv;
   /** The stack's malware scanner: a test may stop and start it (an outage). */
   clamd: PrivateClamd;
+  /** The stack's CDN, with `cdn: 'nginx'`: nginx in front of the bucket, as `CDN=nginx npm run up` runs it. */
+  cdn: PrivateNginx | null;
   /** The bucket's event queue: on moto only (RGW pushes its events to chunk-tracker over HTTP). */
   sqs: StorageTestEnv | null;
   env: Record<string, string>;
@@ -40,16 +43,18 @@ export interface E2eStack {
 /**
  * The four services as real processes on free ports, with their own database (a template clone),
  * their own bucket + queue on the test emulator (or a bucket on Ceph RGW pushing its events to
- * chunk-tracker, `storage: 'rgw'`), and a unique queue prefix in Redis.
+ * chunk-tracker, `storage: 'rgw'`), and a unique queue prefix in Redis. `cdn: 'nginx'` puts a
+ * caching nginx of its own in front of the bucket, whose policy lets it read the variants.
  */
 export async function startStack(
-  opts: { redisUrl?: string; services?: ServiceName[]; env?: Record<string, string>; storage?: 'moto' | 'rgw' } = {},
+  opts: { redisUrl?: string; services?: ServiceName[]; env?: Record<string, string>; storage?: 'moto' | 'rgw'; cdn?: 'nginx' } = {},
 ): Promise<E2eStack> {
   const cfg = testConfig();
   const db = await createTestDatabase(cfg.TEST_POSTGRES_URL);
   const ports = new Map<ServiceName, number>();
-  const rgw = opts.storage === 'rgw' ? await createRgwStorage(cfg) : null;
-  const sqs = rgw ? null : await createTestStorage(cfg.TEST_MOTO_URL, { visibilityTimeoutSeconds: 10 });
+  const cdnEnv = opts.cdn ? { CDN: opts.cdn, CDN_ORIGIN_SOURCE_CIDRS: ['127.0.0.1/32'] } : undefined;
+  const rgw = opts.storage === 'rgw' ? await createRgwStorage(cfg, { cdn: cdnEnv }) : null;
+  const sqs = rgw ? null : await createTestStorage(cfg.TEST_MOTO_URL, { visibilityTimeoutSeconds: 10, cdn: cdnEnv });
   let events: Record<string, string> = {};
   if (rgw) {
     // RGW has no SQS: its topic pushes to chunk-tracker (ADR 0018), whose port is chosen first.
@@ -61,6 +66,9 @@ export async function startStack(
   const storage: StorageEnv = rgw ? rgw.env : sqs!;
   const clamd = new PrivateClamd(await freePort());
   await clamd.start();
+  const cdnSecret = randomBytes(24).toString('base64url');
+  const cdn = opts.cdn ? new PrivateNginx({ port: await freePort(), secret: cdnSecret, s3: storage }) : null;
+  await cdn?.start();
   const env = envStrings({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
@@ -80,6 +88,7 @@ export async function startStack(
     MEDIA_QUEUES: 'verify,scan,image,video,transcode',
     // Every stack scans with a clamd of its own (a test may stop it), on the shipped signatures.
     CLAMD_PORT: clamd.port,
+    ...(cdn ? { CDN: 'nginx', CDN_BASE_URL: cdn.baseUrl, CDN_NGINX_SECRET: cdnSecret, CDN_ORIGIN_SOURCE_CIDRS: '127.0.0.1/32' } : {}),
     ...opts.env,
   });
   const services = new Map<ServiceName, ServiceProcess>();
@@ -98,6 +107,7 @@ export async function startStack(
     db,
     storage,
     clamd,
+    cdn,
     sqs,
     env,
     services,
@@ -114,6 +124,7 @@ export async function startStack(
       await db.drop();
       await rgw?.dispose();
       await clamd.dispose();
+      await cdn?.dispose();
     },
   };
   try {

@@ -3,7 +3,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '@app/contracts';
 import { bootstrapStorage, createSqsClient, FastPresigner, KeyLayout, ObjectStorage, parseS3Notification } from '@app/storage';
-import { createTestStorage, resetMoto, StorageTestEnv, testConfig, testPresigner } from '@app/testing';
+import { createTestStorage, resetMoto, StorageTestEnv, testConfig, testPosture, testPresigner } from '@app/testing';
 
 const MiB = 1024 * 1024;
 
@@ -138,13 +138,10 @@ describe('storage adapter against the S3+SQS emulator', () => {
 
   it('bootstrap is idempotent and installs the notification, DLQ redrive and lifecycle rule', async () => {
     const options = {
-      bucket: env.S3_BUCKET,
+      ...testPosture(env),
       queueName: new URL(env.SQS_QUEUE_URL).pathname.split('/').pop()!,
-      objectPrefix: 'uploads/',
       maxReceiveCount: 5,
       visibilityTimeoutSeconds: 30,
-      corsOrigins: ['*'],
-      abortIncompleteAfterDays: 1,
     };
     const again = await bootstrapStorage(s3, sqs, options);
     expect(again.queueUrl).toBe(env.SQS_QUEUE_URL);
@@ -157,7 +154,7 @@ describe('storage adapter against the S3+SQS emulator', () => {
   });
 
   it('objects outside the prefix (variants) raise no events', async () => {
-    const variant = keys.variantKey({ tenantId: randomUUID(), fileId: randomUUID() }, 'thumb');
+    const variant = keys.variantKey({ tenantId: randomUUID(), fileId: randomUUID() }, 'thumb', '0123456789abcdef');
     await fetch((await presigner.putObject(variant, { contentType: 'image/webp', contentLength: 1 })).url, {
       method: 'PUT',
       headers: { 'content-type': 'image/webp', 'content-length': '1' },

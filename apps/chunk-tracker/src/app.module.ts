@@ -4,7 +4,8 @@ import { DatabaseHealth, DatabaseModule } from '@app/database';
 import { LifecycleModule } from '@app/lifecycle';
 import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
-import { S3Health, SqsHealth, StorageEventsModule, StorageModule } from '@app/storage';
+import { BucketPostureModule, S3Health, SqsHealth, StorageEventsModule, StorageModule } from '@app/storage';
+import { BucketPostureCheck } from './bucket-posture-check';
 import type { TrackerConfig } from './config';
 import { CompletionService } from './completion.service';
 import { HousekeepingService } from './housekeeping.service';
@@ -35,12 +36,13 @@ export class ChunkTrackerModule {
         }),
         DatabaseModule,
         StorageModule,
+        BucketPostureModule,
         ...(push ? [] : [StorageEventsModule]),
         LifecycleModule,
         QueueModule.forRoot({ serve: ['tracker'], intervals: { 'uploads.reconcile': config.RECONCILE_INTERVAL_MS } }),
       ],
       controllers: push ? [StorageEventsPushController] : [],
-      providers: [StorageEventsService, HousekeepingService, CompletionService, ReconcilerService, ...eventSource],
+      providers: [StorageEventsService, HousekeepingService, CompletionService, ReconcilerService, BucketPostureCheck, ...eventSource],
     };
   }
 }

@@ -33,3 +33,18 @@ describe('trackerEnv: the storage event source', () => {
     ]);
   });
 });
+
+describe('trackerEnv: the bucket posture it checks at start', () => {
+  it('reports a posture that cannot be built with every other bad variable, by name', () => {
+    expect(problemsOf({ S3_SSE: 'aws:kms', CDN: 'cloudfront', CDN_ORIGIN_SOURCE_CIDRS: '10.0.0.0/8' })).toEqual([
+      'S3_SSE_KMS_KEY_ID: is required with S3_SSE=aws:kms',
+      'CDN_CLOUDFRONT_DISTRIBUTION_ARN: is required with CDN=cloudfront (the bucket policy lets that distribution read)',
+      'SQS_QUEUE_URL: is required with STORAGE_EVENTS=sqs',
+    ]);
+  });
+
+  it('reads the CDN and quarantine settings the bucket policy is made from', () => {
+    const config = loadConfig(trackerEnv, { ...base, SQS_QUEUE_URL: 'http://sqs/q', CDN: 'nginx', CDN_ORIGIN_SOURCE_CIDRS: '10.0.0.0/8' });
+    expect(config).toMatchObject({ CDN: 'nginx', CDN_ORIGIN_SOURCE_CIDRS: ['10.0.0.0/8'], S3_QUARANTINE_PREFIX: 'quarantine/', S3_SSE: 'AES256' });
+  });
+});

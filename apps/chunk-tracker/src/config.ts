@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { baseEnv, databaseEnv, port, reconcileEnv, redisEnv, retentionEnv, sqsEnv, storageEnv, storageEventsEnv } from '@app/config';
+import { baseEnv, cdnEnv, databaseEnv, mediaEnv, port, reconcileEnv, redisEnv, retentionEnv, sqsEnv, storageEnv, storageEventsEnv } from '@app/config';
+import { refineBucketPosture } from '@app/storage';
 
 export const trackerEnv = baseEnv
   .extend(databaseEnv.shape)
@@ -11,8 +12,13 @@ export const trackerEnv = baseEnv
   .extend({ SQS_QUEUE_URL: sqsEnv.shape.SQS_QUEUE_URL.optional() })
   .extend(retentionEnv.shape)
   .extend(reconcileEnv.shape)
+  // What the bucket's posture is built from, so the tracker can compare the bucket with it at
+  // start (bucket-posture-check.ts): where the CDN reads from, and the prefix it must not.
+  .extend(cdnEnv.pick({ CDN: true, CDN_CLOUDFRONT_DISTRIBUTION_ARN: true, CDN_ORIGIN_SOURCE_CIDRS: true }).shape)
+  .extend(mediaEnv.pick({ S3_QUARANTINE_PREFIX: true }).shape)
   .extend({ CHUNK_TRACKER_PORT: port.default(3002) })
   .superRefine((c, ctx) => {
+    refineBucketPosture(c, ctx);
     if (c.STORAGE_EVENTS === 'sqs' && !c.SQS_QUEUE_URL)
       ctx.addIssue({ code: 'custom', path: ['SQS_QUEUE_URL'], message: 'is required with STORAGE_EVENTS=sqs' });
     if (c.STORAGE_EVENTS === 'http-push' && !c.STORAGE_EVENTS_PUSH_SECRETS.length)

@@ -8,6 +8,7 @@ import { S3Health, StorageModule } from '@app/storage';
 import { MediaProcessorConfig, servedMediaQueues } from './config';
 import { ImageService } from './image.service';
 import { MediaRouter } from './media-router';
+import { VariantStore } from './variant-store';
 import { ReprocessService } from './reprocess.service';
 import { ScanService } from './scan.service';
 import { TranscodeService } from './transcode.service';
@@ -39,6 +40,7 @@ export class MediaProcessorModule {
       // Handlers of queues this deployment does not serve are left out (the registry check insists).
       providers: [
         MediaRouter,
+        VariantStore,
         ...(config.MEDIA_QUEUES.includes('verify') ? [VerifyService, ReprocessService] : []),
         ...(config.MEDIA_QUEUES.includes('scan') ? [ScanService] : []),
         ...(config.MEDIA_QUEUES.includes('image') ? [ImageService] : []),

@@ -1,13 +1,16 @@
 import { z } from 'zod';
 import { baseEnv, databaseEnv, mediaEnv, port, redisEnv, storageEnv } from '@app/config';
 import type { QueueName } from '@app/queue';
+import { refineStorageEnv } from '@app/storage';
 
 export const mediaProcessorEnv = baseEnv
   .extend(databaseEnv.shape)
   .extend(redisEnv.shape)
   .extend(storageEnv.shape)
   .extend(mediaEnv.shape)
-  .extend({ MEDIA_PROCESSOR_PORT: port.default(3003) });
+  .extend({ MEDIA_PROCESSOR_PORT: port.default(3003) })
+  // S3_SSE and its key, reported with every other bad variable.
+  .superRefine(refineStorageEnv);
 
 export type MediaProcessorConfig = z.infer<typeof mediaProcessorEnv>;
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { mediaEnv } from '@app/config';
 import type { FileRecord, TenantRepository, VariantRepository } from '@app/database';
@@ -9,6 +10,7 @@ import { KeyLayout } from '@app/storage';
 import type { ObjectStorage } from '@app/storage';
 import { aFile, aTenant, strictMock, callsInOrder } from '@app/testing';
 import { ImageService } from './image.service';
+import { IMMUTABLE, VariantStore } from './variant-store';
 
 // swc rewrites `@app/media` to this relative path in the compiled service (jest.config.js), and jest
 // matches mocks by resolved file: mocking the alias would leave the service on the real sharp.
@@ -44,10 +46,10 @@ function setup(opts: { file?: Partial<FileRecord>; render?: () => Promise<Render
     fail: async (f) => ({ ...f, status: 'failed' }),
   });
   const tenants = strictMock<TenantRepository>('tenants', { find: async () => aTenant({ allowSvgRendering: opts.allowSvgRendering ?? false }) });
-  const variants = strictMock<VariantRepository>('variants', { upsert: async () => undefined });
+  const variants = strictMock<VariantRepository>('variants', { upsert: async () => undefined, keyOf: async () => null });
   const storage = strictMock<ObjectStorage>('storage', { openReadStream: async () => Readable.from(chunks), put: async () => undefined });
   // A mock has only the public members: the classes' private fields make the casts necessary.
-  const service = new ImageService(config, lifecycle, variants, storage, keys, tenants);
+  const service = new ImageService(config, lifecycle, new VariantStore(storage, keys, variants), storage, tenants);
   const calls = () => callsInOrder({ lifecycle, tenants, variants, storage, media: { renderImage: render } });
   const decoding = [
     ['lifecycle.reread', file.id, 'processing'],
@@ -131,17 +133,20 @@ describe('ImageService', () => {
     expect(calls()).toEqual(decoding);
   });
 
-  it('stores each variant under its fixed key and records it, then marks the file ready with its dimensions and placeholder', async () => {
+  it('stores each variant under a key naming its bytes, immutable, and records it, then marks the file ready with its dimensions and placeholder', async () => {
     const { file, service, calls, decoding } = setup();
     await expect(service.render({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'ready' });
-    const thumbKey = `variants/${file.tenantId}/${file.id}/thumb`;
-    const previewKey = `variants/${file.tenantId}/${file.id}/preview`;
     const [thumb, preview] = rendered.variants;
+    const digest = (body: Buffer) => createHash('sha256').update(body).digest('hex').slice(0, 16);
+    const thumbKey = `variants/${file.tenantId}/${file.id}/thumb.${digest(thumb.body)}`;
+    const previewKey = `variants/${file.tenantId}/${file.id}/preview.${digest(preview.body)}`;
     expect(calls()).toEqual([
       ...decoding,
-      ['storage.put', thumbKey, thumb.body, 'image/webp'],
+      ['storage.put', thumbKey, thumb.body, 'image/webp', { cacheControl: IMMUTABLE }],
+      ['variants.keyOf', file.id, 'thumb'],
       ['variants.upsert', file.id, { name: 'thumb', storageKey: thumbKey, contentType: 'image/webp', size: thumb.body.length, width: 256, height: 192 }],
-      ['storage.put', previewKey, preview.body, 'image/webp'],
+      ['storage.put', previewKey, preview.body, 'image/webp', { cacheControl: IMMUTABLE }],
+      ['variants.keyOf', file.id, 'preview'],
       [
         'variants.upsert',
         file.id,

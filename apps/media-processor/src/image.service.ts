@@ -2,16 +2,17 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { buffer } from 'node:stream/consumers';
 import { APP_CONFIG } from '@app/config';
 import type { MediaEnv } from '@app/config';
-import { TenantRepository, VariantRepository } from '@app/database';
+import { TenantRepository } from '@app/database';
 import { FileLifecycle } from '@app/lifecycle';
 import { MediaError, renderImage, SVG_TYPE } from '@app/media';
 import { JobPayloads, OnJob } from '@app/queue';
-import { KeyLayout, ObjectStorage } from '@app/storage';
+import { ObjectStorage } from '@app/storage';
+import { VariantStore } from './variant-store';
 
 /**
- * Images: `thumb` and `preview` variants and a placeholder, then `ready`. Variants have fixed keys
- * (variants/<tenant>/<file>/<name>, outside the event prefix) and one row per name, so a re-run
- * overwrites both and leaves no orphan. A bad image is a result (`rejected` with its reason), not
+ * Images: `thumb` and `preview` variants and a placeholder, then `ready`. Variants are written
+ * under content-addressed keys (outside the event prefix) with one row per name, so a re-run
+ * replaces both and leaves no orphan (VariantStore). A bad image is a result (`rejected` with its reason), not
  * an error to retry; so is one that outlasts IMAGE_TIMEOUT_SECONDS (`failed`, its bytes kept for a
  * reprocess), and the worker moves on. SVG is drawn only for a tenant that allows it (issue #11).
  */
@@ -22,9 +23,8 @@ export class ImageService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: MediaEnv,
     private readonly lifecycle: FileLifecycle,
-    private readonly variants: VariantRepository,
+    private readonly variants: VariantStore,
     private readonly storage: ObjectStorage,
-    private readonly keys: KeyLayout,
     private readonly tenants: TenantRepository,
   ) {}
 
@@ -55,9 +55,8 @@ export class ImageService {
       return { outcome: 'rejected' };
     }
     for (const v of rendered.variants) {
-      const key = this.keys.variantKey({ tenantId: file.tenantId, fileId: file.id }, v.name);
-      await this.storage.put(key, v.body, v.contentType);
-      await this.variants.upsert(file.id, { name: v.name, storageKey: key, contentType: v.contentType, size: v.body.length, width: v.width, height: v.height });
+      const key = await this.variants.write({ tenantId: file.tenantId, fileId: file.id }, v.name, v.body, v.contentType);
+      await this.variants.record(file.id, { name: v.name, storageKey: key, contentType: v.contentType, size: v.body.length, width: v.width, height: v.height });
     }
     await this.lifecycle.markReady(
       file.id,

@@ -21,7 +21,7 @@ export function expectedVariants(config: Pick<MediaEnv, 'IMAGE_MAX_INPUT_BYTES' 
 /**
  * Re-runs processing (POST /v1/admin/reprocess): one file, or a sweep over every ready or failed
  * media file missing a variant. A file goes back to `processing` (a `file.processing` change) and
- * through verification again, whose image and video jobs replace variants under the same keys:
+ * through verification again, whose image and video jobs replace its variants (VariantStore):
  * re-running never leaves a second copy or an orphan object.
  */
 @Injectable()

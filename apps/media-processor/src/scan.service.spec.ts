@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { Readable } from 'node:stream';
 import type { FileRecord, FileRepository, TenantRepository } from '@app/database';
 import type { FileLifecycle } from '@app/lifecycle';
 import { ClamdClient, ScannerUnavailableError } from '@app/media';
@@ -29,7 +28,9 @@ function setup(
   opts: { file?: Partial<FileRecord>; verdict?: ScanVerdict | Error; config?: Partial<MediaProcessorConfig>; scanTooLarge?: 'reject' | 'skip' } = {},
 ) {
   const file = aFile({ status: 'processing', size: 4096n, contentType: 'application/pdf', detectedType: 'application/pdf', sha256: SHA, ...opts.file });
-  const stream = Readable.from([Buffer.from('stored bytes')]);
+  const reads = (async function* () {
+    yield { bytes: Buffer.from('stored bytes'), release: () => undefined };
+  })();
   const scan = jest.spyOn(ClamdClient.prototype, 'scan').mockReset();
   if (opts.verdict instanceof Error) scan.mockRejectedValue(opts.verdict);
   else scan.mockResolvedValue(opts.verdict ?? { infected: false });
@@ -40,23 +41,23 @@ function setup(
   });
   const files = strictMock<FileRepository>('files', { setScan: async () => undefined, setVerified: async () => undefined });
   const tenants = strictMock<TenantRepository>('tenants', { find: async () => aTenant({ id: file.tenantId, scanTooLarge: opts.scanTooLarge ?? 'reject' }) });
-  const storage = strictMock<ObjectStorage>('storage', { openReadStream: async () => stream, copy: async () => undefined });
+  const storage = strictMock<ObjectStorage>('storage', { readLent: () => reads, copy: async () => undefined });
   const jobs = strictMock<JobQueue>('jobs', { enqueue: async () => 'job-1' });
   const config = { ...CONFIG, ...opts.config } as MediaProcessorConfig;
   const service = new ScanService(config, files, tenants, storage, lifecycle, new MediaRouter(files, jobs, lifecycle), jobs, new MetricsService('test'));
   const calls = () => callsInOrder({ lifecycle, files, storage, jobs, clamd: { scan } }).filter(([call]) => call !== 'lifecycle.reread');
-  return { file, service, calls, stream };
+  return { file, service, calls, reads };
 }
 
 describe('ScanService', () => {
   afterAll(() => jest.restoreAllMocks());
 
   it('streams the stored bytes to clamd; clean: records it and routes the file on (ready)', async () => {
-    const { file, service, calls, stream } = setup();
+    const { file, service, calls, reads } = setup();
     await expect(service.scan({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'ready' });
     expect(calls()).toEqual([
-      ['storage.openReadStream', file.storageKey],
-      ['clamd.scan', stream],
+      ['storage.readLent', file.storageKey],
+      ['clamd.scan', reads],
       ['files.setScan', file.id, 'clean'],
       ['lifecycle.markReady', file.id, { sha256: SHA, detectedType: 'application/pdf' }, { detectedType: 'application/pdf', sha256: SHA, size: 4096 }],
     ]);
@@ -68,11 +69,11 @@ describe('ScanService', () => {
   });
 
   it('malware: rejects the file with the signature in its reason (the lifecycle deletes the object and frees the quota)', async () => {
-    const { file, service, calls, stream } = setup({ verdict: { infected: true, signature: 'Eicar-Test-Signature' } });
+    const { file, service, calls, reads } = setup({ verdict: { infected: true, signature: 'Eicar-Test-Signature' } });
     await expect(service.scan({ v: 1, fileId: file.id })).resolves.toEqual({ outcome: 'rejected' });
     expect(calls()).toEqual([
-      ['storage.openReadStream', file.storageKey],
-      ['clamd.scan', stream],
+      ['storage.readLent', file.storageKey],
+      ['clamd.scan', reads],
       ['lifecycle.rejectContent', file, 'malware: Eicar-Test-Signature'],
     ]);
   });
@@ -89,7 +90,7 @@ describe('ScanService', () => {
   it('clamd unavailable: the job fails (to be retried) and the file is left as it is', async () => {
     const { file, service, calls } = setup({ verdict: new ScannerUnavailableError('connect ECONNREFUSED') });
     await expect(service.scan({ v: 1, fileId: file.id })).rejects.toBeInstanceOf(ScannerUnavailableError);
-    expect(calls().map(([call]) => call)).toEqual(['storage.openReadStream', 'clamd.scan']);
+    expect(calls().map(([call]) => call)).toEqual(['storage.readLent', 'clamd.scan']);
   });
 
   it("over the scanner's limit: never sent; rejected where the tenant says reject, else ready and marked skipped_too_large", async () => {

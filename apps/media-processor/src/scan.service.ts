@@ -57,7 +57,7 @@ export class ScanService {
 
     let found: string | null;
     try {
-      const verdict = await this.clamd.scan(await this.storage.openReadStream(file.storageKey));
+      const verdict = await this.clamd.scan(this.storage.readLent(file.storageKey));
       found = verdict.infected ? verdict.signature : null;
     } catch (error) {
       if (error instanceof ScanTooLargeError) return { outcome: await this.tooLarge(file, tenant) };

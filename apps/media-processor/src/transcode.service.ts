@@ -8,7 +8,8 @@ import { VariantRepository } from '@app/database';
 import { FileLifecycle } from '@app/lifecycle';
 import { MediaError, probeVideo, transcodeTo720 } from '@app/media';
 import { JobPayloads, OnJob, PermanentJobFailure } from '@app/queue';
-import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
+import { FastPresigner, ObjectStorage } from '@app/storage';
+import { VariantStore } from './variant-store';
 
 export const RENDITION = 'video720';
 
@@ -30,7 +31,7 @@ export class TranscodeService {
     private readonly variants: VariantRepository,
     private readonly storage: ObjectStorage,
     private readonly presigner: FastPresigner,
-    private readonly keys: KeyLayout,
+    private readonly store: VariantStore,
   ) {}
 
   @OnJob('media.transcode')
@@ -50,8 +51,8 @@ export class TranscodeService {
         throw error;
       }
       const info = await probeVideo(out, 60);
-      const key = this.keys.variantKey({ tenantId: file.tenantId, fileId: file.id }, RENDITION);
-      const size = await this.storage.putFile(key, out, 'video/mp4');
+      const { key, size } = await this.store.writeFile({ tenantId: file.tenantId, fileId: file.id }, RENDITION, out, 'video/mp4');
+      const previous = await this.variants.keyOf(file.id, RENDITION);
       const recorded = await this.variants.addToReadyFile(file.id, {
         name: RENDITION,
         storageKey: key,
@@ -67,6 +68,7 @@ export class TranscodeService {
         if (deleted || skipped === 'skipped:missing') await this.storage.delete(key);
         return { outcome: skipped ?? 'skipped:deleted' };
       }
+      await this.store.release(previous, key);
       this.logger.log({ fileId: file.id, size, width: info.width, height: info.height }, 'video transcoded');
       return { outcome: 'added', size };
     } finally {

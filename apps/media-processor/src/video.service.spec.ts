@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { mediaEnv } from '@app/config';
 import type { FileRecord, VariantRepository } from '@app/database';
@@ -9,6 +10,7 @@ import { KeyLayout } from '@app/storage';
 import type { FastPresigner, ObjectStorage } from '@app/storage';
 import { aFile, strictMock, callsInOrder } from '@app/testing';
 import { VideoService } from './video.service';
+import { IMMUTABLE, VariantStore } from './variant-store';
 
 // swc rewrites `@app/media` to this relative path in the compiled service (jest.config.js), and jest
 // matches mocks by resolved file: mocking the alias would leave the service on the real ffmpeg.
@@ -49,14 +51,14 @@ function setup(
     rejectContent: async (f) => ({ ...f, status: 'rejected' }),
     fail: async (f) => ({ ...f, status: 'failed' }),
   });
-  const variants = strictMock<VariantRepository>('variants', { upsert: async () => undefined });
+  const variants = strictMock<VariantRepository>('variants', { upsert: async () => undefined, keyOf: async () => null });
   const storage = strictMock<ObjectStorage>('storage', { put: async () => undefined });
   const presigner = strictMock<FastPresigner>('presigner', { getObject: async () => ({ method: 'GET', url: URL, headers: {}, expiresAt: new Date(0) }) });
   const jobs = strictMock<JobQueue>('jobs', { enqueue: async () => 'job-1' });
   // A mock has only the public members: the classes' private fields make the casts necessary.
-  const service = new VideoService(config, lifecycle, variants, storage, presigner, keys, jobs);
+  const service = new VideoService(config, lifecycle, new VariantStore(storage, keys, variants), presigner, jobs);
   const calls = () => callsInOrder({ lifecycle, variants, storage, presigner, jobs, media });
-  const posterKey = `variants/${file.tenantId}/${file.id}/poster`;
+  const posterKey = `variants/${file.tenantId}/${file.id}/poster.${createHash('sha256').update(poster).digest('hex').slice(0, 16)}`;
   /** Reading through a presigned URL (valid for the whole run), then a frame one second in. */
   const probing = [
     ['lifecycle.reread', file.id, 'processing'],
@@ -67,7 +69,8 @@ function setup(
     ...probing,
     ['media.extractPoster', URL, 1, 1280, TIMEOUT],
     ['media.imageDimensions', poster],
-    ['storage.put', posterKey, poster, 'image/jpeg'],
+    ['storage.put', posterKey, poster, 'image/jpeg', { cacheControl: IMMUTABLE }],
+    ['variants.keyOf', file.id, 'poster'],
     ['variants.upsert', file.id, { name: 'poster', storageKey: posterKey, contentType: 'image/jpeg', size: poster.length, width: 1280, height: 720 }],
     [
       'lifecycle.markReady',

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { MediaEnv } from '@app/config';
-import { VariantRepository } from '@app/database';
 import { FileLifecycle } from '@app/lifecycle';
 import { extractPoster, imageDimensions, MediaError, probeVideo } from '@app/media';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
-import { FastPresigner, KeyLayout, ObjectStorage } from '@app/storage';
+import { FastPresigner } from '@app/storage';
+import { VariantStore } from './variant-store';
 
 const POSTER_EDGE = 1280;
 
@@ -21,10 +21,8 @@ export class VideoService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: MediaEnv,
     private readonly lifecycle: FileLifecycle,
-    private readonly variants: VariantRepository,
-    private readonly storage: ObjectStorage,
+    private readonly variants: VariantStore,
     private readonly presigner: FastPresigner,
-    private readonly keys: KeyLayout,
     private readonly jobs: JobQueue,
   ) {}
 
@@ -39,9 +37,8 @@ export class VideoService {
       // A frame one second in (or halfway through a shorter clip) skips fade-ins and black leaders.
       const poster = await extractPoster(source, Math.min(1, info.durationMs / 2000), POSTER_EDGE, timeout);
       const posterMeta = await imageDimensions(poster);
-      const key = this.keys.variantKey({ tenantId: file.tenantId, fileId: file.id }, 'poster');
-      await this.storage.put(key, poster, 'image/jpeg');
-      await this.variants.upsert(file.id, {
+      const key = await this.variants.write({ tenantId: file.tenantId, fileId: file.id }, 'poster', poster, 'image/jpeg');
+      await this.variants.record(file.id, {
         name: 'poster',
         storageKey: key,
         contentType: 'image/jpeg',

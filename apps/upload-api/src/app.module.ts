@@ -3,6 +3,7 @@ import { APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ZodSerializerInterceptor, ZodValidationPipe } from 'nestjs-zod';
 import { ConfigModule } from '@app/config';
 import { DatabaseHealth, DatabaseModule } from '@app/database';
+import { DeliveryModule } from '@app/delivery';
 import { LifecycleModule } from '@app/lifecycle';
 import { ObservabilityModule } from '@app/observability';
 import { QueueModule, RedisHealth } from '@app/queue';
@@ -44,6 +45,7 @@ export class UploadApiModule {
         }),
         DatabaseModule,
         StorageModule,
+        DeliveryModule,
         LifecycleModule,
         // A producer only: its jobs run in chunk-tracker and media-processor.
         QueueModule.forRoot({ serve: [] }),

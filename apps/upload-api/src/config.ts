@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { authEnv, baseEnv, corsEnv, databaseEnv, port, rateLimitEnv, redisEnv, storageEnv, uploadsEnv } from '@app/config';
+import { authEnv, baseEnv, cdnEnv, corsEnv, databaseEnv, port, rateLimitEnv, redisEnv, storageEnv, uploadsEnv } from '@app/config';
+import { refineStorageEnv } from '@app/storage';
 
 export const uploadApiEnv = baseEnv
   .extend(databaseEnv.shape)
@@ -9,6 +10,7 @@ export const uploadApiEnv = baseEnv
   .extend(uploadsEnv.shape)
   .extend(rateLimitEnv.shape)
   .extend(corsEnv.shape)
+  .extend(cdnEnv.shape)
   .extend({
     UPLOAD_API_PORT: port.default(3000),
     /**
@@ -16,6 +18,8 @@ export const uploadApiEnv = baseEnv
      * and its Content-Security-Policy allows connections to it and to nowhere else but storage.
      */
     PUBLIC_SYNC_URL: z.string().url().default('http://127.0.0.1:3001'),
-  });
+  })
+  // S3_SSE and its key, reported with every other bad variable.
+  .superRefine(refineStorageEnv);
 
 export type UploadApiConfig = z.infer<typeof uploadApiEnv>;

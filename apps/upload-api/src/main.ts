@@ -15,6 +15,11 @@ void runService('upload-api', uploadApiEnv, (config) => ({
     await app.register(fastifyCookie);
     enableCors(app, config.API_CORS_ORIGINS);
     setupOpenApi(app, uploadApiDescription);
-    await serveWebApp(app.getHttpAdapter().getInstance(), { syncUrl: config.PUBLIC_SYNC_URL, s3Endpoint: config.S3_ENDPOINT, s3Region: config.S3_REGION });
+    await serveWebApp(app.getHttpAdapter().getInstance(), {
+      syncUrl: config.PUBLIC_SYNC_URL,
+      s3Endpoint: config.S3_ENDPOINT,
+      s3Region: config.S3_REGION,
+      cdnBaseUrl: config.CDN === 'none' ? undefined : config.CDN_BASE_URL,
+    });
   },
 }));

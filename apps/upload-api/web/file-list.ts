@@ -14,7 +14,8 @@ const GONE = new Set(['file.deleted', 'file.rejected', 'upload.aborted', 'upload
 interface Entry {
   file: FileView;
   element: HTMLLIElement;
-  thumbUrl: string | null;
+  /** A thumbnail fetched with the token as a blob (a file without a link), revoked when its row goes. */
+  thumbBlobUrl: string | null;
 }
 
 export class FileList {
@@ -81,12 +82,12 @@ export class FileList {
 
   private upsert(file: FileView): void {
     const previous = this.entries.get(file.id);
-    const entry: Entry = { file, element: this.render(file), thumbUrl: previous?.thumbUrl ?? null };
+    const entry: Entry = { file, element: this.render(file), thumbBlobUrl: previous?.thumbBlobUrl ?? null };
     if (previous) previous.element.replaceWith(entry.element);
     else this.insertSorted(entry);
     this.entries.set(file.id, entry);
     this.empty.hidden = this.entries.size > 0;
-    if (entry.thumbUrl) this.showThumb(entry, entry.thumbUrl);
+    if (entry.thumbBlobUrl) this.showThumb(entry, entry.thumbBlobUrl);
     else void this.loadThumb(entry);
   }
 
@@ -100,7 +101,7 @@ export class FileList {
     const entry = this.entries.get(id);
     if (!entry) return;
     entry.element.remove();
-    if (entry.thumbUrl) URL.revokeObjectURL(entry.thumbUrl);
+    if (entry.thumbBlobUrl) URL.revokeObjectURL(entry.thumbBlobUrl);
     this.entries.delete(id);
     this.empty.hidden = this.entries.size > 0;
   }
@@ -111,6 +112,9 @@ export class FileList {
 
   /** A thumbnail (images) or poster (video), once media-processor made it. */
   private async loadThumb(entry: Entry): Promise<void> {
+    // The File view's own link: cacheable and the same for a while, so the browser (and a CDN) keep it.
+    const link = entry.file.thumbUrl ?? entry.file.posterUrl;
+    if (link) return this.showThumb(entry, link);
     const variant = entry.file.variants.find((v) => v.name === 'thumb') ?? entry.file.variants.find((v) => v.name === 'poster');
     if (!variant || this.thumbsLoading.has(entry.file.id)) return;
     this.thumbsLoading.add(entry.file.id);
@@ -118,8 +122,8 @@ export class FileList {
       const blob = await this.api.content(entry.file.id, variant.name);
       const current = this.entries.get(entry.file.id);
       if (!current) return;
-      current.thumbUrl = URL.createObjectURL(blob);
-      this.showThumb(current, current.thumbUrl);
+      current.thumbBlobUrl = URL.createObjectURL(blob);
+      this.showThumb(current, current.thumbBlobUrl);
     } catch {
       // No thumbnail is not an error worth a message: the row keeps its placeholder.
     } finally {

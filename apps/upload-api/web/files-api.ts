@@ -20,6 +20,9 @@ export interface FileView {
   status: string;
   createdAt: string;
   variants: Variant[];
+  /** Ready-to-use links (the CDN's when one is configured), shown as they are. */
+  thumbUrl?: string | null;
+  posterUrl?: string | null;
 }
 
 export class FilesApi {

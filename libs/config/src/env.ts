@@ -90,6 +90,52 @@ export const storageEnv = z.object({
     .min(60)
     .max(7 * 24 * 3600)
     .default(900),
+  /**
+   * The bucket's posture (issue #15, docs/adr/0024-private-bucket.md), set by the storage bootstrap
+   * and checked by chunk-tracker at start. Default encryption: `AES256` (SSE-S3), `aws:kms` (SSE-KMS
+   * with S3_SSE_KMS_KEY_ID, which is then also signed into every upload URL and POST policy and
+   * sent on the services' own writes), or `none`: neither set nor checked (AWS encrypts new objects
+   * with SSE-S3 regardless; Ceph RGW 16 has no bucket encryption API).
+   */
+  S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('AES256'),
+  /** The KMS key of S3_SSE=aws:kms: a key ARN (best: compared as written), key id, alias ARN or alias/name. */
+  S3_SSE_KMS_KEY_ID: z
+    .string()
+    .regex(
+      /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+)$/,
+      'must be a KMS key ARN, key id, alias ARN or alias/<name>',
+    )
+    .optional(),
+  /**
+   * A bucket policy statement denying every request not made over TLS (aws:SecureTransport). Unset:
+   * on unless S3_ENDPOINT is plain http (the emulator, a test RGW), where it would deny everything.
+   */
+  S3_REQUIRE_TLS: bool.optional(),
+  /**
+   * The bucket's Block Public Access settings: `all` four, `none` (neither set nor checked), or a
+   * comma-separated list of BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and
+   * RestrictPublicBuckets. Ceph RGW 16 refuses every upload under BlockPublicAcls (ceph tracker
+   * #49135, fixed upstream in 2025): there, the other three.
+   */
+  S3_BLOCK_PUBLIC_ACCESS: z
+    .string()
+    .default('all')
+    .transform((value, ctx) => {
+      const flags = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;
+      const items = commaList(value);
+      if (items.length === 1 && items[0] === 'none') return 'none' as const;
+      if (items.length === 1 && items[0] === 'all') return [...flags];
+      const unknown = items.filter((item) => !(flags as readonly string[]).includes(item));
+      if (!items.length || unknown.length) {
+        ctx.addIssue({ code: 'custom', message: `must be all, none, or a comma-separated list of ${flags.join(', ')} (not ${unknown.join(', ')})` });
+        return z.NEVER;
+      }
+      return flags.filter((flag) => items.includes(flag));
+    }),
+  /** Origins allowed to send bytes to the bucket from a browser (its CORS rule), comma-separated, or *. */
+  STORAGE_CORS_ORIGINS: z.string().default('*').transform(commaList).pipe(z.array(z.string()).min(1, 'must name at least one origin, or *')),
+  /** Days after which the bucket's lifecycle rule aborts incomplete multipart uploads (the reconciler's backstop). */
+  S3_ABORT_INCOMPLETE_DAYS: positiveInt.default(7),
 });
 
 export const sqsEnv = z.object({
@@ -251,8 +297,9 @@ export const mediaEnv = z.object({
   /** No answer from clamd for this long (connecting, or for the verdict): the scan is retried later. */
   CLAMD_TIMEOUT_MS: positiveInt.default(60_000),
   /**
-   * Files larger than this are not sent to clamd (its StreamMaxLength, which must be at least this):
-   * the tenant's scanTooLarge decides (rejected, or ready with `scan: skipped_too_large`).
+   * Files larger than this are not sent to clamd: the tenant's scanTooLarge decides (rejected, or
+   * ready with `scan: skipped_too_large`). clamd's StreamMaxLength, MaxFileSize and MaxScanSize must
+   * all be at least this: beyond MaxFileSize clamd answers OK without scanning (ADR 0023).
    */
   CLAMD_STREAM_MAX_BYTES: positiveInt.default(100 * 1024 ** 2),
   /** Malware found: the object is deleted, or first copied under S3_QUARANTINE_PREFIX (never served). */
@@ -294,3 +341,42 @@ export type RetentionEnv = z.infer<typeof retentionEnv>;
 export type SyncEnv = z.infer<typeof syncEnv>;
 export type WebhookEnv = z.infer<typeof webhookEnv>;
 export type MediaEnv = z.infer<typeof mediaEnv>;
+
+/** Delivery of downloads and variants (issue #15, docs/delivery.md). */
+export const cdnEnv = z.object({
+  /**
+   * `none`: short-lived presigned S3 GETs. `cloudfront`: CloudFront signed URLs. `nginx`: a caching
+   * nginx in front of the bucket (self-hosted CDN, or the local stand-in), links signed with its
+   * `secure_link` scheme.
+   */
+  CDN: z.enum(['none', 'cloudfront', 'nginx']).default('none'),
+  /** The CDN's public origin, e.g. https://d111111abcdef8.cloudfront.net (required unless CDN=none). */
+  CDN_BASE_URL: url.optional(),
+  /**
+   * Signed links expire at the end of a window of this many seconds (their expiry is rounded up),
+   * so the same variant has the same URL for the whole window and browsers and the CDN cache it.
+   */
+  CDN_LINK_WINDOW_SECONDS: positiveInt.default(3_600),
+  /** Shortest life of a variant link (it lives this long plus up to one window). */
+  CDN_VARIANT_LINK_SECONDS: positiveInt.default(3_600),
+  /** Life of an original's link: private and short, never held in the CDN's cache. */
+  CDN_ORIGINAL_LINK_SECONDS: positiveInt.max(3_600).default(300),
+  /** nginx: the secure_link secret nginx shares with upload-api (at least 32 characters). */
+  CDN_NGINX_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .regex(/^[A-Za-z0-9._~-]+$/, 'must be letters, digits or . _ ~ - (it is written into nginx.conf)')
+    .optional(),
+  /** cloudfront: the public key's id in the distribution's key group, and its private key (PEM). */
+  CDN_CLOUDFRONT_KEY_PAIR_ID: z.string().min(1).optional(),
+  CDN_CLOUDFRONT_PRIVATE_KEY: z.string().min(1).optional(),
+  /** cloudfront: the distribution allowed to read the bucket (its ARN, for the bucket policy). */
+  CDN_CLOUDFRONT_DISTRIBUTION_ARN: z.string().startsWith('arn:').optional(),
+  /**
+   * nginx: the addresses the CDN reads the bucket from (comma-separated CIDRs, for the bucket
+   * policy's aws:SourceIp condition); empty grants no anonymous read.
+   */
+  CDN_ORIGIN_SOURCE_CIDRS: z.string().default('').transform(commaList),
+});
+
+export type CdnEnv = z.infer<typeof cdnEnv>;

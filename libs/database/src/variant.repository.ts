@@ -20,6 +20,20 @@ export class VariantRepository {
     private readonly outbox: ChangeOutbox,
   ) {}
 
+  /** The stored key of a file's variant, or null when it has none of that name. */
+  async keyOf(fileId: string, name: string): Promise<string | null> {
+    const row = await this.prisma.variant.findUnique({ where: { fileId_name: { fileId, name } }, select: { storageKey: true } });
+    return row?.storageKey ?? null;
+  }
+
+  /**
+   * Whether any file not deleted still shows the object (instant-upload copies share their
+   * source's variants): a replaced variant's object is removed only when nothing does.
+   */
+  async isReferenced(storageKey: string): Promise<boolean> {
+    return (await this.prisma.variant.count({ where: { storageKey, file: { status: { not: 'deleted' } } } })) > 0;
+  }
+
   /** One row per (file, name): a re-run replaces the variant, it never adds a second one. */
   async upsert(fileId: string, v: VariantRecord, tx: Tx = this.prisma): Promise<void> {
     const data = {

@@ -1,23 +1,14 @@
-import {
-  CreateBucketCommand,
-  GetBucketNotificationConfigurationCommand,
-  PutBucketCorsCommand,
-  PutBucketLifecycleConfigurationCommand,
-  PutBucketNotificationConfigurationCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { BucketPosture } from './bucket-posture';
+import { applyBucketPosture } from './bucket-settings';
 
-export interface StorageBootstrapOptions {
-  bucket: string;
+/** The bucket's posture (bucketPosture() of the environment) and the queue that hears of its objects. */
+export interface StorageBootstrapOptions extends BucketPosture {
   queueName: string;
-  objectPrefix: string;
   /** Deliveries before a message is moved to the DLQ. */
   maxReceiveCount: number;
   visibilityTimeoutSeconds: number;
-  corsOrigins: string[];
-  /** Days after which S3 itself aborts incomplete multipart uploads (backstop to the reconciler). */
-  abortIncompleteAfterDays: number;
 }
 
 export interface StorageBootstrapResult {
@@ -27,10 +18,11 @@ export interface StorageBootstrapResult {
 }
 
 /**
- * Creates (or converges) the bucket (with CORS and the lifecycle rule: ensureBucket), the SQS queue
- * and its DLQ, and the S3 -> SQS notification on the object prefix. Every step is idempotent, so
- * running it on every `npm run up` or deploy changes nothing the second time.
- * Production buckets are usually owned by infrastructure code; this is for the emulator and dev.
+ * Creates (or converges) the bucket and its posture (ensureBucket), the SQS queue and its DLQ, and
+ * the S3 -> SQS notification on the object prefix. Every step is idempotent, so running it on every
+ * `npm run up` or deploy changes nothing the second time. Where infrastructure code owns the
+ * production bucket instead, it must set the same posture: chunk-tracker reports any difference at
+ * start (docs/adr/0024-private-bucket.md).
  */
 export async function bootstrapStorage(s3: S3Client, sqs: SQSClient, o: StorageBootstrapOptions): Promise<StorageBootstrapResult> {
   const dlqUrl = await ensureQueue(sqs, `${o.queueName}-dlq`, { MessageRetentionPeriod: String(14 * 24 * 3600) });
@@ -78,54 +70,19 @@ export async function bootstrapStorage(s3: S3Client, sqs: SQSClient, o: StorageB
   return { queueUrl, queueArn: arn, dlqUrl };
 }
 
-export type BucketOptions = Pick<StorageBootstrapOptions, 'bucket' | 'objectPrefix' | 'corsOrigins' | 'abortIncompleteAfterDays'>;
-
 /**
- * The bucket, CORS for browser uploads and the lifecycle rule, whatever announces its events
- * (an SQS queue here, a push topic with subscribePushTopic). Idempotent.
+ * The bucket and its posture (bucket-posture.ts: Block Public Access, default encryption, the
+ * policy, CORS for browser uploads, the lifecycle rule), whatever announces its events (an SQS
+ * queue here, a push topic with subscribePushTopic). Idempotent.
  */
-export async function ensureBucket(s3: S3Client, o: BucketOptions): Promise<void> {
+export async function ensureBucket(s3: S3Client, posture: BucketPosture): Promise<void> {
   try {
-    await s3.send(new CreateBucketCommand({ Bucket: o.bucket }));
+    await s3.send(new CreateBucketCommand({ Bucket: posture.bucket }));
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
   }
-  await s3.send(
-    new PutBucketCorsCommand({
-      Bucket: o.bucket,
-      CORSConfiguration: {
-        CORSRules: [
-          {
-            // POST: browser form uploads with an S3 POST policy (Uppy 6's single-file path, #14).
-            AllowedMethods: ['PUT', 'POST', 'GET', 'HEAD'],
-            AllowedOrigins: o.corsOrigins,
-            AllowedHeaders: ['*'],
-            // Browsers must read the ETag of each part to complete a multipart upload, and Uppy
-            // reads a form POST's Location.
-            ExposeHeaders: ['ETag', 'Location', 'x-amz-checksum-sha256'],
-            MaxAgeSeconds: 3600,
-          },
-        ],
-      },
-    }),
-  );
-
-  await s3.send(
-    new PutBucketLifecycleConfigurationCommand({
-      Bucket: o.bucket,
-      LifecycleConfiguration: {
-        Rules: [
-          {
-            ID: 'abort-incomplete-multipart-uploads',
-            Status: 'Enabled',
-            Filter: { Prefix: o.objectPrefix },
-            AbortIncompleteMultipartUpload: { DaysAfterInitiation: o.abortIncompleteAfterDays },
-          },
-        ],
-      },
-    }),
-  );
+  await applyBucketPosture(s3, posture);
 }
 
 async function ensureQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {

@@ -7,7 +7,7 @@ const fileId = '9f8e7d6c-5b4a-4c3d-9e2f-1a0b9c8d7e6f';
 describe('KeyLayout', () => {
   it('builds object and variant keys from ids only', () => {
     expect(layout.objectKey({ tenantId, fileId })).toBe(`uploads/${tenantId}/${fileId}`);
-    expect(layout.variantKey({ tenantId, fileId }, 'thumb')).toBe(`variants/${tenantId}/${fileId}/thumb`);
+    expect(layout.variantKey({ tenantId, fileId }, 'thumb', '0123456789abcdef')).toBe(`variants/${tenantId}/${fileId}/thumb.0123456789abcdef`);
   });
 
   it.each(['../../x', 'a/b', '', 'ABCDEF', `${fileId}/..`])('refuses %j as an id, so no input can steer a key', (bad) => {
@@ -16,7 +16,11 @@ describe('KeyLayout', () => {
   });
 
   it('refuses variant names that could form a path', () => {
-    expect(() => layout.variantKey({ tenantId, fileId }, '../thumb')).toThrow(/invalid variant name/);
+    expect(() => layout.variantKey({ tenantId, fileId }, '../thumb', '0123456789abcdef')).toThrow(/invalid variant name/);
+  });
+
+  it.each(['', '0123456789ABCDEF', '0123456789abcde', '../0123456789abc'])('refuses %j as a variant digest', (bad) => {
+    expect(() => layout.variantKey({ tenantId, fileId }, 'thumb', bad)).toThrow(/16 lowercase hex digits/);
   });
 
   it('parses only keys it issued', () => {

@@ -2,11 +2,16 @@
  * The object key layout. Keys are made from server-generated ids only (never a filename), so a
  * user cannot steer where bytes land, and the notification filter matches `objectPrefix`.
  *
- *   <objectPrefix><tenantId>/<fileId>          the uploaded object (S3 -> SQS events fire here)
- *   <variantPrefix><tenantId>/<fileId>/<name>  derived renditions (outside the event filter)
+ *   <objectPrefix><tenantId>/<fileId>                   the uploaded object (S3 -> SQS events fire here)
+ *   <variantPrefix><tenantId>/<fileId>/<name>.<digest>  derived renditions (outside the event filter)
+ *
+ * A variant's key names its bytes (`digest`: the first 16 hex digits of their SHA-256): it is
+ * written once and never changes, so it is served `immutable` and cached for a year, and a
+ * re-rendered variant (other bytes) gets a key of its own instead of a stale cache entry (#15).
  */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const VARIANT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const DIGEST = /^[0-9a-f]{16}$/;
 
 export interface KeyLayoutOptions {
   objectPrefix: string;
@@ -31,11 +36,12 @@ export class KeyLayout {
     return `${this.options.objectPrefix}${tenantId}/${fileId}`;
   }
 
-  variantKey(parts: ObjectKeyParts, name: string): string {
+  variantKey(parts: ObjectKeyParts, name: string, digest: string): string {
     assertUuid(parts.tenantId, 'tenantId');
     assertUuid(parts.fileId, 'fileId');
     if (!VARIANT_NAME.test(name)) throw new Error(`invalid variant name: ${name}`);
-    return `${this.options.variantPrefix}${parts.tenantId}/${parts.fileId}/${name}`;
+    if (!DIGEST.test(digest)) throw new Error(`a variant digest is 16 lowercase hex digits, got ${JSON.stringify(digest)}`);
+    return `${this.options.variantPrefix}${parts.tenantId}/${parts.fileId}/${name}.${digest}`;
   }
 
   /** The ids behind an uploaded object's key, or null for any key this platform did not issue. */

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { createHmac } from 'node:crypto';
 import { DomainError } from '@app/contracts';
+import type { ObjectEncryption } from './encryption';
 import { PostPolicySigner, PresignedPost } from './post-policy';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -14,14 +15,14 @@ interface Policy {
   conditions: Condition[];
 }
 
-function signer(s3: { endpoint?: string; forcePathStyle?: boolean; region?: string } = {}, expiresInSeconds = 900) {
+function signer(s3: { endpoint?: string; forcePathStyle?: boolean; region?: string } = {}, expiresInSeconds = 900, encryption?: ObjectEncryption) {
   const client = new S3Client({
     region: s3.region ?? 'us-east-1',
     endpoint: 'endpoint' in s3 ? s3.endpoint : 'http://127.0.0.1:5055',
     forcePathStyle: s3.forcePathStyle ?? true,
     credentials,
   });
-  return new PostPolicySigner(client, { bucket: 'uploads', expiresInSeconds });
+  return new PostPolicySigner(client, { bucket: 'uploads', expiresInSeconds, encryption });
 }
 
 const decode = (post: PresignedPost): Policy => JSON.parse(Buffer.from(post.fields.Policy, 'base64').toString('utf8')) as Policy;
@@ -116,6 +117,16 @@ describe('PostPolicySigner', () => {
     expect(post.fields['x-amz-checksum-algorithm']).toBe('SHA256');
     expect(post.fields['x-amz-checksum-sha256']).toBe(checksum);
     expect(exactConditions(decode(post))).toMatchObject({ 'x-amz-checksum-algorithm': 'SHA256', 'x-amz-checksum-sha256': checksum });
+  });
+
+  it('with SSE-KMS, pins the encryption and its key as exact-match fields the client must send (#15)', async () => {
+    const kmsKeyId = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const post = await signer({}, 900, { algorithm: 'aws:kms', kmsKeyId }).postObject(key, { contentType: 'image/jpeg', contentLength: 1234 });
+    expect(exactConditions(decode(post))).toMatchObject({ 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': kmsKeyId });
+    expect(post.fields).toMatchObject({ 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': kmsKeyId });
+    // Without SSE-KMS (SSE-S3 is the bucket's default) the policy names no encryption at all.
+    const plain = await signer().postObject(key, { contentType: 'image/jpeg', contentLength: 1234 });
+    expect(Object.keys(exactConditions(decode(plain))).filter((k) => k.startsWith('x-amz-server-side'))).toEqual([]);
   });
 
   it('names no checksum when none was declared (an empty-body checksum would fail every upload)', async () => {

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { ObjectEncryption, sseHeaders } from './encryption';
 import { fromStorageError } from './errors';
 
 /**
@@ -29,6 +30,8 @@ export interface PostPolicyOptions {
   bucket: string;
   /** The same lifetime as presigned PUT URLs (`PRESIGN_EXPIRES_SECONDS`). */
   expiresInSeconds: number;
+  /** SSE-KMS (S3_SSE=aws:kms): its fields are conditions of every policy (encryption.ts). */
+  encryption?: ObjectEncryption;
 }
 
 /**
@@ -43,7 +46,8 @@ const SUCCESS_ACTION_STATUS = '201';
  * uploads and Uppy's single-file POST path (issue #14). Every condition is an exact match: the
  * bucket, the server's key (no `starts-with`, no `${filename}`), `Content-Type`, a
  * `content-length-range` of [size, size] (or [0, bound] for an upload of unknown size, whose
- * size storage then shows), `success_action_status`, and the SHA-256 when declared.
+ * size storage then shows), `success_action_status`, the SHA-256 when declared, and with SSE-KMS
+ * `x-amz-server-side-encryption` and its key id (issue #15).
  *
  * Single use is NOT in the policy: S3's conditional writes (`If-None-Match: *`) exist for
  * PutObject, CompleteMultipartUpload and CopyObject only, POST Object has no form field for them,
@@ -72,6 +76,7 @@ export class PostPolicySigner {
     const fields: Record<string, string> = {
       'Content-Type': signing.contentType,
       success_action_status: SUCCESS_ACTION_STATUS,
+      ...sseHeaders(this.options.encryption),
     };
     if (signing.checksumSha256) {
       fields['x-amz-checksum-algorithm'] = 'SHA256';

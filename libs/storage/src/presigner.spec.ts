@@ -54,7 +54,8 @@ async function reverify(p: PresignedRequest, sent: Record<string, string> = {}):
   const again = await signer.presign(request, {
     signingDate,
     expiresIn: Number(url.searchParams.get('X-Amz-Expires')),
-    unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+    // As @aws-sdk/s3-request-presigner does, SSE headers stay headers (S3 takes them so).
+    unhoistableHeaders: new Set(['x-amz-checksum-sha256', ...Object.keys(headers).filter((h) => h.startsWith('x-amz-server-side-encryption'))]),
     unsignableHeaders: new Set(Object.keys(headers).filter((h) => !signedHeaders.includes(h))),
   });
   return { expected: again.query?.['X-Amz-Signature'] as string, actual };
@@ -180,6 +181,38 @@ describe('FastPresigner', () => {
     expect(url.searchParams.get('X-Amz-Expires')).toBe('60');
     const { expected, actual } = await reverify(p);
     expect(actual).toBe(expected);
+  });
+
+  it('signs SSE-KMS into a single PUT as headers the client must send, so no other key (or none) can be used (#15)', async () => {
+    const kmsKeyId = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const p = await presigner({ encryption: { algorithm: 'aws:kms', kmsKeyId } }).putObject(key, { contentType: 'image/jpeg', contentLength: 1234 });
+    const url = new URL(p.url);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe(
+      'content-length;content-type;host;if-none-match;x-amz-server-side-encryption;x-amz-server-side-encryption-aws-kms-key-id',
+    );
+    expect(p.headers).toEqual({
+      'content-type': 'image/jpeg',
+      'if-none-match': '*',
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': kmsKeyId,
+    });
+    expect([...url.searchParams.keys()].filter((k) => k.toLowerCase().startsWith('x-amz-server-side-encryption'))).toEqual([]);
+    const sent = { 'content-length': '1234' };
+    const { expected, actual } = await reverify(p, sent);
+    expect(actual).toBe(expected);
+    const otherKey = await reverify({ ...p, headers: { ...p.headers, 'x-amz-server-side-encryption-aws-kms-key-id': `${kmsKeyId}0` } }, sent);
+    expect(otherKey.actual).not.toBe(otherKey.expected);
+    const { 'x-amz-server-side-encryption': _sse, 'x-amz-server-side-encryption-aws-kms-key-id': _key, ...unencrypted } = p.headers;
+    const dropped = await reverify({ ...p, headers: unencrypted }, sent);
+    expect(dropped.actual).not.toBe(dropped.expected);
+  });
+
+  it('signs no SSE header into part URLs: CreateMultipartUpload set the upload’s encryption, and UploadPart takes none', async () => {
+    const kms = presigner({ encryption: { algorithm: 'aws:kms', kmsKeyId: 'alias/uploads' } });
+    const [part] = await kms.uploadParts(key, 'upload-1', [{ partNumber: 1 }]);
+    expect(new URL(part.url).searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+    expect(part.headers).toEqual({});
+    expect((await kms.getObject(key)).headers).toEqual({});
   });
 
   it('uses virtual-hosted addressing on AWS itself', async () => {

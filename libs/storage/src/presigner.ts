@@ -3,6 +3,7 @@ import type { HttpRequest } from '@smithy/protocol-http';
 import { createScope, getCanonicalQuery, getSigningKey } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { createHash, createHmac, createSecretKey, KeyObject } from 'node:crypto';
+import { ObjectEncryption, sseHeaders } from './encryption';
 import { encodeKeyPath } from './keys';
 
 export interface PresignedRequest {
@@ -24,6 +25,8 @@ export interface PresignerOptions {
   forcePathStyle: boolean;
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   expiresInSeconds: number;
+  /** SSE-KMS (S3_SSE=aws:kms): its headers are signed into every single-PUT URL (encryption.ts). */
+  encryption?: ObjectEncryption;
   now?: () => Date;
 }
 
@@ -74,7 +77,10 @@ const CONTENT_LENGTH_HEADER = 'content-length';
  * `if-none-match: *` (never overwrite) for single PUTs, `x-amz-checksum-sha256` whenever the
  * client declared a checksum. `content-length` is signed but not listed in `headers`: browsers
  * refuse to set it (a forbidden header name, fetch.spec.whatwg.org) and set it from the body, as
- * every HTTP client does, so storage still takes exactly the declared bytes (#14).
+ * every HTTP client does, so storage still takes exactly the declared bytes (#14). With SSE-KMS,
+ * single PUTs also carry `x-amz-server-side-encryption` and its key id (issue #15); parts carry
+ * none: CreateMultipartUpload sets a multipart upload's encryption, and UploadPart takes no SSE-KMS
+ * headers (only SSE-C's).
  */
 export class FastPresigner {
   private readonly credentials: AwsCredentialIdentityProvider;
@@ -106,11 +112,12 @@ export class FastPresigner {
   }
 
   /**
-   * A single PUT of a whole object: type and exact length signed, checksum if declared, and
-   * `If-None-Match: *`, so the URL writes the key once and can never overwrite what was verified.
+   * A single PUT of a whole object: type and exact length signed, checksum if declared,
+   * `If-None-Match: *`, so the URL writes the key once and can never overwrite what was verified,
+   * and the SSE-KMS key when configured.
    */
   putObject(key: string, signing: PutObjectSigning): Promise<PresignedRequest> {
-    const headers: Record<string, string> = { 'content-type': signing.contentType, [IF_NONE_MATCH_HEADER]: '*' };
+    const headers: Record<string, string> = { 'content-type': signing.contentType, [IF_NONE_MATCH_HEADER]: '*', ...sseHeaders(this.options.encryption) };
     if (signing.checksumSha256) headers[CHECKSUM_HEADER] = signing.checksumSha256;
     return this.sign('PUT', key, {}, headers, { signedOnly: { [CONTENT_LENGTH_HEADER]: String(signing.contentLength) } });
   }
@@ -138,12 +145,19 @@ export class FastPresigner {
     });
   }
 
-  /** A short-lived GET, optionally overriding the response's disposition and type. */
-  getObject(key: string, opts: { contentDisposition?: string; contentType?: string; expiresInSeconds?: number } = {}): Promise<PresignedRequest> {
+  /**
+   * A short-lived GET, optionally overriding the response's disposition and type. `signedAt` (in
+   * the past) makes the same URL for every call with the same arguments: delivery signs a
+   * variant's link as at the start of its window (libs/delivery).
+   */
+  getObject(
+    key: string,
+    opts: { contentDisposition?: string; contentType?: string; expiresInSeconds?: number; signedAt?: Date } = {},
+  ): Promise<PresignedRequest> {
     const query: Record<string, string> = {};
     if (opts.contentDisposition) query['response-content-disposition'] = opts.contentDisposition;
     if (opts.contentType) query['response-content-type'] = opts.contentType;
-    return this.sign('GET', key, query, {}, { expiresInSeconds: opts.expiresInSeconds });
+    return this.sign('GET', key, query, {}, { expiresInSeconds: opts.expiresInSeconds, signedAt: opts.signedAt });
   }
 
   /** Date, scope and the day's signing key (a KeyObject, derived once per day and credentials). */
@@ -216,9 +230,9 @@ export class FastPresigner {
     key: string,
     query: Record<string, string>,
     clientHeaders: Record<string, string>,
-    opts: { expiresInSeconds?: number; signedOnly?: Record<string, string> } = {},
+    opts: { expiresInSeconds?: number; signedOnly?: Record<string, string>; signedAt?: Date } = {},
   ): Promise<PresignedRequest> {
-    const ctx = await this.context(this.now(), opts.expiresInSeconds ?? this.options.expiresInSeconds);
+    const ctx = await this.context(opts.signedAt ?? this.now(), opts.expiresInSeconds ?? this.options.expiresInSeconds);
     // signedOnly: signed, but sent by the client's HTTP stack rather than listed for it (host, content-length).
     const headers: Record<string, string> = { host: this.host, ...opts.signedOnly, ...clientHeaders };
     const signedHeaders = Object.keys(headers).sort().join(';');

@@ -3,7 +3,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { BeforeApplicationShutdown, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { BaseEnv, SqsEnv, StorageEnv } from '@app/config';
+import { bucketPosture, BucketPostureEnv } from './bucket-posture';
+import { BucketPostureInspector } from './bucket-settings';
 import { createS3Client, createSqsClient } from './clients';
+import { objectEncryption } from './encryption';
 import { KeyLayout } from './keys';
 import { ObjectStorage } from './object-storage';
 import { PostPolicySigner } from './post-policy';
@@ -16,7 +19,11 @@ import { StorageEventSource } from './storage-event-source';
 @Module({
   providers: [
     { provide: S3Client, inject: [APP_CONFIG], useFactory: (c: StorageEnv) => createS3Client(c) },
-    { provide: ObjectStorage, inject: [S3Client, APP_CONFIG], useFactory: (s3: S3Client, c: StorageEnv) => new ObjectStorage(s3, c.S3_BUCKET) },
+    {
+      provide: ObjectStorage,
+      inject: [S3Client, APP_CONFIG],
+      useFactory: (s3: S3Client, c: StorageEnv) => new ObjectStorage(s3, c.S3_BUCKET, { encryption: objectEncryption(c) }),
+    },
     {
       provide: KeyLayout,
       inject: [APP_CONFIG],
@@ -33,12 +40,14 @@ import { StorageEventSource } from './storage-event-source';
           forcePathStyle: c.S3_FORCE_PATH_STYLE,
           credentials: s3.config.credentials,
           expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS,
+          encryption: objectEncryption(c),
         }),
     },
     {
       provide: PostPolicySigner,
       inject: [S3Client, APP_CONFIG],
-      useFactory: (s3: S3Client, c: StorageEnv) => new PostPolicySigner(s3, { bucket: c.S3_BUCKET, expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS }),
+      useFactory: (s3: S3Client, c: StorageEnv) =>
+        new PostPolicySigner(s3, { bucket: c.S3_BUCKET, expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS, encryption: objectEncryption(c) }),
     },
     S3Health,
   ],
@@ -51,6 +60,22 @@ export class StorageModule implements OnApplicationShutdown {
     this.s3.destroy();
   }
 }
+
+/**
+ * The bucket's posture and its read-back (chunk-tracker's start-up check): for an app whose schema
+ * includes what the posture is built from (BucketPostureEnv). Needs StorageModule's S3Client.
+ */
+@Module({
+  providers: [
+    {
+      provide: BucketPostureInspector,
+      inject: [S3Client, APP_CONFIG],
+      useFactory: (s3: S3Client, c: BucketPostureEnv) => new BucketPostureInspector(s3, bucketPosture(c)),
+    },
+  ],
+  exports: [BucketPostureInspector],
+})
+export class BucketPostureModule {}
 
 /** SQS: the stream of S3 event notifications (chunk-tracker only). */
 @Global()

@@ -21,7 +21,8 @@ export const TEST_MALWARE_MARKER = ['UPLOAD-PLATFORM-TEST', 'MALWARE-MARKER'].jo
 
 /**
  * A clamd of a test's own, on the shipped signatures: suites that stop and restart the scanner
- * (an outage) touch no other suite's. `streamMaxBytes` is its StreamMaxLength.
+ * (an outage) touch no other suite's. `streamMaxBytes` is its StreamMaxLength, and its MaxFileSize
+ * and MaxScanSize too: past MaxFileSize clamd answers OK without scanning (ADR 0023).
  */
 export class PrivateClamd {
   private child: ChildProcess | null = null;
@@ -43,6 +44,8 @@ export class PrivateClamd {
         'TCPAddr 127.0.0.1',
         `DatabaseDirectory ${TEST_SIGNATURES_DIR}`,
         `StreamMaxLength ${this.options.streamMaxBytes ?? 100 * 1024 ** 2}`,
+        `MaxFileSize ${this.options.streamMaxBytes ?? 100 * 1024 ** 2}`,
+        `MaxScanSize ${this.options.streamMaxBytes ?? 100 * 1024 ** 2}`,
         'LogSyslog no',
         '',
       ].join('\n'),

@@ -10,3 +10,4 @@ export * from './builders';
 export * from './strict-mock';
 export * from './hostile-input';
 export * from './clamd';
+export * from './nginx';

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { bootstrapStorage, createS3Client, createSqsClient, FastPresigner } from '@app/storage';
+import {
+  BucketPosture,
+  bucketPosture,
+  BucketPostureEnv,
+  bootstrapStorage,
+  createS3Client,
+  createSqsClient,
+  FastPresigner,
+  objectEncryption,
+} from '@app/storage';
 import type { SqsEnv, StorageEnv } from '@app/config';
 
 /** Wipes every bucket and queue of the test emulator (between suites). */
@@ -12,11 +21,24 @@ export async function resetMoto(motoUrl: string): Promise<void> {
 /** What a suite's storage is; SQS_POLLERS is left to each service's default. */
 export type StorageTestEnv = StorageEnv & Omit<SqsEnv, 'SQS_POLLERS'>;
 
+/** Where a test bucket's CDN reads from (its policy's grant): no CDN unless a test says so. */
+export type TestCdnEnv = Partial<Pick<BucketPostureEnv, 'CDN' | 'CDN_CLOUDFRONT_DISTRIBUTION_ARN' | 'CDN_ORIGIN_SOURCE_CIDRS'>>;
+
+/** A test bucket's posture, as the bootstrap CLI makes it from the same settings. */
+export function testPosture(env: StorageEnv, cdn: TestCdnEnv = {}): BucketPosture {
+  return bucketPosture({ CDN: 'none', CDN_ORIGIN_SOURCE_CIDRS: [], S3_QUARANTINE_PREFIX: 'quarantine/', ...cdn, ...env });
+}
+
 /**
  * A bucket + queue + DLQ + notification of the suite's own, named uniquely so suites never read
- * each other's events, bootstrapped exactly as `npm run up` does it.
+ * each other's events, bootstrapped exactly as `npm run up` does it: private (Block Public Access),
+ * SSE-S3 by default, no TLS statement (moto is plain http and enforces a bucket policy's denies).
+ * `storage` changes settings (S3_SSE=aws:kms, say), `cdn` the policy's CDN grant.
  */
-export async function createTestStorage(motoUrl: string, opts: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {}): Promise<StorageTestEnv> {
+export async function createTestStorage(
+  motoUrl: string,
+  opts: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; storage?: Partial<StorageEnv>; cdn?: TestCdnEnv } = {},
+): Promise<StorageTestEnv> {
   const suffix = randomBytes(4).toString('hex');
   const env: StorageTestEnv = {
     S3_ENDPOINT: motoUrl,
@@ -28,6 +50,11 @@ export async function createTestStorage(motoUrl: string, opts: { visibilityTimeo
     S3_OBJECT_PREFIX: 'uploads/',
     S3_VARIANT_PREFIX: 'variants/',
     PRESIGN_EXPIRES_SECONDS: 900,
+    S3_SSE: 'AES256',
+    S3_BLOCK_PUBLIC_ACCESS: ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'],
+    STORAGE_CORS_ORIGINS: ['*'],
+    S3_ABORT_INCOMPLETE_DAYS: 1,
+    ...opts.storage,
     SQS_ENDPOINT: motoUrl,
     SQS_QUEUE_URL: '',
     SQS_BATCH_SIZE: 10,
@@ -38,13 +65,10 @@ export async function createTestStorage(motoUrl: string, opts: { visibilityTimeo
   const sqs = createSqsClient(env);
   try {
     const { queueUrl } = await bootstrapStorage(s3, sqs, {
-      bucket: env.S3_BUCKET,
+      ...testPosture(env, opts.cdn),
       queueName: `events-${suffix}`,
-      objectPrefix: env.S3_OBJECT_PREFIX,
       maxReceiveCount: opts.maxReceiveCount ?? 5,
       visibilityTimeoutSeconds: env.SQS_VISIBILITY_TIMEOUT_SECONDS,
-      corsOrigins: ['*'],
-      abortIncompleteAfterDays: 1,
     });
     return { ...env, SQS_QUEUE_URL: queueUrl };
   } finally {
@@ -72,6 +96,7 @@ export function testPresigner(env: StorageEnv): { presigner: FastPresigner; s3: 
     forcePathStyle: env.S3_FORCE_PATH_STYLE,
     credentials: s3.config.credentials,
     expiresInSeconds: env.PRESIGN_EXPIRES_SECONDS,
+    encryption: objectEncryption(env),
   });
   return { presigner, s3 };
 }

@@ -3,6 +3,7 @@ import { DeleteBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
 import type { StorageEnv } from '@app/config';
 import { createS3Client, ensureBucket, FastPresigner, ObjectStorage, subscribePushTopic, type PresignerOptions } from '@app/storage';
 import type { TestEnv } from './env';
+import { TestCdnEnv, testPosture } from './moto';
 
 /**
  * A bucket of the suite's own on the conformance tier's Ceph RGW (scripts/rgw.sh), which checks
@@ -19,6 +20,7 @@ export interface RgwTestStorage {
 
 export async function createRgwStorage(
   config: Pick<TestEnv, 'TEST_RGW_URL' | 'TEST_RGW_ACCESS_KEY_ID' | 'TEST_RGW_SECRET_ACCESS_KEY'>,
+  opts: { cdn?: TestCdnEnv } = {},
 ): Promise<RgwTestStorage> {
   const env: StorageEnv = {
     S3_ENDPOINT: config.TEST_RGW_URL,
@@ -30,10 +32,18 @@ export async function createRgwStorage(
     S3_OBJECT_PREFIX: 'uploads/',
     S3_VARIANT_PREFIX: 'variants/',
     PRESIGN_EXPIRES_SECONDS: 900,
+    // RGW 16 has no bucket encryption API (and refuses SSE over plain http), and refuses every
+    // upload under BlockPublicAcls (ceph tracker #49135): the posture it can hold
+    // (docs/storage-compatibility.md). Plain http: no TLS statement.
+    S3_SSE: 'none',
+    S3_BLOCK_PUBLIC_ACCESS: ['IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'],
+    STORAGE_CORS_ORIGINS: ['*'],
+    S3_ABORT_INCOMPLETE_DAYS: 1,
   };
   const s3 = createS3Client(env);
-  // As the services' bootstrap makes it (CORS for browser uploads, the lifecycle rule).
-  await ensureBucket(s3, { bucket: env.S3_BUCKET, objectPrefix: env.S3_OBJECT_PREFIX, corsOrigins: ['*'], abortIncompleteAfterDays: 1 });
+  // As the services' bootstrap makes it (its posture: public-access block, policy, CORS for
+  // browser uploads, the lifecycle rule).
+  await ensureBucket(s3, testPosture(env, opts.cdn));
   const storage = new ObjectStorage(s3, env.S3_BUCKET);
   const dispose = async () => {
     try {

@@ -41,13 +41,14 @@ export class FilesController {
     return this.files.get(scope, id);
   }
 
-  /** 302 to a short-lived presigned GET of the file (or a variant). */
+  /** 302 to where the bytes are served: the CDN when one is configured, else a presigned storage GET. */
   @Get(':id/content')
   @ApiOperation({
     summary: 'Download a file',
-    description: 'Redirects to a short-lived presigned GET of the file, or of one of its variants (`variant`), served with a safe Content-Disposition.',
+    description:
+      "Redirects to the file's bytes, or one of its variants' (`variant`), through the CDN when one is configured. The original (and a variant with `disposition=attachment`) gets a private link valid for CDN_ORIGINAL_LINK_SECONDS (5 minutes by default), served with a safe Content-Disposition; a variant shown inline gets its cacheable link, the same for a whole window (docs/delivery.md).",
   })
-  @ApiResponse({ status: 302, description: 'Location: a presigned GET valid for 5 minutes' })
+  @ApiResponse({ status: 302, description: 'Location: a signed link to the bytes (CDN or storage)' })
   @Problems('invalid_state', 'storage_unavailable')
   async content(@Scope() scope: OwnerScope, @Param('id', IdPipe) id: string, @Query() query: ContentQueryDto, @Res() reply: FastifyReply) {
     const url = await this.files.contentUrl(scope, id, query);

@@ -56,7 +56,18 @@ describe('the web uploader at /app/', () => {
     expect(csp).toContain("connect-src 'self' http://127.0.0.1:5055 https://sync.example.com wss://sync.example.com");
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).toContain("img-src 'self' blob:");
+    expect(csp).toContain("img-src 'self' blob: http://127.0.0.1:5055");
+  });
+
+  it('takes images from the CDN when one serves them, and still connects to storage for uploads', () => {
+    const csp = contentSecurityPolicy({
+      syncUrl: 'https://sync.example.com',
+      s3Endpoint: 'http://127.0.0.1:5055',
+      s3Region: 'us-east-1',
+      cdnBaseUrl: 'https://cdn.example.com/',
+    });
+    expect(csp).toContain("img-src 'self' blob: https://cdn.example.com;");
+    expect(csp).toContain("connect-src 'self' http://127.0.0.1:5055 https://cdn.example.com https://sync.example.com");
   });
 
   it('names the region’s AWS endpoints when storage is AWS S3 itself', () => {

@@ -9,6 +9,8 @@ export interface WebAppOptions {
   /** S3 endpoint the page PUTs parts to and fetches thumbnails from; unset means AWS S3. */
   s3Endpoint?: string;
   s3Region: string;
+  /** The CDN's origin when one serves downloads and thumbnails (CDN_BASE_URL); unset: storage serves them. */
+  cdnBaseUrl?: string;
   /** The bundle (dist/web, built by apps/upload-api/web/build.mjs); found beside the compiled app by default. */
   root?: string;
 }
@@ -49,23 +51,25 @@ export async function serveWebApp(fastify: FastifyInstance, options: WebAppOptio
 }
 
 /**
- * Only this origin's code and styles; connections to this API, to storage (part PUTs, thumbnail
- * GETs after the API's redirect) and to sync-notifier (its WebSocket); images from blob: URLs
- * (thumbnails are fetched with the token, then shown from memory).
+ * Only this origin's code and styles; connections to this API, to storage (part PUTs, downloads
+ * after the API's redirect), to the CDN and to sync-notifier (its WebSocket); images from the
+ * File view's links (the CDN's, or storage's without one) and from blob: URLs.
  */
-export function contentSecurityPolicy(options: Pick<WebAppOptions, 'syncUrl' | 's3Endpoint' | 's3Region'>): string {
+export function contentSecurityPolicy(options: Pick<WebAppOptions, 'syncUrl' | 's3Endpoint' | 's3Region' | 'cdnBaseUrl'>): string {
   const sync = new URL(options.syncUrl);
   const syncWs = `${sync.protocol === 'https:' ? 'wss:' : 'ws:'}//${sync.host}`;
   const storage = options.s3Endpoint
     ? [new URL(options.s3Endpoint).origin]
     : // Virtual-hosted and path-style AWS endpoints of the region.
       [`https://*.s3.${options.s3Region}.amazonaws.com`, `https://s3.${options.s3Region}.amazonaws.com`];
+  const delivery = options.cdnBaseUrl ? [new URL(options.cdnBaseUrl).origin] : storage;
+  const reads = [...new Set([...storage, ...delivery])].join(' ');
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' blob:",
-    `connect-src 'self' ${storage.join(' ')} ${sync.origin} ${syncWs}`,
+    `img-src 'self' blob: ${delivery.join(' ')}`,
+    `connect-src 'self' ${reads} ${sync.origin} ${syncWs}`,
     "base-uri 'none'",
     "form-action 'self'",
     "frame-ancestors 'none'",

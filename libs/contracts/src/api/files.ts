@@ -33,6 +33,15 @@ export const fileView = z.object({
     ),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   variants: z.array(variantView),
+  thumbUrl: z
+    .string()
+    .url()
+    .nullable()
+    .describe(
+      'Images: a ready-to-use link to the thumbnail (256 px), through the CDN when one is configured. The same within a window (CDN_LINK_WINDOW_SECONDS), so browsers and the CDN cache it; null when the file has none',
+    ),
+  previewUrl: z.string().url().nullable().describe('Images: a link to the preview (2048 px), like thumbUrl'),
+  posterUrl: z.string().url().nullable().describe('Videos: a link to the poster frame, like thumbUrl'),
 });
 
 export type FileView = z.infer<typeof fileView>;
