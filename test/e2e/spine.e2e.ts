@@ -69,6 +69,24 @@ describe('the four services as real processes', () => {
     expect(minted.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('logs a refused request at warn, and every service prints nothing but JSON lines (issue #16)', async () => {
+    const api = stack.service('upload-api');
+    await fetch(`${api.url}/v1/trace-me`, { headers: { 'x-request-id': 'level-e2e-7' } });
+    const completed = () => api.output.find((l) => l.includes('"id":"level-e2e-7"') && l.includes('request completed'));
+    await until('the log line', async () => completed() ?? null);
+    expect(JSON.parse(completed()!)).toMatchObject({ level: 40, res: { statusCode: 404 } });
+    for (const name of ALL_SERVICES) {
+      const notJson = stack.service(name).output.filter((line) => {
+        try {
+          return typeof JSON.parse(line) !== 'object';
+        } catch {
+          return true;
+        }
+      });
+      expect({ name, notJson }).toEqual({ name, notJson: [] });
+    }
+  });
+
   it('answers unknown routes with problem+json', async () => {
     const res = await fetch(`${stack.service('upload-api').url}/v1/nothing-here`);
     expect(res.status).toBe(404);

@@ -48,8 +48,9 @@ export async function createHttpApp(module: AppEntry, options: Pick<HttpServiceO
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
   useJsonBodyParser(fastify);
-  // Errors raised by Fastify before a Nest handler runs (malformed JSON, body too large, bad content type).
-  fastify.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, logger));
+  // Errors Fastify raises before a Nest handler runs (malformed JSON, body too large, bad content
+  // type) reach ProblemFilter through the error handler Nest sets on Fastify at init. Setting one
+  // here too was overridden by Nest's, and made Fastify print a non-JSON warning (FSTWRN004).
 
   // Echo the request id (the caller's, or the one minted for it) so clients can quote it.
   fastify.addHook('onRequest', async (request, reply) => {

@@ -40,6 +40,8 @@ export function loggerParams({ service, level, pretty }: LoggerOptions): Params 
       // Fastify assigns the id first (requestIdOf); the log lines reuse it.
       genReqId: (req: IncomingMessage) => requestIdOf(req),
       customAttributeKeys: { reqId: 'requestId' },
+      // A refused request is worth a look (warn), a failed one is an incident (error); the rest is info.
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'], censor: '[redacted]' },
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({
