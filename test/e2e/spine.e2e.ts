@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ALL_SERVICES, E2eStack, presignedPut, startStack, until } from './stack';
+import sharp from 'sharp';
+import { ALL_SERVICES, createTenant, E2eStack, presignedPut, startStack, until } from './stack';
 
 const CHECKS: Record<string, string[]> = {
   'upload-api': ['lifecycle', 'database', 'redis', 's3'],
@@ -85,6 +86,35 @@ describe('the four services as real processes', () => {
       });
       expect({ name, notJson }).toEqual({ name, notJson: [] });
     }
+  });
+
+  it('follows one request id from the initiation through the tracker’s and the media workers’ logs (issue #16)', async () => {
+    const tenant = await createTenant(stack, { name: 'follow' });
+    const headers = { authorization: `Bearer ${tenant.apiKey}`, 'x-owner-id': 'alice', 'content-type': 'application/json' };
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#c33' } })
+      .png()
+      .toBuffer();
+    const requestId = `follow-${randomUUID()}`;
+    const initiated = await fetch(`${stack.service('upload-api').url}/v1/uploads`, {
+      method: 'POST',
+      headers: { ...headers, 'x-request-id': requestId },
+      body: JSON.stringify({ filename: 'red.png', size: png.length, contentType: 'image/png' }),
+    });
+    expect(initiated.headers.get('x-request-id')).toBe(requestId);
+    const upload = (await initiated.json()) as { id: string; upload: { url: string; headers: Record<string, string> } };
+    // The PUT goes to storage and the rest follows its event: no request of the client's in between.
+    expect((await fetch(upload.upload.url, { method: 'PUT', headers: upload.upload.headers, body: new Uint8Array(png) })).status).toBe(200);
+
+    const logged = (name: (typeof ALL_SERVICES)[number], msg: string) =>
+      stack
+        .service(name)
+        .output.map((line) => JSON.parse(line) as { msg?: string; requestId?: string; fileId?: string })
+        .find((line) => line.msg === msg && line.fileId === upload.id);
+    await until('the image processed', async () => logged('media-processor', 'image processed') ?? null, 30_000, 100);
+    expect(logged('chunk-tracker', 'file uploaded')).toMatchObject({ requestId });
+    expect(logged('media-processor', 'image processed')).toMatchObject({ requestId });
+    const [row] = await stack.sql<{ request_id: string }>('SELECT request_id FROM files WHERE id = $1', [upload.id]);
+    expect(row.request_id).toBe(requestId);
   });
 
   it('answers unknown routes with problem+json', async () => {

@@ -5,7 +5,7 @@ import type { StorageEvent } from '@app/domain';
 import { FileRecord, FileRepository, StorageEventRecord } from '@app/database';
 import { AWAITING_BYTES, EventStep, FileLifecycle, isIn, STORED, StorageFinding, UPLOAD_COMPLETED } from '@app/lifecycle';
 import { MetricsService } from '@app/observability';
-import { JobQueue } from '@app/queue';
+import { JobPayloads, JobQueue } from '@app/queue';
 import { KeyLayout, ObjectStorage, StorageEventContext, StorageEventMessage, storageEventKey } from '@app/storage';
 import type { TrackerConfig } from './config';
 
@@ -104,24 +104,29 @@ export class StorageEventsService {
     // A recheck gets its own job id per event: the first verification may still be running on the
     // old bytes, and `verify-<id>` would then be a no-op. A redelivery is a ledger duplicate, so
     // it moves nothing and queues nothing.
+    // Each job carries the request id of its file's initiation: its logs, and the jobs after it,
+    // are found under the id the client's first call got back (x-request-id).
     const rechecks = steps.flatMap((step, i) =>
-      findings[i].step === 'recheck' && step.file ? [{ payload: { v: 1 as const, fileId: step.file.id }, jobId: recheckJobId(tracked[i].record) }] : [],
+      findings[i].step === 'recheck' && step.file ? [{ payload: verifyPayload(step.file), jobId: recheckJobId(tracked[i].record) }] : [],
     );
-    await this.jobs.enqueueMany('media.verify', [
-      ...uploaded.map((file) => ({ payload: { v: 1 as const, fileId: file.id }, jobId: `verify-${file.id}` })),
-      ...rechecks,
-    ]);
+    await this.jobs.enqueueMany('media.verify', [...uploaded.map((file) => ({ payload: verifyPayload(file), jobId: `verify-${file.id}` })), ...rechecks]);
     for (const [i, item] of tracked.entries()) {
       const outcome = this.outcome(findings[i], steps[i]);
       if (outcome === 'rechecked')
         this.logger.warn(
-          { fileId: item.file!.id, key: item.event.key, event: item.event.eventName, etag: item.event.etag },
+          { fileId: item.file!.id, requestId: item.file!.requestId, key: item.event.key, event: item.event.eventName, etag: item.event.etag },
           'stored file written again; verifying it again',
         );
       const finding = findings[i];
       if (outcome === 'uploaded' && finding.step === 'confirmUploaded')
         this.logger.log(
-          { fileId: finding.file.id, size: Number(finding.file.size), event: item.event.eventName, receiveCount: item.context.receiveCount },
+          {
+            fileId: finding.file.id,
+            requestId: finding.file.requestId,
+            size: Number(finding.file.size),
+            event: item.event.eventName,
+            receiveCount: item.context.receiveCount,
+          },
           'file uploaded',
         );
       this.processed.inc({ event: item.event.eventName, outcome });
@@ -206,4 +211,9 @@ function rewritten(event: StorageEvent, file: FileRecord): boolean {
 /** One verification job per rewrite event (its ledger key), so a redelivery adds none. */
 function recheckJobId(record: StorageEventRecord): string {
   return `verify-${record.fileId}-${createHash('sha256').update(record.eventKey).digest('hex').slice(0, 16)}`;
+}
+
+/** A verification job, under the request id of the file's initiation when it was recorded. */
+function verifyPayload(file: FileRecord): JobPayloads['media.verify'] {
+  return file.requestId ? { v: 1, fileId: file.id, requestId: file.requestId } : { v: 1, fileId: file.id };
 }

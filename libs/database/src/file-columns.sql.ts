@@ -9,7 +9,7 @@ export const FILE_COLUMNS_SQL = `
   detected_type AS "detectedType", size, size_declared AS "sizeDeclared", declared_sha256 AS "declaredSha256", sha256, storage_key AS "storageKey",
   mode::text AS "mode", s3_upload_id AS "s3UploadId", part_size AS "partSize", part_count AS "partCount",
   checksum_algorithm AS "checksumAlgorithm", status::text AS "status", status_reason AS "statusReason", metadata,
-  width, height, duration_ms AS "durationMs", placeholder, media_info AS "mediaInfo", scan::text AS "scan", etag, expires_at AS "expiresAt",
+  width, height, duration_ms AS "durationMs", placeholder, media_info AS "mediaInfo", scan::text AS "scan", etag, request_id AS "requestId", expires_at AS "expiresAt",
   created_at AS "createdAt", updated_at AS "updatedAt", status_changed_at AS "statusChangedAt",
   uploaded_at AS "uploadedAt", ready_at AS "readyAt", deleted_at AS "deletedAt"`;
 

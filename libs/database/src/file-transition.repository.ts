@@ -94,11 +94,11 @@ export class FileTransitionRepository {
       WITH admitted AS (${admitQuotaSql(upload.tenantId, stripe, { reserve: upload.size })}),
       inserted AS (
         INSERT INTO files (id, tenant_id, owner_id, filename, content_type, size, size_declared, declared_sha256, storage_key, mode,
-                           part_size, part_count, checksum_algorithm, metadata, expires_at, status, quota_stripe, updated_at)
+                           part_size, part_count, checksum_algorithm, metadata, request_id, expires_at, status, quota_stripe, updated_at)
         SELECT ${upload.id}::uuid, admitted.tenant_id, ${upload.ownerId}::text, ${upload.filename}::text, ${upload.contentType}::text,
                ${upload.size}::bigint, ${upload.sizeDeclared ?? true}::boolean, ${upload.declaredSha256}::text, ${upload.storageKey}::text, ${upload.mode}::upload_mode,
                ${upload.partSize}::bigint, ${upload.partCount}::int, ${upload.checksumAlgorithm}::text,
-               ${upload.metadata === undefined ? null : JSON.stringify(upload.metadata)}::jsonb, ${upload.expiresAt}::timestamptz,
+               ${upload.metadata === undefined ? null : JSON.stringify(upload.metadata)}::jsonb, ${upload.requestId ?? null}::text, ${upload.expiresAt}::timestamptz,
                ${status}::file_status, ${stripe}::smallint, now()
         FROM admitted
         RETURNING ${FILE_COLUMNS}

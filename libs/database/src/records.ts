@@ -38,6 +38,8 @@ export interface FileRecord {
   /** The malware scan's result; null when not scanned (the tenant scans nothing, or not yet). */
   scan: 'clean' | 'skipped_too_large' | null;
   etag: string | null;
+  /** The request that initiated the upload (null for files made before it was recorded). */
+  requestId: string | null;
   expiresAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -91,5 +93,7 @@ export interface NewUpload {
   partCount: number | null;
   checksumAlgorithm: string | null;
   metadata: JsonObject | undefined;
+  /** The initiating request's id (logs of the work the file causes carry it). */
+  requestId?: string | null;
   expiresAt: Date;
 }

@@ -3,3 +3,4 @@ export * from './lifecycle';
 export * from './metrics.service';
 export * from './logger';
 export * from './observability.module';
+export * from './request-context';

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { queueKeyPrefix, RedisConnection } from './redis';
 import type { JobView } from '@app/contracts';
+import { currentRequestId } from '@app/observability';
 import { JOBS, JobName, JobPayloads, QueueName } from './registry';
 
 export interface EnqueueOptions {
@@ -51,7 +52,7 @@ export class JobQueue {
       const state = existing ? await existing.getState() : null;
       if (state === 'completed' || state === 'failed') await existing!.remove();
     }
-    const job = await this.queue(definition.queue).add(name, payload, {
+    const job = await this.queue(definition.queue).add(name, withRequest(payload), {
       ...definition.options,
       jobId: options.jobId,
       delay: options.delayMs,
@@ -63,7 +64,9 @@ export class JobQueue {
   async enqueueMany<N extends JobName>(name: N, jobs: ReadonlyArray<{ payload: JobPayloads[N]; jobId?: string }>): Promise<void> {
     if (!jobs.length) return;
     const definition = JOBS[name];
-    await this.queue(definition.queue).addBulk(jobs.map(({ payload, jobId }) => ({ name, data: payload, opts: { ...definition.options, jobId } })));
+    await this.queue(definition.queue).addBulk(
+      jobs.map(({ payload, jobId }) => ({ name, data: withRequest(payload), opts: { ...definition.options, jobId } })),
+    );
   }
 
   /** How many jobs of one queue wait, wait for a retry (delayed) and run. */
@@ -119,4 +122,10 @@ function view(queue: QueueName, state: JobView['state'], job: Job): JobView {
     processedAt: iso(job.processedOn),
     finishedAt: iso(job.finishedOn),
   };
+}
+
+/** The payload with the request id of the work enqueueing it, so the job logs under the same id. */
+function withRequest<P extends { requestId?: string }>(payload: P): P {
+  const requestId = payload.requestId ?? currentRequestId();
+  return requestId ? { ...payload, requestId } : payload;
 }

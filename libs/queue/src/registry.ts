@@ -23,9 +23,13 @@ export const QUEUES = {
 
 export type QueueName = keyof typeof QUEUES;
 
-/** Every payload carries its schema version, so a worker can refuse (not misread) a newer one. */
+/**
+ * Every payload carries its schema version, so a worker can refuse (not misread) a newer one, and
+ * the request id of the work that enqueued it (set by JobQueue), which its handler logs under.
+ */
 interface Versioned {
   v: 1;
+  requestId?: string;
 }
 
 export interface JobPayloads {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
+import { withRequestId } from '@app/observability';
 import { PermanentJobFailure } from './job-outcome';
 import { JobContext, ON_JOB } from './on-job.decorator';
 import { queueKeyPrefix, RedisConnection } from './redis';
@@ -121,7 +122,9 @@ export class WorkerHost {
     if (version !== 1) throw new UnrecoverableError(`payload version ${String(version)} is not understood by this worker (it reads version 1)`);
     this.active++;
     try {
-      return await handler(job.data, { id: job.id ?? '', attempt: job.attemptsMade + 1, signal: this.shutdown.signal });
+      // Logged under the request id the job carries: one request followed from the API into its work.
+      const requestId = (job.data as { requestId?: string }).requestId;
+      return await withRequestId(requestId, () => handler(job.data, { id: job.id ?? '', attempt: job.attemptsMade + 1, signal: this.shutdown.signal }));
     } catch (error) {
       throw toWorkerError(error);
     } finally {

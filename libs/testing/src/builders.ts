@@ -42,6 +42,7 @@ export function aFile(overrides: Partial<FileRecord> = {}): FileRecord {
     mediaInfo: null,
     scan: null,
     etag: null,
+    requestId: null,
     expiresAt: new Date(at.getTime() + 86_400_000),
     createdAt: at,
     updatedAt: at,

@@ -192,6 +192,8 @@ describe('UploadsService.initiate', () => {
         partCount: null,
         checksumAlgorithm: null,
         metadata: { album: 'x' },
+        // Outside an HTTP request there is no request id to record.
+        requestId: null,
         expiresAt: new Date(NOW.getTime() + 3600_000),
       });
       expect(presigner.putObject).toHaveBeenCalledWith(upload.storageKey, { contentType: 'image/jpeg', contentLength: 1024, checksumSha256: SHA256_BASE64 });

@@ -19,6 +19,7 @@ import {
 import { FilePartRepository, FileRecord, FileRepository, JsonObject, NewUpload, TenantRepository } from '@app/database';
 import { checkParts, maxPartNumber, partSizeProblem, planUpload, typeAllowed } from '@app/domain';
 import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED } from '@app/lifecycle';
+import { currentRequestId } from '@app/observability';
 import { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage, PostPolicySigner, PresignedPost, StoredPart } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
@@ -318,6 +319,8 @@ export class UploadsService {
     const id = randomUUID();
     return this.lifecycle.createUpload({
       ...upload,
+      // The tracker and media workers log the file's work under the id of the call that began it.
+      requestId: currentRequestId() ?? null,
       id,
       tenantId: scope.tenantId,
       ownerId: scope.ownerId,
