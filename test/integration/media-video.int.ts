@@ -1,8 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { extractPoster, MediaError, probeVideo } from '@app/media';
+import { extractPoster, MediaError, probeVideo, transcodeTo720 } from '@app/media';
 import { makeTestVideo } from '@app/testing';
 
 /** The video adapter against real ffmpeg/ffprobe, on clips ffmpeg makes itself. */
@@ -35,5 +37,69 @@ describe('video adapter (ffprobe + ffmpeg)', () => {
     writeFileSync(notVideo, 'not a video at all');
     await expect(probeVideo(notVideo, 30)).rejects.toBeInstanceOf(MediaError);
     await expect(extractPoster(notVideo, 0, 640, 30)).rejects.toMatchObject({ code: 'undecodable' });
+    await expect(transcodeTo720(notVideo, path.join(dir, 'fake-720p.mp4'), 30)).rejects.toMatchObject({
+      code: 'undecodable',
+      message: expect.stringMatching(/^ffmpeg: ffmpeg exited with code \d+: .*Invalid data found when processing input/),
+    });
+  });
+
+  it('transcodes to an H.264/AAC MP4 of at most 720 lines, never upscaled, portrait staying portrait', async () => {
+    const small = path.join(dir, 'small-720p.mp4');
+    await transcodeTo720(clip, small, 60);
+    expect(await probeVideo(small, 30)).toMatchObject({ width: 320, height: 240, videoCodec: 'h264', audioCodec: 'aac' });
+    const portrait = makeTestVideo(path.join(dir, 'portrait.mp4'), { seconds: 1, width: 800, height: 1000, fast: true });
+    const out = path.join(dir, 'portrait-720p.mp4');
+    await transcodeTo720(portrait, out, 60);
+    expect(await probeVideo(out, 30)).toMatchObject({ width: 720, height: 900, videoCodec: 'h264', audioCodec: null });
+  });
+});
+
+/**
+ * ffmpeg past its time limit is killed (SIGKILL), not only stopped being waited for, and fails
+ * with `timeout`: a source that never answers holds ffmpeg for as long as it lives.
+ */
+describe('video adapter time limit (ffmpeg)', () => {
+  const sockets = new Set<Socket>();
+  const closed: number[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), 'video-int-timeout-'));
+  // Accepts the request and never answers.
+  const server = createServer(() => undefined).on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => closed.push(Date.now()));
+  });
+
+  beforeAll(() => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)));
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Waits for the connections opened so far to close: a process left running would hold its own open. */
+  async function connectionsClosed(count: number): Promise<void> {
+    const deadline = Date.now() + 2_000;
+    while (closed.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(sockets.size).toBe(count);
+    expect(closed).toHaveLength(count);
+  }
+
+  it('kills ffmpeg extracting a poster when it outlasts its time limit, failing with `timeout`', async () => {
+    const { port } = server.address() as AddressInfo;
+    const before = new Set(readdirSync(tmpdir()));
+    const started = Date.now();
+    await expect(extractPoster(`http://127.0.0.1:${port}/video.mp4`, 1, 1280, 1)).rejects.toEqual(new MediaError('timeout', 'ffmpeg took longer than 1 s'));
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await connectionsClosed(1);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('poster-') && !before.has(f))).toEqual([]);
+  });
+
+  it('kills ffmpeg transcoding when it outlasts its time limit, failing with `timeout`', async () => {
+    const { port } = server.address() as AddressInfo;
+    const out = path.join(dir, '720p.mp4');
+    const started = Date.now();
+    await expect(transcodeTo720(`http://127.0.0.1:${port}/video.mp4`, out, 1)).rejects.toMatchObject({ code: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await connectionsClosed(2);
+    expect(existsSync(out)).toBe(false);
   });
 });
