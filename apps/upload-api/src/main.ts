@@ -17,7 +17,7 @@ void runService('upload-api', uploadApiEnv, (config) => ({
     setupOpenApi(app, uploadApiDescription);
     await serveWebApp(app.getHttpAdapter().getInstance(), {
       syncUrl: config.PUBLIC_SYNC_URL,
-      s3Endpoint: config.S3_ENDPOINT,
+      s3Endpoint: config.S3_PUBLIC_ENDPOINT ?? config.S3_ENDPOINT,
       s3Region: config.S3_REGION,
       cdnBaseUrl: config.CDN === 'none' ? undefined : config.CDN_BASE_URL,
     });

@@ -68,6 +68,13 @@ export const redisEnv = z.object({
 
 export const storageEnv = z.object({
   S3_ENDPOINT: url.optional(),
+  /**
+   * Where clients reach storage, when not at S3_ENDPOINT (docker-compose: the services reach moto
+   * as moto:5000, a browser on the host at 127.0.0.1:5055). Presigned URLs and POST policies are
+   * made for it; the services' own calls still go to S3_ENDPOINT. Set it on upload-api only: the
+   * workers presign for themselves (ffmpeg's reads).
+   */
+  S3_PUBLIC_ENDPOINT: url.optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
   S3_FORCE_PATH_STYLE: bool.default(false),

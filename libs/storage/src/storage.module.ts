@@ -36,7 +36,8 @@ import { StorageEventSource } from './storage-event-source';
         new FastPresigner({
           bucket: c.S3_BUCKET,
           region: c.S3_REGION,
-          endpoint: c.S3_ENDPOINT,
+          // Links are for whoever uses them: clients reach storage at its public endpoint.
+          endpoint: c.S3_PUBLIC_ENDPOINT ?? c.S3_ENDPOINT,
           forcePathStyle: c.S3_FORCE_PATH_STYLE,
           credentials: s3.config.credentials,
           expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS,
@@ -47,7 +48,12 @@ import { StorageEventSource } from './storage-event-source';
       provide: PostPolicySigner,
       inject: [S3Client, APP_CONFIG],
       useFactory: (s3: S3Client, c: StorageEnv) =>
-        new PostPolicySigner(s3, { bucket: c.S3_BUCKET, expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS, encryption: objectEncryption(c) }),
+        // A client of the public endpoint only signs (createPresignedPost sends nothing).
+        new PostPolicySigner(c.S3_PUBLIC_ENDPOINT ? createS3Client({ ...c, S3_ENDPOINT: c.S3_PUBLIC_ENDPOINT }) : s3, {
+          bucket: c.S3_BUCKET,
+          expiresInSeconds: c.PRESIGN_EXPIRES_SECONDS,
+          encryption: objectEncryption(c),
+        }),
     },
     S3Health,
   ],
