@@ -235,6 +235,13 @@ ensure_nginx() {
   (apt-get install -y -qq nginx-light >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null)) || die "could not install nginx-light"
 }
 
+# kubectl (with kustomize) renders k8s/overlays/* offline for test/integration/k8s-manifests.int.ts.
+ensure_kubectl() {
+  command -v kubectl >/dev/null && return
+  log "installing kubectl (apt)"
+  (apt-get install -y -qq kubectl >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null)) || die "could not install kubectl"
+}
+
 # Headless Chromium for the SDK's browser test (Debian's package; playwright cannot download here).
 ensure_chromium() {
   command -v chromium >/dev/null && return

@@ -115,6 +115,12 @@ describe('the four services as real processes', () => {
     expect(logged('media-processor', 'image processed')).toMatchObject({ requestId });
     const [row] = await stack.sql<{ request_id: string }>('SELECT request_id FROM files WHERE id = $1', [upload.id]);
     expect(row.request_id).toBe(requestId);
+
+    // The work shows in the workers' metrics: jobs run, how long they took, each queue's backlog.
+    const metrics = await (await fetch(`${stack.service('media-processor').url}/metrics`)).text();
+    expect(metrics).toMatch(/queue_jobs_processed_total\{queue="media-image",job="media.image",outcome="completed"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/queue_job_duration_seconds_count\{[^}]*queue="media-verify",job="media.verify"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/queue_jobs\{queue="media-scan",state="waiting"[^}]*\} \d+/);
   });
 
   it('answers unknown routes with problem+json', async () => {

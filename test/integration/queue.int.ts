@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { ConfigModule } from '@app/config';
+import { ObservabilityModule } from '@app/observability';
 import { JobQueue, OnJob, QueueModule, queueKeyPrefix, RedisHealth } from '@app/queue';
 import type { JobContext } from '@app/queue';
 import { freePort, PrivateRedis, sleep, testConfig, until } from '@app/testing';
@@ -49,6 +50,8 @@ async function appServingSync(prefix: string, shutdownTimeoutMs: number): Promis
     imports: [
       ConfigModule.forRoot({ REDIS_URL: testConfig().TEST_REDIS_URL, QUEUE_PREFIX: prefix, SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs }),
       QueueModule.forRoot({ serve: ['sync'] }),
+      // Workers report their jobs' outcomes and durations as metrics, as in every service.
+      ObservabilityModule.forRoot({ service: 'queue-test', level: 'silent', pretty: false, checks: [] }),
     ],
     providers: [SlowPrune, Sweep],
   }).compile();
@@ -149,7 +152,11 @@ describe('RedisHealth', () => {
     const redis = new PrivateRedis(await freePort());
     await redis.start();
     const module = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot({ REDIS_URL: redis.url, QUEUE_PREFIX: 'health', SHUTDOWN_TIMEOUT_MS: 1_000 }), QueueModule.forRoot({ serve: [] })],
+      imports: [
+        ConfigModule.forRoot({ REDIS_URL: redis.url, QUEUE_PREFIX: 'health', SHUTDOWN_TIMEOUT_MS: 1_000 }),
+        QueueModule.forRoot({ serve: [] }),
+        ObservabilityModule.forRoot({ service: 'queue-test', level: 'silent', pretty: false, checks: [] }),
+      ],
     }).compile();
     await module.init();
     const health = module.get(RedisHealth);

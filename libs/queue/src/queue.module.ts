@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, DynamicModule, Global, Inject, Injectable, M
 import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { APP_CONFIG } from '@app/config';
 import type { BaseEnv, RedisEnv } from '@app/config';
-import type { DependencyCheck } from '@app/observability';
+import { MetricsService, type DependencyCheck } from '@app/observability';
 import { CHANGE_PUBLISHER } from '@app/database';
 import { RedisChangePublisher } from './change-publisher';
 import { RedisChangesChannel } from './changes-channel';
@@ -47,6 +47,7 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     @Inject(WORKER_REDIS) private readonly workerRedis: RedisConnection,
     @Inject(PRODUCER_REDIS) private readonly producerRedis: RedisConnection,
     @Inject(PROBE_REDIS) private readonly probeRedis: RedisConnection,
+    private readonly metrics: MetricsService,
   ) {}
 
   get workerHost(): WorkerHost | null {
@@ -55,6 +56,30 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   async onApplicationBootstrap(): Promise<void> {
     const handlers = collectHandlers(this.discovery, this.scanner, this.reflector, this.served);
+    const runs = this.metrics.counter(
+      'queue_jobs_processed_total',
+      'Jobs this process ran, by queue, job and how they ended (failed: retried, or failed for good)',
+      ['queue', 'job', 'outcome'],
+    );
+    const durations = this.metrics.histogram(
+      'queue_job_duration_seconds',
+      'How long jobs took in this process, by queue and job',
+      ['queue', 'job'],
+      [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 30, 120, 600, 3600],
+    );
+    // The backlog ops scale and alert on: each served queue's jobs by state, read at every scrape.
+    if (this.served.length)
+      this.metrics.gauge(
+        'queue_jobs',
+        'Jobs of each queue this process serves, by state (waiting, active, delayed, failed)',
+        ['queue', 'state'],
+        async (gauge) => {
+          for (const queue of this.served) {
+            const counts = await this.jobs.queue(queue).getJobCounts('waiting', 'active', 'delayed', 'failed');
+            for (const [state, count] of Object.entries(counts)) gauge.set({ queue, state }, count ?? 0);
+          }
+        },
+      );
     this.host = new WorkerHost(handlers, {
       connection: this.workerRedis,
       prefix: this.config.QUEUE_PREFIX,
@@ -62,6 +87,10 @@ class QueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
       drainTimeoutMs: this.config.SHUTDOWN_TIMEOUT_MS,
       backoff: this.options.backoff,
       concurrency: queueConcurrency(this.config.QUEUE_CONCURRENCY),
+      onJobDone: ({ queue, name }, outcome, seconds) => {
+        runs.inc({ queue, job: name, outcome });
+        durations.observe({ queue, job: name }, seconds);
+      },
     });
     this.host.start();
     // Schedules live in Redis; installing them on every start restores them after Redis lost its data.

@@ -79,6 +79,8 @@ export interface WorkerHostOptions {
   concurrency?: Partial<Record<QueueName, number>>;
   /** Retry delays of `backoff: { type: 'custom' }` jobs, per queue (e.g. from configuration). */
   backoff?: Partial<Record<QueueName, (attemptsMade: number) => number>>;
+  /** Told of every job run: how it ended and how long it took (the metrics). */
+  onJobDone?: (job: { queue: QueueName; name: JobName }, outcome: 'completed' | 'failed', seconds: number) => void;
 }
 
 /** One BullMQ worker per served queue, dispatching by job name to the registered handler. */
@@ -121,14 +123,19 @@ export class WorkerHost {
     const version = (job.data as { v?: unknown } | null)?.v;
     if (version !== 1) throw new UnrecoverableError(`payload version ${String(version)} is not understood by this worker (it reads version 1)`);
     this.active++;
+    const started = performance.now();
+    let outcome: 'completed' | 'failed' = 'failed';
     try {
       // Logged under the request id the job carries: one request followed from the API into its work.
       const requestId = (job.data as { requestId?: string }).requestId;
-      return await withRequestId(requestId, () => handler(job.data, { id: job.id ?? '', attempt: job.attemptsMade + 1, signal: this.shutdown.signal }));
+      const result = await withRequestId(requestId, () => handler(job.data, { id: job.id ?? '', attempt: job.attemptsMade + 1, signal: this.shutdown.signal }));
+      outcome = 'completed';
+      return result;
     } catch (error) {
       throw toWorkerError(error);
     } finally {
       this.active--;
+      this.options.onJobDone?.({ queue: JOBS[job.name as JobName].queue, name: job.name as JobName }, outcome, (performance.now() - started) / 1000);
     }
   }
 
