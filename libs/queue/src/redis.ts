@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { RedisEnv } from '@app/config';
 
@@ -12,6 +13,10 @@ export type RedisRole = 'worker' | 'producer' | 'probe' | 'subscriber';
  * does not hang while Redis is down; a probe answers "down" at once.
  */
 export function createRedis(config: Pick<RedisEnv, 'REDIS_URL' | 'REDIS_CLUSTER'>, role: RedisRole): RedisConnection {
+  return logErrors(connect(config, role), role);
+}
+
+function connect(config: Pick<RedisEnv, 'REDIS_URL' | 'REDIS_CLUSTER'>, role: RedisRole): RedisConnection {
   const options: RedisOptions = {
     connectionName: `upl-${role}`,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
@@ -53,4 +58,24 @@ export function createRedis(config: Pick<RedisEnv, 'REDIS_URL' | 'REDIS_CLUSTER'
  */
 export function queueKeyPrefix(prefix: string, queue: string): string {
   return `${prefix}:{${queue}}`;
+}
+
+const logger = new Logger('Redis');
+/** One line per connection and kind of error while Redis is away, not one per retry. */
+const ERROR_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * A connection's errors as structured warnings. Without a listener ioredis writes each one to the
+ * console as plain text ("[ioredis] Unhandled error event ..."), one per retry, breaking the
+ * services' JSON-only logs (issue #16); its retry strategy reconnects either way.
+ */
+function logErrors(connection: RedisConnection, role: RedisRole): RedisConnection {
+  let last = { message: '', at: 0 };
+  connection.on('error', (error: Error) => {
+    const now = Date.now();
+    if (error.message === last.message && now - last.at < ERROR_LOG_INTERVAL_MS) return;
+    last = { message: error.message, at: now };
+    logger.warn({ role, err: error }, 'redis connection error; retrying');
+  });
+  return connection;
 }
