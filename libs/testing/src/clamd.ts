@@ -34,6 +34,8 @@ export class PrivateClamd {
   ) {}
 
   async start(): Promise<void> {
+    // Already running: a second clamd would lose the port to the first, which then outlives dispose().
+    if (this.child && this.child.exitCode === null) return;
     this.dir ??= mkdtempSync(path.join(tmpdir(), 'clamd-'));
     const config = path.join(this.dir, 'clamd.conf');
     writeFileSync(
