@@ -1,11 +1,9 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { extractPoster, MediaError, probeVideo, transcodeTo720 } from '@app/media';
-import { makeTestVideo } from '@app/testing';
+import { makeTestVideo, SilentOrigin } from '@app/testing';
 
 /** The video adapter against real ffmpeg/ffprobe, on clips ffmpeg makes itself. */
 describe('video adapter (ffprobe + ffmpeg)', () => {
@@ -59,47 +57,30 @@ describe('video adapter (ffprobe + ffmpeg)', () => {
  * with `timeout`: a source that never answers holds ffmpeg for as long as it lives.
  */
 describe('video adapter time limit (ffmpeg)', () => {
-  const sockets = new Set<Socket>();
-  const closed: number[] = [];
+  const origin = new SilentOrigin();
   const dir = mkdtempSync(path.join(tmpdir(), 'video-int-timeout-'));
-  // Accepts the request and never answers.
-  const server = createServer(() => undefined).on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => closed.push(Date.now()));
-  });
-
-  beforeAll(() => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)));
+  beforeAll(() => origin.start());
   afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await origin.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Waits for the connections opened so far to close: a process left running would hold its own open. */
-  async function connectionsClosed(count: number): Promise<void> {
-    const deadline = Date.now() + 2_000;
-    while (closed.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(sockets.size).toBe(count);
-    expect(closed).toHaveLength(count);
-  }
-
   it('kills ffmpeg extracting a poster when it outlasts its time limit, failing with `timeout`', async () => {
-    const { port } = server.address() as AddressInfo;
     const before = new Set(readdirSync(tmpdir()));
     const started = Date.now();
-    await expect(extractPoster(`http://127.0.0.1:${port}/video.mp4`, 1, 1280, 1)).rejects.toEqual(new MediaError('timeout', 'ffmpeg took longer than 1 s'));
+    await expect(extractPoster(origin.url('/video.mp4'), 1, 1280, 1)).rejects.toEqual(new MediaError('timeout', 'ffmpeg took longer than 1 s'));
     expect(Date.now() - started).toBeLessThan(3_000);
-    await connectionsClosed(1);
+    // A process left running would hold its connection open.
+    expect(await origin.connectionsClosed(1)).toEqual({ opened: 1, closed: 1 });
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith('poster-') && !before.has(f))).toEqual([]);
   });
 
   it('kills ffmpeg transcoding when it outlasts its time limit, failing with `timeout`', async () => {
-    const { port } = server.address() as AddressInfo;
     const out = path.join(dir, '720p.mp4');
     const started = Date.now();
-    await expect(transcodeTo720(`http://127.0.0.1:${port}/video.mp4`, out, 1)).rejects.toMatchObject({ code: 'timeout' });
+    await expect(transcodeTo720(origin.url('/video.mp4'), out, 1)).rejects.toMatchObject({ code: 'timeout' });
     expect(Date.now() - started).toBeLessThan(3_000);
-    await connectionsClosed(2);
+    expect(await origin.connectionsClosed(2)).toEqual({ opened: 2, closed: 2 });
     expect(existsSync(out)).toBe(false);
   });
 });

@@ -44,7 +44,7 @@ function setup(
   const storage = strictMock<ObjectStorage>('storage', { readLent: () => reads, copy: async () => undefined });
   const jobs = strictMock<JobQueue>('jobs', { enqueue: async () => 'job-1' });
   const config = { ...CONFIG, ...opts.config } as MediaProcessorConfig;
-  const service = new ScanService(config, files, tenants, storage, lifecycle, new MediaRouter(files, jobs, lifecycle), jobs, new MetricsService('test'));
+  const service = new ScanService(config, files, tenants, storage, lifecycle, new MediaRouter(files, jobs, lifecycle), new MetricsService('test'));
   const calls = () => callsInOrder({ lifecycle, files, storage, jobs, clamd: { scan } }).filter(([call]) => call !== 'lifecycle.reread');
   return { file, service, calls, reads };
 }

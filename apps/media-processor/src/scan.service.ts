@@ -4,7 +4,7 @@ import { FileRecord, FileRepository, TenantRecord, TenantRepository } from '@app
 import { FileLifecycle } from '@app/lifecycle';
 import { ClamdClient, ScanTooLargeError } from '@app/media';
 import { MetricsService } from '@app/observability';
-import { JobPayloads, JobQueue, OnJob } from '@app/queue';
+import { JobPayloads, OnJob } from '@app/queue';
 import { ObjectStorage } from '@app/storage';
 import type { MediaProcessorConfig } from './config';
 import { MediaOutcome, MediaRouter } from './media-router';
@@ -31,7 +31,6 @@ export class ScanService {
     private readonly storage: ObjectStorage,
     private readonly lifecycle: FileLifecycle,
     private readonly router: MediaRouter,
-    jobs: JobQueue,
     metrics: MetricsService,
   ) {
     this.clamd = new ClamdClient({
@@ -41,11 +40,6 @@ export class ScanService {
       streamMaxBytes: config.CLAMD_STREAM_MAX_BYTES,
     });
     this.scans = metrics.counter('malware_scans_total', 'Malware scans by outcome (clean, infected, too_large, unavailable)', ['outcome']);
-    // The backlog: files waiting for a scan, or for its retry while clamd is down or slow.
-    metrics.gauge('malware_scan_jobs', 'media-scan jobs by state (waiting, delayed for a retry, active)', ['state'], async (gauge) => {
-      const depth = await jobs.depth('media-scan');
-      for (const [state, count] of Object.entries(depth)) gauge.set({ state }, count);
-    });
   }
 
   @OnJob('media.scan')

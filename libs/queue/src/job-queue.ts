@@ -69,12 +69,6 @@ export class JobQueue {
     );
   }
 
-  /** How many jobs of one queue wait, wait for a retry (delayed) and run. */
-  async depth(queue: QueueName): Promise<{ waiting: number; delayed: number; active: number }> {
-    const counts = await this.queue(queue).getJobCounts('waiting', 'delayed', 'active');
-    return { waiting: counts.waiting ?? 0, delayed: counts.delayed ?? 0, active: counts.active ?? 0 };
-  }
-
   /** The newest `limit` jobs of one queue in one state, as operators see them. */
   async listJobs(queue: QueueName, state: JobView['state'], limit: number): Promise<JobView[]> {
     const jobs = await this.queue(queue).getJobs([state], 0, limit - 1, false);

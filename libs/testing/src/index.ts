@@ -11,3 +11,4 @@ export * from './strict-mock';
 export * from './hostile-input';
 export * from './clamd';
 export * from './nginx';
+export * from './silent-origin';
