@@ -1,6 +1,6 @@
 # One multi-stage image for all four services (the command picks the service).
 # Targets: `runtime` (upload-api, chunk-tracker, sync-notifier), `media` (adds ffmpeg),
-# `tools` (prisma CLI + storage bootstrap, for migrations and local bootstrap).
+# `migrate` (the Kubernetes migration Job), `tools` (migrations + storage bootstrap, for docker-compose).
 
 # The pinned toolchain: must equal .nvmrc and package.json's packageManager (scripts/check-toolchain.sh).
 ARG NODE_VERSION=24.22.3
@@ -26,6 +26,19 @@ RUN node scripts/build.mjs
 FROM build AS tools
 ENV NODE_ENV=production
 CMD ["sh", "-c", "npx prisma migrate deploy && node dist/libs/storage/src/cli/bootstrap-storage.js"]
+
+# The migration Job's image (k8s/base/migrate-job.yaml): the Prisma CLI and its driver adapter
+# (node_modules), prisma.config.ts, the schema and the migrations; no application code. It runs as
+# `node` (uid 1000) on a read-only root filesystem, so nothing here is written at run time.
+# test/integration/migrate-image.int.ts assembles exactly these COPYs and runs the Job's command.
+FROM node:${NODE_VERSION}-bookworm-slim AS migrate
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps /app/package.json /app/prisma.config.ts ./
+COPY --from=deps /app/prisma ./prisma
+COPY --from=deps /app/node_modules ./node_modules
+USER node
+CMD ["npx", "--no-install", "prisma", "migrate", "deploy"]
 
 FROM build AS pruned
 RUN npm prune --omit=dev --ignore-scripts

@@ -81,9 +81,17 @@ export interface TestDatabase {
 
 /** A fresh, migrated database for one test file, cloned from the template. */
 export async function createTestDatabase(adminUrl: string): Promise<TestDatabase> {
-  const TEMPLATE = templateName(await migrationsChecksum());
+  return createDatabase(adminUrl, templateName(await migrationsChecksum()));
+}
+
+/** A database with nothing in it, not even Prisma's migration table: where a first deploy starts. */
+export function createEmptyDatabase(adminUrl: string): Promise<TestDatabase> {
+  return createDatabase(adminUrl, 'template0');
+}
+
+async function createDatabase(adminUrl: string, template: string): Promise<TestDatabase> {
   const name = `upl_test_${randomBytes(6).toString('hex')}`;
-  await admin(adminUrl, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`));
+  await admin(adminUrl, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
   return {
     name,
     url: withDatabase(adminUrl, name),
