@@ -113,7 +113,7 @@ describe('the migration image', () => {
   let db: TestDatabase;
   let app: string;
   let job: K8sObject;
-  let container: { image: string; command: string[]; env: { name: string; value: string }[] };
+  let container: { image: string; command: string[]; env: { name: string; value: string }[]; securityContext: { readOnlyRootFilesystem?: boolean } };
 
   beforeAll(async () => {
     db = await createEmptyDatabase(testConfig().TEST_POSTGRES_URL);
