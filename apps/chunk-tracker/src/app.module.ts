@@ -7,6 +7,7 @@ import { QueueModule, RedisHealth } from '@app/queue';
 import { BucketPostureModule, S3Health, SqsHealth, StorageEventsModule, StorageModule } from '@app/storage';
 import { BucketPostureCheck } from './bucket-posture-check';
 import type { TrackerConfig } from './config';
+import { CompletingGauges } from './completing-gauges';
 import { CompletionService } from './completion.service';
 import { HousekeepingService } from './housekeeping.service';
 import { PushSecretGuard, PushSecrets } from './push-secret.guard';
@@ -42,7 +43,7 @@ export class ChunkTrackerModule {
         QueueModule.forRoot({ serve: ['tracker'], intervals: { 'uploads.reconcile': config.RECONCILE_INTERVAL_MS } }),
       ],
       controllers: push ? [StorageEventsPushController] : [],
-      providers: [StorageEventsService, HousekeepingService, CompletionService, ReconcilerService, BucketPostureCheck, ...eventSource],
+      providers: [StorageEventsService, HousekeepingService, CompletionService, ReconcilerService, BucketPostureCheck, CompletingGauges, ...eventSource],
     };
   }
 }

@@ -31,6 +31,8 @@ interface Attempt {
 export class WebhooksService {
   private readonly logger = new Logger(WebhooksService.name);
   private readonly attempts;
+  private readonly attemptSeconds;
+  private readonly lagSeconds;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: WebhookEnv,
@@ -39,6 +41,20 @@ export class WebhooksService {
     metrics: MetricsService,
   ) {
     this.attempts = metrics.counter('webhook_attempts_total', 'Webhook delivery attempts, by what became of the delivery', ['status']);
+    // Bounded by WEBHOOK_TIMEOUT_MS: slow receivers show in the top buckets before they time out.
+    this.attemptSeconds = metrics.histogram(
+      'webhook_delivery_duration_seconds',
+      'One webhook POST, from sending to the answer (or the error), by what became of the delivery',
+      ['status'],
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    );
+    // From the change's commit to its receiver's 2xx, retries included: what a receiver waits.
+    this.lagSeconds = metrics.histogram(
+      'webhook_delivery_lag_seconds',
+      'From the change (the delivery written with it) to its successful delivery',
+      [],
+      [0.1, 0.5, 1, 2.5, 5, 15, 60, 300, 900, 3600, 21600],
+    );
   }
 
   async create(tenantId: string, body: { url: string; events: string[] }) {
@@ -71,12 +87,16 @@ export class WebhooksService {
     const grace = this.config.WEBHOOK_SECRET_GRACE_HOURS * 3_600_000;
     if (delivery.webhook.previousSecret && delivery.webhook.rotatedAt && now.getTime() - delivery.webhook.rotatedAt.getTime() < grace)
       secrets.push(delivery.webhook.previousSecret);
+    const sent = performance.now();
     const attempt = await this.post(delivery.webhook.url, deliveryHeaders(delivery.id, now, body, secrets), body);
+    const seconds = (performance.now() - sent) / 1000;
     const ok = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
     const last = delivery.attempts + 1 >= this.config.WEBHOOK_MAX_ATTEMPTS;
     const status: DeliveryStatusName = ok ? 'succeeded' : last ? 'dead' : 'failed';
     await this.webhooks.recordAttempt(delivery.id, { status, statusCode: attempt.statusCode, error: attempt.error, at: now });
     this.attempts.inc({ status });
+    this.attemptSeconds.observe({ status }, seconds);
+    if (ok) this.lagSeconds.observe(Math.max(0, (Date.now() - delivery.createdAt.getTime()) / 1000));
     if (status === 'failed') throw new Error(`delivery ${delivery.id} failed: ${attempt.error ?? `HTTP ${attempt.statusCode}`}`);
     if (status === 'dead')
       this.logger.warn({ deliveryId: delivery.id, webhookId: delivery.webhookId, attempts: delivery.attempts + 1 }, 'webhook delivery given up');

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { ChangeEventRepository } from './change-event.repository';
 import { ChangeOutbox } from './change-outbox';
 import { DatabaseHealth } from './database.health';
+import { PoolMetrics } from './pool-metrics';
 import { PrismaService } from './prisma.service';
 import { StorageEventRepository } from './storage-event.repository';
 import { TenantRepository } from './tenant.repository';
@@ -30,7 +31,7 @@ const REPOSITORIES = [
 
 @Global()
 @Module({
-  providers: REPOSITORIES,
+  providers: [...REPOSITORIES, PoolMetrics],
   exports: REPOSITORIES,
 })
 export class DatabaseModule {}

@@ -184,6 +184,14 @@ export class FileRepository {
     if (ids.length) await this.prisma.direct(Prisma.sql`UPDATE files SET storage_checked_at = now() WHERE id = ANY(${ids}::uuid[])`);
   }
 
+  /** How many files are in `status`, and since when the one there longest (null: none); for metrics. */
+  async statusSummary(status: FileStatusName): Promise<{ count: number; oldestSince: Date | null }> {
+    const [row] = await this.prisma.direct<{ count: bigint; oldest: Date | null }>(
+      Prisma.sql`SELECT count(*) AS count, min(status_changed_at) AS oldest FROM files WHERE status = ${status}::file_status`,
+    );
+    return { count: Number(row?.count ?? 0n), oldestSince: row?.oldest ?? null };
+  }
+
   async findStuck(status: FileStatusName, before: Date, limit: number): Promise<FileRecord[]> {
     return this.prisma.file.findMany({ where: { status, statusChangedAt: { lt: before } }, orderBy: { statusChangedAt: 'asc' }, take: limit });
   }

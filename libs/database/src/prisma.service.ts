@@ -47,6 +47,16 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
     return rows;
   }
 
+  /** The pool's connections now: in use, idle, the most it opens, and the queries waiting for one. */
+  poolUse(): { active: number; idle: number; max: number; waiting: number } {
+    return {
+      active: this.pool.totalCount - this.pool.idleCount,
+      idle: this.pool.idleCount,
+      max: this.pool.options.max ?? 10,
+      waiting: this.pool.waitingCount,
+    };
+  }
+
   /** Last of all: queue workers and the SQS consumer drain (beforeApplicationShutdown) with the pool open. */
   async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();

@@ -14,6 +14,7 @@ import {
 } from '@app/database';
 import { ObjectStorage } from '@app/storage';
 import { AWAITING_BYTES, INITIAL, isIn, LIVE, quotaEffect, StepName, STEPS, STORED } from './state-machine';
+import { UploadMetrics } from './upload-metrics';
 
 /** What a handler gets when it re-reads a file: the file, or why there is nothing to do. */
 export type Reread = { file: FileRecord; skipped?: undefined } | { file?: undefined; skipped: `skipped:${string}` };
@@ -59,6 +60,7 @@ export class FileLifecycle {
     private readonly files: FileRepository,
     private readonly transitions: FileTransitionRepository,
     private readonly storage: ObjectStorage,
+    private readonly metrics: UploadMetrics = new UploadMetrics(),
   ) {}
 
   /**
@@ -76,10 +78,13 @@ export class FileLifecycle {
 
   /** A new upload, its size reserved against the quota; null when the quota would be exceeded. */
   async createUpload(upload: NewUpload): Promise<FileRecord | null> {
-    return this.transitions.createUpload(upload, INITIAL.upload, {
+    const created = await this.transitions.createUpload(upload, INITIAL.upload, {
       type: 'upload.created',
       data: { filename: upload.filename, size: Number(upload.size), contentType: upload.contentType, mode: upload.mode },
     });
+    if (created) this.metrics.initiatedOne(upload.mode);
+    else this.metrics.rejectedOne('quota_exceeded');
+    return created;
   }
 
   /**
@@ -91,10 +96,13 @@ export class FileLifecycle {
     copy: { id: string; ownerId: string; filename: string; metadata: JsonObject | undefined },
   ): Promise<FileRecord | null> {
     const data = { filename: copy.filename, size: Number(source.size), deduplicated: true };
-    return this.transitions.createCopy(source, copy, INITIAL.instantCopy, [
+    const created = await this.transitions.createCopy(source, copy, INITIAL.instantCopy, [
       { type: 'upload.created', data },
       { type: 'file.ready', data },
     ]);
+    if (created) this.metrics.initiatedOne('instant');
+    else this.metrics.rejectedOne('quota_exceeded');
+    return created;
   }
 
   // ---- Uploading ----
@@ -124,8 +132,10 @@ export class FileLifecycle {
   }
 
   /** The reconciler's HEAD found the declared bytes (their event was lost): reserved quota becomes used. */
-  confirmUploaded(file: FileRecord, etag: string | null): Promise<FileRecord | null> {
-    return this.transitions.apply(this.confirmPlan(file, etag, 'confirmed_by_reconciler'));
+  async confirmUploaded(file: FileRecord, etag: string | null): Promise<FileRecord | null> {
+    const confirmed = await this.transitions.apply(this.confirmPlan(file, etag, 'confirmed_by_reconciler'));
+    if (confirmed) this.metrics.completedOne(confirmed.size);
+    return confirmed;
   }
 
   /** Storage holds other bytes or parts than declared: rejected, reservation released, bytes removed. */
@@ -141,7 +151,9 @@ export class FileLifecycle {
    */
   async abort(file: FileRecord, reason: 'aborted_by_client' | 'storage_unavailable'): Promise<FileRecord | null> {
     const aborted = await this.apply('abort', file.id, { patch: { statusReason: reason }, data: reason === 'aborted_by_client' ? {} : { reason } });
-    if (aborted) await this.removeUploadBytes(file);
+    if (!aborted) return null;
+    this.metrics.abortedOne(reason);
+    await this.removeUploadBytes(file);
     return aborted;
   }
 
@@ -155,6 +167,7 @@ export class FileLifecycle {
     const reason = 'upload_lost_in_storage';
     const lost = await this.apply('loseUpload', file.id, { patch: { statusReason: reason }, data: { reason } });
     if (!lost) return null;
+    this.metrics.abortedOne(reason);
     this.logger.warn({ fileId: file.id, s3UploadId: file.s3UploadId }, 'storage lost a multipart upload; aborted');
     await this.removeUploadBytes(file);
     return lost;
@@ -171,7 +184,9 @@ export class FileLifecycle {
   /** Not completed before its deadline: reservation released, what storage holds removed. */
   async expire(file: FileRecord): Promise<FileRecord | null> {
     const expired = await this.apply('expire', file.id, { patch: { statusReason: 'deadline_passed' } });
-    if (expired) await this.removeUploadBytes(file);
+    if (!expired) return null;
+    this.metrics.expiredOne();
+    await this.removeUploadBytes(file);
     return expired;
   }
 
@@ -198,6 +213,7 @@ export class FileLifecycle {
     const plan = this.plan('rejectContent', file.id, { patch: { ...facts, statusReason: reason }, data: { reason } });
     const released = await this.transitions.applyAndRelease(plan, LIVE);
     if (!released) return null;
+    this.metrics.rejectedOne(reason);
     this.logger.warn({ fileId: file.id, reason }, 'file rejected by processing');
     await this.removeObjects(file.id, released.orphanKeys);
     return released.file;
@@ -250,7 +266,10 @@ export class FileLifecycle {
   async applyStorageEvents(batch: ReadonlyArray<{ event: StorageEventRecord; finding: StorageFinding }>): Promise<EventStep[]> {
     const results = await this.transitions.applyForEvents(batch.map(({ event, finding }) => ({ event, plan: this.findingPlan(finding) })));
     for (const [i, { finding }] of batch.entries()) {
-      if (finding.step === 'rejectUpload' && results[i].file) await this.afterRejectUpload(finding.file, finding.reason);
+      const moved = results[i].file;
+      if (!moved) continue;
+      if (finding.step === 'confirmUploaded') this.metrics.completedOne(moved.size);
+      if (finding.step === 'rejectUpload') await this.afterRejectUpload(finding.file, finding.reason);
     }
     return results;
   }
@@ -288,6 +307,7 @@ export class FileLifecycle {
   }
 
   private async afterRejectUpload(file: FileRecord, reason: string): Promise<void> {
+    this.metrics.rejectedOne(reason);
     this.logger.warn({ fileId: file.id, reason }, 'upload rejected');
     await this.removeUploadBytes(file);
   }

@@ -2,5 +2,6 @@
 // (FileLifecycle). Apps state intents; they never build a transition or spell a status list.
 export * from './state-machine';
 export * from './file-lifecycle';
+export * from './upload-metrics';
 export * from './lifecycle.module';
 export * from './state-diagram';

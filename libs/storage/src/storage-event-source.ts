@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, Message, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@nestjs/common';
 import { Consumer } from 'sqs-consumer';
 import type { StorageEvent } from '@app/domain';
@@ -9,6 +9,12 @@ export interface StorageEventContext {
   messageId: string;
   /** How many times SQS has delivered this message (1 on first delivery). */
   receiveCount: number;
+}
+
+/** Messages waiting (visible) and received but not yet deleted (in flight). */
+export interface QueueDepth {
+  visible: number;
+  inFlight: number;
 }
 
 /** One SQS message: the storage events it carries. */
@@ -56,6 +62,8 @@ export class StorageEventSource {
   private readonly logger = new Logger(StorageEventSource.name);
   private pollers: Poller[] = [];
   private stopping = false;
+  private oldestReceived = 0;
+  private deadLetterUrl?: Promise<string | null>;
 
   constructor(
     private readonly sqs: SQSClient,
@@ -68,6 +76,16 @@ export class StorageEventSource {
 
   get inFlightMessages(): number {
     return this.pollers.reduce((sum, p) => sum + p.inFlight, 0);
+  }
+
+  /**
+   * How long the oldest message of the latest receive had waited in the queue (seconds; 0 after an
+   * empty receive): SQS's own ApproximateAgeOfOldestMessage is a CloudWatch metric, not an
+   * attribute, so the consumer measures what it takes. A backlog the consumers cannot work off
+   * shows here as a growing age, since every receive then brings older messages.
+   */
+  get oldestMessageAgeSeconds(): number {
+    return this.oldestReceived;
   }
 
   start(handler: StorageEventBatchHandler): void {
@@ -88,10 +106,11 @@ export class StorageEventSource {
       visibilityTimeout: visibility,
       heartbeatInterval: Math.max(1, Math.floor(visibility / 3)),
       pollingCompleteWaitTimeMs: this.options.drainTimeoutMs,
-      messageSystemAttributeNames: ['ApproximateReceiveCount'],
+      messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
       strictReturn: true,
       handleMessageBatch: async (messages: Message[]) => {
         held.inFlight += messages.length;
+        this.noteAges(messages);
         try {
           const parsed = new Map<StorageEventMessage, Message>();
           for (const message of messages) {
@@ -115,10 +134,18 @@ export class StorageEventSource {
       if (this.stopping && (error as { code?: string }).code === 'AbortError') return this.logger.debug('long poll aborted for shutdown');
       this.logger.error({ err: error }, 'SQS error');
     });
+    consumer.on('empty', () => {
+      this.oldestReceived = 0;
+    });
     consumer.on('processing_error', (error, message) =>
       this.logger.warn({ err: error, messageId: (message as Message | undefined)?.MessageId }, 'storage event failed; left for redelivery'),
     );
     return Object.assign(held, { consumer });
+  }
+
+  private noteAges(messages: Message[]): void {
+    const sent = messages.map((m) => Number(m.Attributes?.SentTimestamp)).filter((t) => Number.isFinite(t) && t > 0);
+    if (sent.length) this.oldestReceived = Math.max(0, (Date.now() - Math.min(...sent)) / 1000);
   }
 
   private parse(message: Message): StorageEvent[] | null {
@@ -154,14 +181,43 @@ export class StorageEventSource {
     this.logger.log({ inFlight }, 'stopped consuming storage events');
   }
 
-  /** Queue depth, for readiness details and the autoscaling signal. */
-  async depth(): Promise<{ visible: number; inFlight: number }> {
+  /** Queue depth, for readiness details, metrics and the autoscaling signal. */
+  depth(): Promise<QueueDepth> {
+    return this.depthOf(this.options.queueUrl);
+  }
+
+  /**
+   * The depth of the queue's dead-letter queue (where its redrive policy moves a message after
+   * maxReceiveCount deliveries), or null when it has none. Its URL comes from the policy itself,
+   * so no setting can point at the wrong queue.
+   */
+  async deadLetterDepth(): Promise<QueueDepth | null> {
+    this.deadLetterUrl ??= this.findDeadLetterUrl();
+    const url = await this.deadLetterUrl.catch((error: unknown) => {
+      this.deadLetterUrl = undefined; // asked again at the next call
+      throw error;
+    });
+    return url ? this.depthOf(url) : null;
+  }
+
+  private async findDeadLetterUrl(): Promise<string | null> {
+    try {
+      const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['RedrivePolicy'] }));
+      const policy = out.Attributes?.RedrivePolicy;
+      if (!policy) return null;
+      // arn:aws:sqs:<region>:<account>:<name>
+      const [, , , , account, name] = String((JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn ?? '').split(':');
+      if (!name) return null;
+      return (await this.sqs.send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account || undefined }))).QueueUrl ?? null;
+    } catch (error) {
+      throw fromStorageError(error, 'GetQueueAttributes');
+    }
+  }
+
+  private async depthOf(queueUrl: string): Promise<QueueDepth> {
     try {
       const out = await this.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: this.options.queueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
       );
       return {
         visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),

@@ -18,13 +18,16 @@ import {
 } from '@app/contracts';
 import { FilePartRepository, FileRecord, FileRepository, JsonObject, NewUpload, TenantRepository } from '@app/database';
 import { checkParts, maxPartNumber, partSizeProblem, planUpload, typeAllowed } from '@app/domain';
-import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED } from '@app/lifecycle';
+import { ABANDONED, ACCEPTING_PARTS, AWAITING_BYTES, FileLifecycle, INITIAL, isIn, TERMINAL, UPLOAD_COMPLETED, UploadMetrics } from '@app/lifecycle';
 import { currentRequestId } from '@app/observability';
 import { JobQueue } from '@app/queue';
 import { FastPresigner, KeyLayout, ObjectStorage, PostPolicySigner, PresignedPost, StoredPart } from '@app/storage';
 import type { OwnerScope } from '@app/auth';
 
 const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+
+/** Refusals of an initiation this service decides; the lifecycle counts the quota's itself. */
+const INITIATION_REFUSALS = new Set(['validation_failed', 'file_too_large', 'type_not_allowed']);
 
 @Injectable()
 export class UploadsService {
@@ -41,9 +44,19 @@ export class UploadsService {
     private readonly keys: KeyLayout,
     private readonly jobs: JobQueue,
     private readonly parts: FilePartRepository,
+    private readonly uploadMetrics: UploadMetrics = new UploadMetrics(),
   ) {}
 
   async initiate(scope: OwnerScope, body: CreateUploadBody): Promise<UploadCreated | UploadDeduplicated> {
+    try {
+      return await this.initiateUpload(scope, body);
+    } catch (error) {
+      if (error instanceof DomainError && INITIATION_REFUSALS.has(error.code)) this.uploadMetrics.rejectedOne(error.code);
+      throw error;
+    }
+  }
+
+  private async initiateUpload(scope: OwnerScope, body: CreateUploadBody): Promise<UploadCreated | UploadDeduplicated> {
     const partSizeRefusal = body.partSize === undefined ? null : partSizeProblem(body.size, body.partSize);
     if (partSizeRefusal) throw invalidParts(`partSize ${body.partSize} cannot carry ${body.size} bytes.`, [{ field: 'partSize', message: partSizeRefusal }]);
     const formRefusal = body.form ? formProblem(body) : null;
