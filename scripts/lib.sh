@@ -242,6 +242,14 @@ ensure_kubectl() {
   (apt-get install -y -qq kubectl >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null)) || die "could not install kubectl"
 }
 
+# promtool (Debian's prometheus package; its server is not started) checks the alert rules
+# (test/integration/monitoring.int.ts) and the services' /metrics (test/e2e/metrics.e2e.ts).
+ensure_promtool() {
+  command -v promtool >/dev/null && return
+  log "installing promtool (apt: prometheus)"
+  (apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null)) || die "could not install promtool"
+}
+
 # Headless Chromium for the SDK's browser test (Debian's package; playwright cannot download here).
 ensure_chromium() {
   command -v chromium >/dev/null && return

@@ -78,6 +78,7 @@ case "$TIER" in
     ensure_clamav # the suites start clamd of their own (PrivateClamd) on test/fixtures/clamav
     ensure_nginx  # and nginx as a CDN of their own (PrivateNginx), from deploy/nginx/nginx.conf.template
     ensure_kubectl # k8s-manifests.int.ts renders the overlays with kubectl kustomize
+    ensure_promtool # monitoring.int.ts checks the alert rules; metrics.e2e.ts the services' /metrics
     if [ "$TIER" != integration ]; then
       ensure_chromium
       # Uppy 5 for test/e2e/uppy.e2e.ts: an install of its own (npm aliasing breaks its peers).
