@@ -1,4 +1,4 @@
-import { extractFfmpegError, ffFailure, posterArgs, probeArgs, renditionArgs, STDERR_TAIL_BYTES, TailBuffer } from './ffmpeg';
+import { extractFfmpegError, ffFailure, FfUnavailableError, posterArgs, probeArgs, renditionArgs, STDERR_TAIL_BYTES, TailBuffer } from './ffmpeg';
 import type { FfRun } from './ffmpeg';
 import { MediaError } from './image';
 import { parseProbeOutput } from './video';
@@ -119,9 +119,15 @@ describe('ffmpeg adapter: error mapping', () => {
     });
   });
 
-  it('maps a tool that cannot start, and ffprobe output past its limit, to `undecodable`', () => {
+  it('maps a tool that cannot start to a fault of the worker (retried), never a verdict on the file', () => {
     const missing = Object.assign(new Error('spawn ffprobe ENOENT'), { code: 'ENOENT' });
-    expect(ffFailure(run({ tool: 'ffprobe', code: null, spawnError: missing }), 30)).toEqual(new MediaError('undecodable', 'ffprobe: spawn ffprobe ENOENT'));
+    const failure = ffFailure(run({ tool: 'ffprobe', code: null, spawnError: missing }), 30);
+    expect(failure).toBeInstanceOf(FfUnavailableError);
+    expect(failure).not.toBeInstanceOf(MediaError);
+    expect(failure?.message).toBe('ffprobe could not be started: spawn ffprobe ENOENT');
+  });
+
+  it('maps ffprobe output past its limit to `undecodable`', () => {
     expect(ffFailure(run({ tool: 'ffprobe', code: null, signal: 'SIGKILL', stdoutOverflow: true }), 30)?.message).toBe(
       'ffprobe: stdout maxBuffer length exceeded',
     );

@@ -150,15 +150,28 @@ export function extractFfmpegError(stderr: string): string {
 }
 
 /**
+ * The tool could not be started (not on PATH, not executable, no memory to fork): a fault of the
+ * worker, not of the file, so it is not a MediaError. The job fails and is retried (and counted in
+ * queue_jobs_processed_total{outcome="failed"}); the file is never rejected for it.
+ */
+export class FfUnavailableError extends Error {
+  constructor(tool: FfTool, cause: Error) {
+    super(`${tool} could not be started: ${cause.message}`, { cause });
+    this.name = 'FfUnavailableError';
+  }
+}
+
+/**
  * A run's outcome as a MediaError (null when it succeeded): `timeout` when it was killed for its
  * time limit, otherwise `undecodable`, with a one-line message in the style callers store as the
  * rejection reason (`ffprobe: <first stderr line>`, `ffmpeg: ffmpeg exited with code N: <error>`).
+ * A tool that could not start is an FfUnavailableError instead.
  */
-export function ffFailure(run: FfRun, timeoutSeconds: number): MediaError | null {
+export function ffFailure(run: FfRun, timeoutSeconds: number): MediaError | FfUnavailableError | null {
+  if (run.spawnError) return new FfUnavailableError(run.tool, run.spawnError);
   if (run.timedOut) return new MediaError('timeout', `${run.tool} took longer than ${timeoutSeconds} s`);
   let detail: string;
-  if (run.spawnError) detail = run.spawnError.message;
-  else if (run.stdoutOverflow) detail = 'stdout maxBuffer length exceeded';
+  if (run.stdoutOverflow) detail = 'stdout maxBuffer length exceeded';
   else if (run.code === 0 && run.signal === null) return null;
   else if (run.tool === 'ffprobe') detail = run.stderr.trim() || describeExit(run);
   else {
@@ -172,7 +185,7 @@ function describeExit(run: FfRun): string {
   return run.signal ? `killed with signal ${run.signal}` : `exited with code ${run.code}`;
 }
 
-/** Runs the tool and throws its MediaError on failure; returns stdout. */
+/** Runs the tool and throws its MediaError (or FfUnavailableError) on failure; returns stdout. */
 export async function runFfOrThrow(tool: FfTool, args: readonly string[], options: FfRunOptions): Promise<string> {
   const run = await runFf(tool, args, options);
   const failure = ffFailure(run, options.timeoutSeconds);
