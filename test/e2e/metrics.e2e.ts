@@ -158,6 +158,8 @@ describe('the metrics after real work', () => {
 
   it('sync-notifier counts webhook attempts and measures their duration and lag', () => {
     expect(value('sync-notifier', 'webhook_attempts_total', { status: 'succeeded' })).toBeGreaterThanOrEqual(1);
+    // Registered at 0, so the first dead delivery is an increase the alert sees.
+    expect(value('sync-notifier', 'webhook_attempts_total', { status: 'dead' })).toBe(0);
     expect(value('sync-notifier', 'webhook_delivery_duration_seconds_count', { status: 'succeeded' })).toBeGreaterThanOrEqual(1);
     expect(value('sync-notifier', 'webhook_delivery_lag_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(value('sync-notifier', 'queue_jobs_processed_total', { queue: 'webhooks', job: 'webhook.deliver', outcome: 'completed' })).toBeGreaterThanOrEqual(1);

@@ -2,9 +2,10 @@ import { K8sObject, podSecurityViolations, projectViolations, render, schemaViol
 
 /**
  * The Kubernetes manifests (k8s/, docs/kubernetes.md, docs/adr/0027-kubernetes-deployment.md), as
- * `kubectl apply -k` would send them: every overlay renders, every object passes the Kubernetes
- * and KEDA schemas, every pod Pod Security "restricted", and the project's rules hold. The last
- * block breaks one field at a time to show that each check notices.
+ * `kubectl apply -k` would send them: every overlay renders, every object passes the Kubernetes,
+ * KEDA and Prometheus Operator schemas, every pod Pod Security "restricted", and the project's
+ * rules hold. The last block breaks one field at a time to show that each check notices. The alerts
+ * and the dashboard themselves are tested in monitoring.int.ts.
  */
 const OVERLAYS = ['k8s/overlays/dev', 'k8s/overlays/prod'];
 
@@ -37,7 +38,13 @@ describe.each(OVERLAYS)('%s', (dir) => {
     expect(objects.filter((o) => o.kind !== 'Namespace').every((o) => o.metadata.namespace === 'uploads')).toBe(true);
   });
 
-  it('passes the Kubernetes and KEDA schemas', () => {
+  it('is monitored: a ServiceMonitor, the alerts, and the dashboard for Grafana', () => {
+    const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(kinds).toEqual(expect.arrayContaining(['ServiceMonitor/upload-platform', 'PrometheusRule/upload-platform']));
+    expect(find(objects, 'ConfigMap', 'upload-platform-dashboard').metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+  });
+
+  it('passes the Kubernetes, KEDA and Prometheus Operator schemas', () => {
     expect(schemaViolations(objects)).toEqual([]);
   });
 
@@ -77,6 +84,16 @@ describe('the checks catch a broken manifest', () => {
     const broken = copy(objects);
     find(broken, 'ScaledObject', 'media-processor-video').spec.minReplicaCount = 'one';
     expect(schemaViolations(broken)).toEqual([expect.stringContaining('ScaledObject/media-processor-video')]);
+  });
+
+  it('Prometheus Operator objects with a wrong field fail their schema', () => {
+    const broken = copy(objects);
+    find(broken, 'ServiceMonitor', 'upload-platform').spec.endpoints[0].port = 3000;
+    find(broken, 'PrometheusRule', 'upload-platform').spec.groups[0].rules[0].for = '10 minutes';
+    expect(schemaViolations(broken)).toEqual([
+      expect.stringContaining('PrometheusRule/upload-platform: data/spec/groups/0/rules/0/for must match pattern'),
+      expect.stringContaining('ServiceMonitor/upload-platform: data/spec/endpoints/0/port must be string'),
+    ]);
   });
 
   it('an object of a kind nobody validates is refused, not skipped', () => {
@@ -134,6 +151,22 @@ describe('the checks catch a broken manifest', () => {
         'Deployment/upload-api: reads Secret upload-platform, which the overlay does not supply',
         'TriggerAuthentication/upload-platform-redis: reads Secret upload-platform, which the overlay does not supply',
         "Job/upload-platform-migrate: a Job's template is immutable; name it per release (-<image tag>)",
+      ]),
+    );
+  });
+
+  it('a Service no ServiceMonitor scrapes, or a scrape of a port no Service has, fails the project rules', () => {
+    const unscraped = copy(objects);
+    const selector = find(unscraped, 'ServiceMonitor', 'upload-platform').spec.selector.matchExpressions[0];
+    selector.values = selector.values.filter((name: string) => name !== 'media-processor-video');
+    expect(projectViolations(unscraped)).toEqual(['Service/media-processor-video: serves /metrics on port http, but no ServiceMonitor scrapes it']);
+
+    const wrongPort = copy(objects);
+    find(wrongPort, 'ServiceMonitor', 'upload-platform').spec.endpoints[0].port = 'metrics';
+    expect(projectViolations(wrongPort)).toEqual(
+      expect.arrayContaining([
+        'Service/upload-api: serves /metrics on port http, but no ServiceMonitor scrapes it',
+        'ServiceMonitor/upload-platform: Service/upload-api has no port metrics',
       ]),
     );
   });

@@ -26,7 +26,7 @@ export function render(dir: string): K8sObject[] {
     .filter((o): o is K8sObject => o !== null);
 }
 
-/** Kubernetes and KEDA schemas, through kubernetes-models (k8s-schemas.mjs, an ES module of its own). */
+/** Kubernetes, KEDA and Prometheus Operator schemas, through kubernetes-models (k8s-schemas.mjs, an ES module of its own). */
 export function schemaViolations(objects: K8sObject[]): string[] {
   const out = spawnSync(process.execPath, [path.join(__dirname, 'k8s-schemas.mjs')], { input: JSON.stringify(objects), encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`k8s-schemas.mjs failed: ${out.stderr}`);
@@ -91,6 +91,22 @@ function imageTag(image: string): string | undefined {
   return last.includes(':') ? last.split(':')[1] : undefined;
 }
 
+/** Whether a label selector (matchLabels and matchExpressions) selects these labels. */
+function selects(selector: any, labels: Record<string, string> = {}): boolean {
+  const matchLabels = Object.entries((selector?.matchLabels ?? {}) as Record<string, string>);
+  const expressions = (selector?.matchExpressions ?? []) as { key: string; operator: string; values?: string[] }[];
+  return (
+    matchLabels.every(([k, v]) => labels[k] === v) &&
+    expressions.every(({ key, operator, values = [] }) => {
+      if (operator === 'In') return values.includes(labels[key]);
+      if (operator === 'NotIn') return !values.includes(labels[key]);
+      if (operator === 'Exists') return key in labels;
+      if (operator === 'DoesNotExist') return !(key in labels);
+      return false;
+    })
+  );
+}
+
 /** Longest job (TRANSCODE_TIMEOUT_SECONDS' default, .env.example): a worker serving it must outlast it. */
 const LONGEST_JOB_SECONDS = 3600;
 
@@ -98,7 +114,7 @@ const LONGEST_JOB_SECONDS = 3600;
  * This project's rules (docs/kubernetes.md): no Secret in the base; no `replicas` where an
  * autoscaler owns it; every container with resources, every service container with probes;
  * PodDisruptionBudgets that never block a drain; immutable image tags; one migration Job per
- * release; workers of long jobs that outlast them.
+ * release; workers of long jobs that outlast them; in an overlay, every service scraped.
  */
 export function projectViolations(objects: K8sObject[], { base = false } = {}): string[] {
   const found: string[] = [];
@@ -157,6 +173,25 @@ export function projectViolations(objects: K8sObject[], { base = false } = {}): 
       ...objects.filter((o) => o.kind === 'TriggerAuthentication').flatMap((o) => (o.spec?.secretTargetRef ?? []).map((s: any) => [ref(o), String(s.name)])),
     ] as [string, string][];
     for (const [who, name] of wanted) if (!supplied.has(name)) found.push(`${who}: reads Secret ${name}, which the overlay does not supply`);
+
+    // Every service serves /metrics on its `http` port (docs/monitoring.md): a Service a
+    // ServiceMonitor misses is one no alert watches, and an endpoint naming a port the selected
+    // Services lack scrapes nothing, silently.
+    const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
+    const services = objects.filter((o) => o.kind === 'Service');
+    const portsOf = (svc: K8sObject): string[] => (svc.spec?.ports ?? []).map((p: { name?: string }) => p.name);
+    for (const svc of services.filter((x) => portsOf(x).includes('http'))) {
+      const scraped = monitors.some(
+        (m) => selects(m.spec?.selector, svc.metadata.labels) && (m.spec?.endpoints ?? []).some((e: { port?: string }) => e.port === 'http'),
+      );
+      if (!scraped) found.push(`${ref(svc)}: serves /metrics on port http, but no ServiceMonitor scrapes it`);
+    }
+    for (const m of monitors) {
+      const selected = services.filter((svc) => selects(m.spec?.selector, svc.metadata.labels));
+      if (!selected.length) found.push(`${ref(m)}: selects no Service`);
+      for (const e of m.spec?.endpoints ?? [])
+        for (const svc of selected) if (!portsOf(svc).includes(e.port)) found.push(`${ref(m)}: ${ref(svc)} has no port ${e.port}`);
+    }
   }
 
   for (const d of objects.filter((x) => x.kind === 'Deployment')) {

@@ -1,6 +1,7 @@
-// Validates Kubernetes objects against the Kubernetes and KEDA OpenAPI schemas (kubernetes-models,
-// @kubernetes-models/keda). A separate ES module run by test/integration/k8s-manifests.int.ts:
-// both packages are ESM-only, which jest's CommonJS runtime cannot load.
+// Validates Kubernetes objects against the Kubernetes, KEDA and Prometheus Operator OpenAPI schemas
+// (kubernetes-models, @kubernetes-models/keda, @kubernetes-models/prometheus-operator). A separate ES
+// module run by test/integration/k8s-manifests.int.ts: these packages are ESM-only, which jest's
+// CommonJS runtime cannot load.
 // stdin: a JSON array of objects; stdout: a JSON array of { ref, error }, empty when all are valid.
 import * as apps from 'kubernetes-models/apps/v1';
 import * as autoscaling from 'kubernetes-models/autoscaling/v2';
@@ -9,6 +10,7 @@ import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as core from 'kubernetes-models/v1';
 import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 
 const models = {
   v1: core,
@@ -18,6 +20,7 @@ const models = {
   'networking.k8s.io/v1': networking,
   'policy/v1': policy,
   'keda.sh/v1alpha1': keda,
+  'monitoring.coreos.com/v1': monitoring,
 };
 
 /**

@@ -41,6 +41,8 @@ export class WebhooksService {
     metrics: MetricsService,
   ) {
     this.attempts = metrics.counter('webhook_attempts_total', 'Webhook delivery attempts, by what became of the delivery', ['status']);
+    // Every status from 0, so the first dead delivery is an increase the alert sees (docs/monitoring.md).
+    for (const status of ['succeeded', 'failed', 'dead'] as const) this.attempts.inc({ status }, 0);
     // Bounded by WEBHOOK_TIMEOUT_MS: slow receivers show in the top buckets before they time out.
     this.attemptSeconds = metrics.histogram(
       'webhook_delivery_duration_seconds',
