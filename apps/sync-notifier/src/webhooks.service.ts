@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { APP_CONFIG } from '@app/config';
 import type { WebhookEnv } from '@app/config';
 import { DomainError } from '@app/contracts';
-import { DeliveryStatusName, WebhookRepository } from '@app/database';
+import { ATTEMPT_OUTCOMES, DeliveryStatusName, WebhookRepository } from '@app/database';
 import { MetricsService } from '@app/observability';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { deliveryHeaders } from './webhook-signature';
@@ -42,7 +42,7 @@ export class WebhooksService {
   ) {
     this.attempts = metrics.counter('webhook_attempts_total', 'Webhook delivery attempts, by what became of the delivery', ['status']);
     // Every status from 0, so the first dead delivery is an increase the alert sees (docs/monitoring.md).
-    for (const status of ['succeeded', 'failed', 'dead'] as const) this.attempts.inc({ status }, 0);
+    for (const status of ATTEMPT_OUTCOMES) this.attempts.inc({ status }, 0);
     // Bounded by WEBHOOK_TIMEOUT_MS: slow receivers show in the top buckets before they time out.
     this.attemptSeconds = metrics.histogram(
       'webhook_delivery_duration_seconds',

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from './prisma.service';
 
 export type DeliveryStatusName = 'pending' | 'succeeded' | 'failed' | 'dead';
+/** What an attempt makes of a delivery (the statuses after `pending`). */
+export const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'dead'] as const satisfies readonly DeliveryStatusName[];
 
 /** Where a sweep of owed deliveries stands. */
 export interface OwedCursor {
