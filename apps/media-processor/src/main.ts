@@ -1,3 +1,4 @@
+import './tracing';
 import 'reflect-metadata';
 import { runService } from '@app/http';
 import { MediaProcessorModule } from './app.module';

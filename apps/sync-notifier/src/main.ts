@@ -1,3 +1,4 @@
+import './tracing';
 import 'reflect-metadata';
 import { runService, setupOpenApi } from '@app/http';
 import { syncNotifierDescription } from './api-description';

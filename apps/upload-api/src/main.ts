@@ -1,3 +1,4 @@
+import './tracing';
 import 'reflect-metadata';
 import fastifyCookie from '@fastify/cookie';
 import { runService, setupOpenApi } from '@app/http';

@@ -14,6 +14,66 @@ const commaList = (value: string): string[] =>
     .map((item) => item.trim())
     .filter(Boolean);
 
+/** `key=value` pairs, comma-separated, values percent-decoded: the OTel format of headers and resource attributes. */
+const keyValueList = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const pairs: Record<string, string> = {};
+    commaList(value).forEach((item, index) => {
+      const at = item.indexOf('=');
+      const key = item.slice(0, Math.max(at, 0)).trim();
+      let decoded: string | undefined;
+      try {
+        decoded = at > 0 ? decodeURIComponent(item.slice(at + 1).trim()) : undefined;
+      } catch {
+        decoded = undefined;
+      }
+      // The item is not echoed: OTLP headers carry collector API keys.
+      if (!key || decoded === undefined) ctx.addIssue({ code: 'custom', message: `item ${index + 1} is not key=value (value percent-encoded)` });
+      else pairs[key] = decoded;
+    });
+    return pairs;
+  });
+const otlpUrl = url.refine((v) => /^https?:\/\//.test(v), 'must be an http:// or https:// URL');
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], {
+  error: "must be http/protobuf or http/json (grpc is not supported: use the collector's OTLP/HTTP port, 4318)",
+});
+
+/**
+ * Tracing (docs/tracing.md, docs/adr/0029-opentelemetry.md): OpenTelemetry's standard variables,
+ * the subset the services act on. With no OTLP endpoint nothing is exported (and nothing runs in the
+ * background), but W3C `traceparent` is still honoured and passed on.
+ */
+export const tracingEnv = z.object({
+  /** true: no tracing at all, not even passing `traceparent` on. */
+  OTEL_SDK_DISABLED: bool.default(false),
+  /** The `service.name` of every span; unset, the service's own name (upload-api, chunk-tracker, ...). */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** More resource attributes, e.g. `deployment.environment.name=prod,service.namespace=uploads`. */
+  OTEL_RESOURCE_ATTRIBUTES: keyValueList,
+  /** `none` turns exporting off even with an endpoint; `otlp` with no endpoint exports to http://localhost:4318. */
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  /** The collector's OTLP/HTTP base URL; spans go to its /v1/traces. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl.optional(),
+  /** The full URL spans are sent to, used as it is (wins over OTEL_EXPORTER_OTLP_ENDPOINT). */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  /** Headers of every export request (`authorization=Bearer%20...`); the TRACES_ ones win per header. */
+  OTEL_EXPORTER_OTLP_HEADERS: keyValueList,
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValueList,
+  /** Longest an export request may take (ms). */
+  OTEL_EXPORTER_OTLP_TIMEOUT: positiveInt.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: positiveInt.optional(),
+  /** Which traces are recorded; the parentbased_ ones follow the caller's sampled flag. */
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+    .default('parentbased_always_on'),
+  /** The ratio of the traceidratio samplers, 0 to 1 (default 1). */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+});
+
 export const baseEnv = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -22,6 +82,8 @@ export const baseEnv = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   /** How long SIGTERM may take to drain in-flight work before the process gives up. */
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
+  // Every service traces, so every service's schema reports a bad tracing variable with the rest.
+  ...tracingEnv.shape,
 });
 
 export const databaseEnv = z.object({
@@ -334,6 +396,7 @@ export const mediaEnv = z.object({
 });
 
 export type BaseEnv = z.infer<typeof baseEnv>;
+export type TracingEnv = z.infer<typeof tracingEnv>;
 export type DatabaseEnv = z.infer<typeof databaseEnv>;
 export type RedisEnv = z.infer<typeof redisEnv>;
 export type StorageEnv = z.infer<typeof storageEnv>;

@@ -1,3 +1,2 @@
-export * from './env';
-export * from './load-config';
+export * from './schema';
 export * from './config.module';

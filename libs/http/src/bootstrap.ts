@@ -6,7 +6,8 @@ import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from '@app/config';
 import type { BaseEnv } from '@app/config';
-import { Lifecycle, MetricsService, requestIdOf } from '@app/observability';
+import { Lifecycle, MetricsService, nameServerSpan, requestIdOf } from '@app/observability';
+import { stopTracing } from '@app/observability/tracing';
 import { useJsonBodyParser } from './json-body';
 import { ProblemFilter, sendProblem } from './problem.filter';
 
@@ -52,9 +53,11 @@ export async function createHttpApp(module: AppEntry, options: Pick<HttpServiceO
   // type) reach ProblemFilter through the error handler Nest sets on Fastify at init. Setting one
   // here too was overridden by Nest's, and made Fastify print a non-JSON warning (FSTWRN004).
 
-  // Echo the request id (the caller's, or the one minted for it) so clients can quote it.
+  // Echo the request id (the caller's, or the one minted for it) so clients can quote it; name
+  // the request's span by its route (docs/tracing.md).
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    nameServerSpan(request.method, request.routeOptions.url);
   });
 
   const metrics = app.get(MetricsService);
@@ -91,6 +94,8 @@ export async function runHttpService(module: AppEntry, name: string, options: Ht
     try {
       await app.close();
       logger.log('stopped');
+      // The spans of the last work, still buffered, before the process goes.
+      await stopTracing();
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');

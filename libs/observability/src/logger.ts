@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
+import { redactUrl } from './redact';
+import { traceLogFields } from './request-context';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -40,6 +42,8 @@ export function loggerParams({ service, level, pretty }: LoggerOptions): Params 
       // Fastify assigns the id first (requestIdOf); the log lines reuse it.
       genReqId: (req: IncomingMessage) => requestIdOf(req),
       customAttributeKeys: { reqId: 'requestId' },
+      // trace_id and span_id of the span in progress on every line (docs/tracing.md).
+      mixin: traceLogFields,
       // A refused request is worth a look (warn), a failed one is an incident (error); the rest is info.
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'], censor: '[redacted]' },
@@ -53,12 +57,4 @@ export function loggerParams({ service, level, pretty }: LoggerOptions): Params 
       transport: pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
     },
   };
-}
-
-/**
- * A URL as logs may show it: any `access_token` query value (user tokens, push secrets) and the
- * user token Uppy 6 carries in `/companion/t/{userToken}/...` (docs/adr/0022) hidden.
- */
-export function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]').replace(/(\/companion\/t\/)[^/?#]*/g, '$1[redacted]');
 }

@@ -1,5 +1,16 @@
+import { Attributes, context, isSpanContextValid, propagation, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, TextMapSetter, trace } from '@opentelemetry/api';
 import { PinoLogger } from 'nestjs-pino';
 import { storage, Store } from 'nestjs-pino/storage';
+
+/**
+ * What work carries into the work it starts, a job's payload (issue #16, docs/tracing.md): the
+ * request id its lines are logged under, and the W3C trace context its spans continue.
+ */
+export interface CarriedContext {
+  requestId?: string;
+  traceparent?: string;
+  tracestate?: string;
+}
 
 /**
  * The request id of the work in progress (issue #16): the HTTP request's inside a request, or the
@@ -12,6 +23,22 @@ export function currentRequestId(): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+/** Only the W3C fields: a propagator added later must not grow every job payload unnoticed. */
+const w3cOnly: TextMapSetter<CarriedContext> = {
+  set: (carrier, key, value) => {
+    if (key === 'traceparent' || key === 'tracestate') carrier[key] = value;
+  },
+};
+
+/** The context of the work in progress, for the work it starts to carry. */
+export function currentCarriedContext(): CarriedContext {
+  const carried: CarriedContext = {};
+  const requestId = currentRequestId();
+  if (requestId) carried.requestId = requestId;
+  propagation.inject(context.active(), carried, w3cOnly);
+  return carried;
+}
+
 /**
  * Runs `work` under `requestId`: every line logged by a Nest Logger within it carries the id, and
  * every job it enqueues carries it on (JobQueue). No id (a file from before ids were recorded, a
@@ -20,4 +47,88 @@ export function currentRequestId(): string | undefined {
 export function withRequestId<T>(requestId: string | null | undefined, work: () => T): T {
   if (!requestId || !PinoLogger.root) return work();
   return storage.run(new Store(PinoLogger.root.child({ requestId })), work);
+}
+
+/** A span about messages, named and attributed by OpenTelemetry's messaging conventions. */
+export interface MessagingSpan {
+  /** `bullmq` */
+  system: string;
+  /** The queue. */
+  destination: string;
+  /** More attributes: the message id, the job's name, its attempt. */
+  attributes?: Attributes;
+}
+
+const tracer = () => trace.getTracer('upload-platform');
+
+/**
+ * Sends messages (enqueues jobs) in a PRODUCER span, `send <queue>`: `send` is given the context
+ * the messages are to carry, the request id and this span, which their consumers' spans continue.
+ */
+export function sendingMessages<T>(span: MessagingSpan, count: number, send: (carried: CarriedContext) => Promise<T>): Promise<T> {
+  const attributes = messagingAttributes(span, 'send', count > 1 ? { 'messaging.batch.message_count': count } : {});
+  return tracer().startActiveSpan(`send ${span.destination}`, { kind: SpanKind.PRODUCER, attributes }, (producer) =>
+    ended(producer, () => send(currentCarriedContext())),
+  );
+}
+
+/**
+ * Runs the processing of one message (a job) under the context it carries: its lines logged under
+ * its request id, within a CONSUMER span, `process <queue>`, whose parent is the span that sent it
+ * (one trace from the request through its jobs) and which links to it too, as the messaging
+ * conventions ask of every consumer. A message that carries no trace context starts a trace.
+ */
+export function processingMessage<T>(span: MessagingSpan, carried: CarriedContext, work: () => Promise<T>): Promise<T> {
+  const parent = propagation.extract(ROOT_CONTEXT, carried);
+  const sender = trace.getSpanContext(parent);
+  const links = sender && isSpanContextValid(sender) ? [{ context: sender }] : [];
+  const attributes = messagingAttributes(span, 'process');
+  return withRequestId(carried.requestId, () =>
+    tracer().startActiveSpan(`process ${span.destination}`, { kind: SpanKind.CONSUMER, attributes, links }, parent, (consumer) => ended(consumer, work)),
+  );
+}
+
+function messagingAttributes(span: MessagingSpan, operation: 'send' | 'process', more: Attributes = {}): Attributes {
+  return {
+    'messaging.system': span.system,
+    'messaging.operation.type': operation,
+    'messaging.operation.name': operation,
+    'messaging.destination.name': span.destination,
+    ...span.attributes,
+    ...more,
+  };
+}
+
+async function ended<T>(span: Span, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * Names the server span of the request in progress by its route (`GET /v1/uploads/:id`), which
+ * Fastify knows and the http instrumentation does not.
+ */
+export function nameServerSpan(method: string, route: string | undefined): void {
+  const span = trace.getActiveSpan();
+  if (!route || !span?.isRecording()) return;
+  span.updateName(`${method} ${route}`);
+  span.setAttribute('http.route', route);
+}
+
+/**
+ * The trace fields of a log line (the pino mixin): the trace and span of the work in progress, so a
+ * line leads to its trace and back; none outside traced work. With no exporter these are the
+ * caller's own (its `traceparent`), since no span of ours is recorded.
+ */
+export function traceLogFields(): Record<string, string> {
+  const span = trace.getSpanContext(context.active());
+  if (!span || !isSpanContextValid(span)) return {};
+  return { trace_id: span.traceId, span_id: span.spanId, trace_flags: span.traceFlags.toString(16).padStart(2, '0') };
 }

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { queueKeyPrefix, RedisConnection } from './redis';
 import type { JobView } from '@app/contracts';
-import { currentRequestId } from '@app/observability';
+import { CarriedContext, sendingMessages } from '@app/observability';
+import { jobSpan } from './job-span';
 import { JOBS, JobName, JobPayloads, QueueName } from './registry';
 
 export interface EnqueueOptions {
@@ -46,27 +47,31 @@ export class JobQueue {
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions = {}): Promise<string> {
     const definition = JOBS[name];
-    if (options.rerun && options.jobId) {
-      const queue = this.queue(definition.queue);
-      const existing = await queue.getJob(options.jobId);
-      const state = existing ? await existing.getState() : null;
-      if (state === 'completed' || state === 'failed') await existing!.remove();
-    }
-    const job = await this.queue(definition.queue).add(name, withRequest(payload), {
-      ...definition.options,
-      jobId: options.jobId,
-      delay: options.delayMs,
+    return sendingMessages(jobSpan(definition.queue, name, options.jobId), 1, async (carried) => {
+      if (options.rerun && options.jobId) {
+        const queue = this.queue(definition.queue);
+        const existing = await queue.getJob(options.jobId);
+        const state = existing ? await existing.getState() : null;
+        if (state === 'completed' || state === 'failed') await existing!.remove();
+      }
+      const job = await this.queue(definition.queue).add(name, carrying(payload, carried), {
+        ...definition.options,
+        jobId: options.jobId,
+        delay: options.delayMs,
+      });
+      return job.id ?? '';
     });
-    return job.id ?? '';
   }
 
   /** Several jobs of one kind in one round trip (BullMQ's addBulk); ids as in `enqueue`. */
   async enqueueMany<N extends JobName>(name: N, jobs: ReadonlyArray<{ payload: JobPayloads[N]; jobId?: string }>): Promise<void> {
     if (!jobs.length) return;
     const definition = JOBS[name];
-    await this.queue(definition.queue).addBulk(
-      jobs.map(({ payload, jobId }) => ({ name, data: withRequest(payload), opts: { ...definition.options, jobId } })),
-    );
+    await sendingMessages(jobSpan(definition.queue, name), jobs.length, async (carried) => {
+      await this.queue(definition.queue).addBulk(
+        jobs.map(({ payload, jobId }) => ({ name, data: carrying(payload, carried), opts: { ...definition.options, jobId } })),
+      );
+    });
   }
 
   /** The newest `limit` jobs of one queue in one state, as operators see them. */
@@ -118,8 +123,12 @@ function view(queue: QueueName, state: JobView['state'], job: Job): JobView {
   };
 }
 
-/** The payload with the request id of the work enqueueing it, so the job logs under the same id. */
-function withRequest<P extends { requestId?: string }>(payload: P): P {
-  const requestId = payload.requestId ?? currentRequestId();
-  return requestId ? { ...payload, requestId } : payload;
+/**
+ * The payload with the context of the work enqueueing it (docs/tracing.md): the job logs under the
+ * same request id and its span continues the same trace. A request id the payload names itself (a
+ * file's, read from its row) wins.
+ */
+function carrying<P extends CarriedContext>(payload: P, carried: CarriedContext): P {
+  const requestId = payload.requestId ?? carried.requestId;
+  return { ...payload, ...carried, ...(requestId ? { requestId } : {}) };
 }

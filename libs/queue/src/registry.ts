@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import type { CarriedContext } from '@app/observability';
 
 /**
  * The one registry of queues, jobs, payloads and their retry policy (style.md, "Jobs and events").
@@ -25,11 +26,11 @@ export type QueueName = keyof typeof QUEUES;
 
 /**
  * Every payload carries its schema version, so a worker can refuse (not misread) a newer one, and
- * the request id of the work that enqueued it (set by JobQueue), which its handler logs under.
+ * the context of the work that enqueued it (set by JobQueue): the request id its handler logs under
+ * and the W3C trace context (`traceparent`, `tracestate`) its span continues (docs/tracing.md).
  */
-interface Versioned {
+interface Versioned extends CarriedContext {
   v: 1;
-  requestId?: string;
 }
 
 export interface JobPayloads {

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
-import { withRequestId } from '@app/observability';
+import { CarriedContext, processingMessage } from '@app/observability';
+import { jobSpan } from './job-span';
 import { PermanentJobFailure } from './job-outcome';
 import { JobContext, ON_JOB } from './on-job.decorator';
 import { queueKeyPrefix, RedisConnection } from './redis';
@@ -126,9 +127,12 @@ export class WorkerHost {
     const started = performance.now();
     let outcome: 'completed' | 'failed' = 'failed';
     try {
-      // Logged under the request id the job carries: one request followed from the API into its work.
-      const requestId = (job.data as { requestId?: string }).requestId;
-      const result = await withRequestId(requestId, () => handler(job.data, { id: job.id ?? '', attempt: job.attemptsMade + 1, signal: this.shutdown.signal }));
+      // Under the request id and trace context the job carries: one request followed from the API into its work.
+      const attempt = job.attemptsMade + 1;
+      const span = jobSpan(JOBS[job.name as JobName].queue, job.name, job.id, { 'messaging.bullmq.job.attempt': attempt });
+      const result = await processingMessage(span, job.data as CarriedContext, () =>
+        handler(job.data, { id: job.id ?? '', attempt, signal: this.shutdown.signal }),
+      );
       outcome = 'completed';
       return result;
     } catch (error) {

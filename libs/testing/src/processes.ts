@@ -37,7 +37,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** One service as a real process, from the build in dist/ (scripts/test.sh builds it first). */
+/**
+ * One service as a real process, from the build in dist/ (scripts/test.sh builds it first), or in
+ * `build`, a folder of the repository a test built itself (scripts/build.mjs with BUILD_OUT).
+ */
 export class ServiceProcess {
   private child: ChildProcess | null = null;
   private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
@@ -47,6 +50,7 @@ export class ServiceProcess {
     readonly name: ServiceName,
     readonly port: number,
     private readonly env: Record<string, string>,
+    private readonly build = path.join(ROOT, 'dist'),
   ) {}
 
   get url(): string {
@@ -60,7 +64,7 @@ export class ServiceProcess {
   start(): this {
     if (this.child) throw new Error(`${this.name} already started`);
     // The same flags as scripts/lib.sh NODE_SERVICE_FLAGS and the Dockerfile.
-    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(ROOT, 'dist/apps', this.name, 'src/main.js')], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(this.build, 'apps', this.name, 'src/main.js')], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...this.env, [PORT_VARIABLE[this.name]]: String(this.port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
