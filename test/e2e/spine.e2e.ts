@@ -115,6 +115,18 @@ describe('the four services as real processes', () => {
     expect(logged('media-processor', 'image processed')).toMatchObject({ requestId });
     const [row] = await stack.sql<{ request_id: string }>('SELECT request_id FROM files WHERE id = $1', [upload.id]);
     expect(row.request_id).toBe(requestId);
+    // And into the events it caused, whichever service appended them: the API's upload.created,
+    // the tracker's file.uploaded (a batch of storage events, under the file's id), the media
+    // workers' file.ready (a job, under the id it carries).
+    const changes = await until('the file ready in the feed', async () => {
+      const rows = await stack.sql<{ type: string; request_id: string | null }>('SELECT type, request_id FROM change_events WHERE file_id = $1 ORDER BY seq', [
+        upload.id,
+      ]);
+      return rows.some((r) => r.type === 'file.ready') ? rows : null;
+    });
+    expect(changes.map((c) => c.type)).toEqual(expect.arrayContaining(['upload.created', 'file.uploaded', 'file.ready']));
+    expect(changes.length).toBeGreaterThanOrEqual(3);
+    expect(changes.filter((c) => c.request_id !== requestId)).toEqual([]);
 
     // The work shows in the workers' metrics: jobs run, how long they took, each queue's backlog.
     const metrics = await (await fetch(`${stack.service('media-processor').url}/metrics`)).text();

@@ -1,4 +1,5 @@
 import type { ChangeType } from '@app/contracts';
+import { currentRequestId } from '@app/observability';
 import { Prisma } from './generated/prisma/client';
 
 /**
@@ -11,6 +12,9 @@ import { Prisma } from './generated/prisma/client';
  * Written as CTEs so a whole step (a file row, its quota, its change and its deliveries) is one
  * statement: one round trip while the rows it locks stay locked, not one per table.
  *
+ * Each change records the request whose work appended it (issue #16): the request or job in
+ * progress, else the one that initiated its file (a batch of storage events runs under none).
+ *
  * The owner's sequence row is incremented with INSERT ... ON CONFLICT DO UPDATE, which holds its
  * row lock until commit: a second writer for the same owner waits, so sequence numbers are
  * handed out in commit order and a reader that has seen N can never later find an N-1 it skipped.
@@ -18,6 +22,7 @@ import { Prisma } from './generated/prisma/client';
 export function appendChangeCtes(source: string, change: { type: ChangeType; data: Record<string, unknown> }): Prisma.Sql {
   const src = Prisma.raw(source);
   const data = JSON.stringify(change.data);
+  const requestId = currentRequestId() ?? null;
   return Prisma.sql`
     seq AS (
       INSERT INTO owner_sequences (tenant_id, owner_id, last_seq)
@@ -26,8 +31,9 @@ export function appendChangeCtes(source: string, change: { type: ChangeType; dat
       RETURNING tenant_id, owner_id, last_seq
     ),
     change AS (
-      INSERT INTO change_events (tenant_id, owner_id, seq, type, file_id, payload)
-      SELECT s.tenant_id, s.owner_id, seq.last_seq, ${change.type}::text, s.file_id, ${data}::jsonb
+      INSERT INTO change_events (tenant_id, owner_id, seq, type, file_id, payload, request_id)
+      SELECT s.tenant_id, s.owner_id, seq.last_seq, ${change.type}::text, s.file_id, ${data}::jsonb,
+             COALESCE(${requestId}::text, (SELECT f.request_id FROM files f WHERE f.id = s.file_id))
       FROM ${src} s JOIN seq ON seq.tenant_id = s.tenant_id AND seq.owner_id = s.owner_id
       RETURNING id, tenant_id, owner_id, seq, file_id, created_at
     ),
