@@ -4,6 +4,7 @@ import { benchControl } from './control.bench';
 import { benchPresign } from './presign.bench';
 import { benchMedia } from './media.bench';
 import { benchSync } from './sync.bench';
+import { benchTracing } from './tracing.bench';
 import { benchUpload } from './upload.bench';
 
 type Results = Record<string, number>;
@@ -69,6 +70,15 @@ const GROUPS: Group[] = [
       ['sign 8 part URLs req/s / bare Fastify >= 0.2', (r) => r.signPartsVsBare >= 0.2],
       ['list page at row 50,000 p99 / page 1 p99 <= 1.2', (r) => r.listRow50000VsPage1P99 <= 1.2],
       ['chunk-tracker events/s / bare receive+delete loop >= 0.9', (r) => r.trackerVsBare >= 0.9],
+    ],
+  },
+  {
+    name: 'tracing',
+    title: 'upload-api initiations with tracing off, propagating a caller’s trace context (the default), and exporting every span',
+    run: benchTracing,
+    targets: [
+      ['propagating (no endpoint) / tracing off >= 0.95', (r) => r.propagateVsOff >= 0.95],
+      ['exporting every span / tracing off >= 0.7', (r) => r.exportVsOff >= 0.7],
     ],
   },
 ];

@@ -6,7 +6,7 @@ import { APP_CONFIG } from '@app/config';
 import type { WebhookEnv } from '@app/config';
 import { DomainError } from '@app/contracts';
 import { ATTEMPT_OUTCOMES, DeliveryStatusName, WebhookRepository } from '@app/database';
-import { MetricsService } from '@app/observability';
+import { MetricsService, traceHeaders } from '@app/observability';
 import { JobPayloads, JobQueue, OnJob } from '@app/queue';
 import { deliveryHeaders } from './webhook-signature';
 import { checkTarget, deliveryAgent } from './webhook-targets';
@@ -90,7 +90,7 @@ export class WebhooksService {
     if (delivery.webhook.previousSecret && delivery.webhook.rotatedAt && now.getTime() - delivery.webhook.rotatedAt.getTime() < grace)
       secrets.push(delivery.webhook.previousSecret);
     const sent = performance.now();
-    const attempt = await this.post(delivery.webhook.url, deliveryHeaders(delivery.id, now, body, secrets), body);
+    const attempt = await this.post(delivery.webhook.url, traceHeaders(deliveryHeaders(delivery.id, now, body, secrets)), body);
     const seconds = (performance.now() - sent) / 1000;
     const ok = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
     const last = delivery.attempts + 1 >= this.config.WEBHOOK_MAX_ATTEMPTS;

@@ -6,8 +6,8 @@ import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from '@app/config';
 import type { BaseEnv } from '@app/config';
-import { Lifecycle, MetricsService, nameServerSpan, requestIdOf } from '@app/observability';
-import { stopTracing } from '@app/observability/tracing';
+import { continueCallerTrace, Lifecycle, MetricsService, nameServerSpan, requestIdOf } from '@app/observability';
+import { stopTracing, tracingMode } from '@app/observability/tracing';
 import { useJsonBodyParser } from './json-body';
 import { ProblemFilter, sendProblem } from './problem.filter';
 
@@ -52,6 +52,9 @@ export async function createHttpApp(module: AppEntry, options: Pick<HttpServiceO
   // Errors Fastify raises before a Nest handler runs (malformed JSON, body too large, bad content
   // type) reach ProblemFilter through the error handler Nest sets on Fastify at init. Setting one
   // here too was overridden by Nest's, and made Fastify print a non-JSON warning (FSTWRN004).
+
+  // The caller's trace context, when no span of ours carries it (docs/tracing.md).
+  if (tracingMode() === 'propagate') fastify.addHook('onRequest', (request, _reply, done) => continueCallerTrace(request.headers, done));
 
   // Echo the request id (the caller's, or the one minted for it) so clients can quote it; name
   // the request's span by its route (docs/tracing.md).

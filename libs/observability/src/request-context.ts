@@ -1,4 +1,5 @@
 import { Attributes, context, isSpanContextValid, propagation, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, TextMapSetter, trace } from '@opentelemetry/api';
+import type { IncomingHttpHeaders } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
 import { storage, Store } from 'nestjs-pino/storage';
 
@@ -109,6 +110,35 @@ async function ended<T>(span: Span, work: () => Promise<T>): Promise<T> {
   } finally {
     span.end();
   }
+}
+
+/**
+ * Continues the caller's trace through a request when no span of ours is recorded (tracing's
+ * `propagate` mode, docs/tracing.md): the caller's context is the request's for the rest of its
+ * handling (`next`, a Fastify hook's `done`), so its log lines and jobs carry it, as they carry
+ * the request id (nestjs-pino's store, entered the same way). When spans are recorded the http
+ * instrumentation does this, with a server span of ours as the parent instead.
+ */
+export function continueCallerTrace(headers: IncomingHttpHeaders, next: () => void): void {
+  if (!headers.traceparent) return next();
+  const caller = propagation.extract(ROOT_CONTEXT, headers);
+  if (!trace.getSpanContext(caller)) return next();
+  context.with(caller, next);
+}
+
+/**
+ * `headers` with the trace context of the work in progress (`traceparent`, `tracestate`), for an
+ * outgoing call that no instrumentation injects (webhooks in `propagate` mode). With spans recorded
+ * the http instrumentation replaces it with its client span's.
+ */
+export function traceHeaders(headers: Record<string, string>): Record<string, string> {
+  const carried: CarriedContext = {};
+  propagation.inject(context.active(), carried, w3cOnly);
+  return {
+    ...headers,
+    ...(carried.traceparent ? { traceparent: carried.traceparent } : {}),
+    ...(carried.tracestate ? { tracestate: carried.tracestate } : {}),
+  };
 }
 
 /**

@@ -23,7 +23,12 @@ import type { BaseEnv } from '@app/config/schema';
 import { hideQueryValues, redactUrl } from '../redact';
 import { ExportPlan, SamplerName, TracingPlan, tracingPlan } from './plan';
 
-let running: { provider?: TracerProvider; unregister: () => void } | null = null;
+let running: { mode: TracingPlan['mode']; provider?: TracerProvider; unregister: () => void } | null = null;
+
+/** What tracing this process does (`off` until started): the HTTP bootstrap adds what `propagate` needs. */
+export function tracingMode(): TracingPlan['mode'] {
+  return running?.mode ?? 'off';
+}
 
 /**
  * Starts tracing for `service` (docs/tracing.md). It must run before http, pg and ioredis are
@@ -48,9 +53,13 @@ export function startTracing(service: string, env?: NodeJS.ProcessEnv): TracingP
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   // W3C trace context only: baggage from callers is not passed on (docs/adr/0029-opentelemetry.md).
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  const instrumentations: Instrumentation[] = [httpInstrumentation()];
+  // With no span recorded, the http instrumentation would cost a tenth of upload-api's initiations
+  // (npm run bench -- tracing) to pass on a context; a Fastify hook does that in `propagate` mode
+  // (continueCallerTrace), and outgoing webhooks inject it themselves (traceHeaders).
+  const instrumentations: Instrumentation[] = [];
   let provider: TracerProvider | undefined;
   if (plan.mode === 'export') {
+    instrumentations.push(httpInstrumentation());
     const problems = diagnostics(String(plan.resource['service.name']), config.LOG_LEVEL);
     diag.setLogger(problems.diag, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
     setGlobalErrorHandler(problems.failed);
@@ -64,7 +73,7 @@ export function startTracing(service: string, env?: NodeJS.ProcessEnv): TracingP
       new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
     );
   }
-  running = { provider, unregister: registerInstrumentations({ instrumentations }) };
+  running = { mode: plan.mode, provider, unregister: registerInstrumentations({ instrumentations }) };
   return plan;
 }
 
