@@ -128,7 +128,7 @@ describe('the metrics after real work', () => {
     expect(value('upload-api', 'uploads_rejected_total', { reason: 'type_not_allowed' })).toBe(1);
   });
 
-  it('chunk-tracker counts completions, bytes and expiries, and measures its queues and the uploads in completing', () => {
+  it('chunk-tracker counts completions, bytes and expiries, and measures its queues, the uploads in completing and the bucket’s posture', () => {
     expect(value('chunk-tracker', 'uploads_completed_total')).toBeGreaterThanOrEqual(1);
     expect(value('chunk-tracker', 'uploads_completed_bytes_total')).toBeGreaterThan(0);
     expect(value('chunk-tracker', 'uploads_expired_total')).toBe(1);
@@ -141,6 +141,9 @@ describe('the metrics after real work', () => {
     expect(value('chunk-tracker', 'storage_events_total', { event: 'ObjectCreated:Put' })).toBeGreaterThanOrEqual(1);
     expect(value('chunk-tracker', 'queue_jobs_processed_total', { queue: 'tracker', job: 'uploads.reconcile', outcome: 'completed' })).toBeGreaterThan(0);
     expect(value('chunk-tracker', 'queue_jobs', { queue: 'tracker', state: 'waiting' })).toBeGreaterThanOrEqual(0);
+    // The bucket as the bootstrap set it, read back at start (StorageBucket* alerts).
+    expect(value('chunk-tracker', 'storage_bucket_drift', { setting: 'public-access-block' })).toBe(0);
+    expect(value('chunk-tracker', 'storage_bucket_posture_unreadable', { setting: 'public-access-block' })).toBe(0);
   });
 
   it('media-processor counts its jobs, their durations and each queue’s backlog', () => {
