@@ -32,7 +32,7 @@ import {
   PolicyStatement,
   PostPolicySigner,
 } from '@app/storage';
-import { createTestDatabase, createTestStorage, envStrings, StorageTestEnv, TestCdnEnv, testConfig, testPosture, testPresigner } from '@app/testing';
+import { createTestDatabase, createTestStorage, envStrings, StorageTestEnv, TestCdnEnv, testConfig, testPosture, testPresigner, until } from '@app/testing';
 import { ChunkTrackerModule } from '../../apps/chunk-tracker/src/app.module';
 import { BucketPostureCheck } from '../../apps/chunk-tracker/src/bucket-posture-check';
 import { trackerEnv } from '../../apps/chunk-tracker/src/config';
@@ -270,7 +270,7 @@ describe('the bucket posture on moto', () => {
     await expect(s3.send(new HeadObjectCommand({ Bucket, Key: 'uploads/a' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
   });
 
-  it('chunk-tracker compares the bucket at start: a drift is a warning and storage_bucket_drift, never a failed start', async () => {
+  it('chunk-tracker compares the bucket at start and again every interval: a drift is a warning and storage_bucket_drift, never a failed start; a fix clears it', async () => {
     const cfg = testConfig();
     const { env, s3 } = await bucket();
     await s3.send(new DeleteBucketEncryptionCommand({ Bucket: env.S3_BUCKET }));
@@ -282,6 +282,7 @@ describe('the bucket posture on moto', () => {
       REDIS_URL: cfg.TEST_REDIS_URL,
       QUEUE_PREFIX: `posture-${db.name}`,
       RECONCILE_INTERVAL_MS: '3600000',
+      BUCKET_POSTURE_CHECK_SECONDS: '1',
       ...envStrings(env),
       // The push route: no SQS consumer competing for the bucket's events in this test.
       SQS_QUEUE_URL: '',
@@ -298,6 +299,18 @@ describe('the bucket posture on moto', () => {
       expect(metrics).toMatch(/^storage_bucket_drift\{setting="encryption",service="chunk-tracker"\} 1$/m);
       expect(metrics).toMatch(/^storage_bucket_drift\{setting="public-access-block",service="chunk-tracker"\} 0$/m);
       expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+
+      // Encryption restored while the tracker runs: a later check sees it, without a restart.
+      await s3.send(
+        new PutBucketEncryptionCommand({
+          Bucket: env.S3_BUCKET,
+          ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        }),
+      );
+      await until('the next check finds the encryption restored', async () =>
+        /^storage_bucket_drift\{setting="encryption",service="chunk-tracker"\} 0$/m.test((await app.inject({ method: 'GET', url: '/metrics' })).body),
+      );
+      expect((await app.get(BucketPostureCheck).done)?.drift).toEqual([]);
     } finally {
       await app.close();
       await db.drop();

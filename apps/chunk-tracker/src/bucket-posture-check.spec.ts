@@ -6,20 +6,23 @@ import { BucketPostureCheck } from './bucket-posture-check';
 
 const posture = { bucket: 'uploads' } as BucketPosture;
 
-function check(inspect: () => Promise<BucketPostureReport>) {
+function check(inspect: () => Promise<BucketPostureReport>, everySeconds = 0) {
   const inspector = strictMock<BucketPostureInspector>('inspector', { inspect, posture });
   const metrics = new MetricsService('test');
   const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-  jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-  const service = new BucketPostureCheck(inspector, metrics);
+  const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+  const service = new BucketPostureCheck(inspector, metrics, { BUCKET_POSTURE_CHECK_SECONDS: everySeconds });
   const gauge = async (name: string) =>
     Object.fromEntries((await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [String(v.labels.setting), v.value]));
-  return { service, warn, gauge, inspector };
+  return { service, warn, log, gauge, inspector };
 }
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.useRealTimers();
+  jest.restoreAllMocks();
+});
 
-describe('BucketPostureCheck: the bucket read back at start', () => {
+describe('BucketPostureCheck: the bucket read back at start and every interval', () => {
   it('logs each difference as a structured warning and sets storage_bucket_drift per setting read', async () => {
     const { service, warn, gauge } = check(() =>
       Promise.resolve({
@@ -82,5 +85,59 @@ describe('BucketPostureCheck: the bucket read back at start', () => {
     failing.service.onApplicationBootstrap();
     await expect(failing.service.done).resolves.toBeNull();
     expect(failing.warn).toHaveBeenCalledWith({ bucket: 'uploads', err: expect.any(Error) }, 'could not check the bucket posture');
+  });
+  it('reads the bucket again every interval: a drift made after start is reported, and a fix clears it, each logged once', async () => {
+    jest.useFakeTimers();
+    const report = (drift: BucketPostureReport['drift']): BucketPostureReport => ({
+      bucket: 'uploads',
+      checked: ['cors', 'encryption', 'lifecycle', 'policy', 'public-access-block'],
+      drift,
+      unreadable: [],
+    });
+    const removed = { setting: 'public-access-block' as const, problem: 'no public access block', expected: {}, actual: null };
+    const answers = [report([]), report([removed]), report([removed]), report([])];
+    const { service, warn, log, gauge, inspector } = check(() => Promise.resolve(answers.shift()!), 900);
+    const nextCheck = async () => {
+      jest.advanceTimersByTime(900_000);
+      await service.done;
+    };
+    service.onApplicationBootstrap();
+    await service.done;
+    expect(await gauge('storage_bucket_drift')).toMatchObject({ 'public-access-block': 0 });
+    expect(log).toHaveBeenCalledWith(expect.objectContaining({ bucket: 'uploads' }), 'bucket posture as configured');
+
+    await nextCheck(); // the block removed after start
+    expect(await gauge('storage_bucket_drift')).toMatchObject({ 'public-access-block': 1 });
+    await nextCheck(); // still removed: not logged again
+    expect(warn.mock.calls.map((c) => c[1])).toEqual(['bucket drift: public-access-block: no public access block']);
+    await nextCheck(); // restored
+    expect(await gauge('storage_bucket_drift')).toMatchObject({ 'public-access-block': 0 });
+    expect(log).toHaveBeenLastCalledWith({ bucket: 'uploads', setting: 'public-access-block' }, 'bucket posture: public-access-block as configured again');
+    expect(inspector.inspect).toHaveBeenCalledTimes(4);
+
+    await service.onApplicationShutdown();
+    jest.advanceTimersByTime(3_600_000);
+    expect(inspector.inspect).toHaveBeenCalledTimes(4); // no check after shutdown
+  });
+
+  it('skips a round while storage has not answered the last check, and checks only at start with an interval of 0', async () => {
+    jest.useFakeTimers();
+    let answer!: (report: BucketPostureReport) => void;
+    const slow = check(() => new Promise((resolve) => (answer = resolve)), 60);
+    slow.service.onApplicationBootstrap();
+    jest.advanceTimersByTime(180_000);
+    expect(slow.inspector.inspect).toHaveBeenCalledTimes(1);
+    answer({ bucket: 'uploads', checked: [], drift: [], unreadable: [] });
+    await slow.service.done;
+    jest.advanceTimersByTime(60_000);
+    expect(slow.inspector.inspect).toHaveBeenCalledTimes(2);
+    answer({ bucket: 'uploads', checked: [], drift: [], unreadable: [] });
+    await slow.service.onApplicationShutdown();
+
+    const once = check(() => Promise.resolve({ bucket: 'uploads', checked: [], drift: [], unreadable: [] }), 0);
+    once.service.onApplicationBootstrap();
+    await once.service.done;
+    jest.advanceTimersByTime(86_400_000);
+    expect(once.inspector.inspect).toHaveBeenCalledTimes(1);
   });
 });

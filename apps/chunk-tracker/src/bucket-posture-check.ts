@@ -1,39 +1,67 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
 import { MetricsService } from '@app/observability';
-import { BUCKET_SETTINGS, BucketPostureInspector, BucketPostureReport } from '@app/storage';
+import { BUCKET_SETTINGS, BucketPostureInspector, BucketPostureReport, BucketSetting } from '@app/storage';
+import type { TrackerConfig } from './config';
 
 /**
- * At start, reads the bucket's settings back and reports where they differ from the posture the
- * environment describes (issue #15, docs/adr/0024-private-bucket.md): a structured warning per
- * difference and `storage_bucket_drift{setting}`. It never changes a setting: production buckets
- * are converged by the storage bootstrap (or infrastructure code), not by a service at run time.
+ * Reads the bucket's settings back, at start and every BUCKET_POSTURE_CHECK_SECONDS after, and
+ * reports where they differ from the posture the environment describes (issue #15,
+ * docs/adr/0024-private-bucket.md): a structured warning per difference and
+ * `storage_bucket_drift{setting}`. It never changes a setting: production buckets are converged by
+ * the storage bootstrap (or infrastructure code), not by a service at run time.
  *
  * It does not hold start-up: storage that is slow to answer delays the report, not the tracker,
  * and a setting that cannot be read (no permission, storage down) is logged and shown by
  * `storage_bucket_posture_unreadable{setting}`, never fatal.
+ *
+ * Every replica checks on its own timer (a handful of GETs an interval): the alerts take the
+ * highest value over replicas, so one replica's stale gauge would hold an alert after the fix.
+ * A setting is logged when its state changes (drift found, fixed, unreadable), not at every check.
  */
 @Injectable()
-export class BucketPostureCheck implements OnApplicationBootstrap {
+export class BucketPostureCheck implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BucketPostureCheck.name);
   private readonly drift;
   private readonly unreadable;
-  /** The start-up check in flight or done (tests and shutdown wait on it). */
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  /** Each setting's state at the last check that read it, so only changes are logged. */
+  private readonly last = new Map<BucketSetting, string>();
+  /** The latest check, in flight or done (tests and shutdown wait on it). */
   done: Promise<BucketPostureReport | null> = Promise.resolve(null);
 
   constructor(
     private readonly inspector: BucketPostureInspector,
     metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: Pick<TrackerConfig, 'BUCKET_POSTURE_CHECK_SECONDS'>,
   ) {
     this.drift = metrics.gauge(
       'storage_bucket_drift',
-      'Bucket settings that differ from their posture, as read at start (1: differs, 0: as the bootstrap sets it)',
+      'Bucket settings that differ from their posture, as last read (1: differs, 0: as the bootstrap sets it)',
       ['setting'],
     );
-    this.unreadable = metrics.gauge('storage_bucket_posture_unreadable', 'Bucket settings that could not be read back at start (1: unreadable)', ['setting']);
+    this.unreadable = metrics.gauge('storage_bucket_posture_unreadable', 'Bucket settings that could not be read back at the last check (1: unreadable)', [
+      'setting',
+    ]);
   }
 
   onApplicationBootstrap(): void {
-    this.done = this.check();
+    this.tick();
+    const seconds = this.config.BUCKET_POSTURE_CHECK_SECONDS;
+    if (seconds > 0) this.timer = setInterval(() => this.tick(), seconds * 1000).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.done;
+  }
+
+  /** Starts a check unless one is still waiting for storage (slower than the interval: a round is skipped). */
+  private tick(): void {
+    if (this.running) return;
+    this.running = true;
+    this.done = this.check().finally(() => (this.running = false));
   }
 
   async check(): Promise<BucketPostureReport | null> {
@@ -45,19 +73,23 @@ export class BucketPostureCheck implements OnApplicationBootstrap {
       this.logger.warn({ bucket, err: error }, 'could not check the bucket posture');
       return null;
     }
+    const first = this.last.size === 0;
     for (const setting of BUCKET_SETTINGS) {
+      const drift = report.drift.find((d) => d.setting === setting);
+      const unreadable = report.unreadable.find((u) => u.setting === setting);
       const checked = report.checked.includes(setting);
-      const unreadable = report.unreadable.some((u) => u.setting === setting);
-      if (checked) this.drift.set({ setting }, report.drift.some((d) => d.setting === setting) ? 1 : 0);
+      if (checked) this.drift.set({ setting }, drift ? 1 : 0);
       if (checked || unreadable) this.unreadable.set({ setting }, unreadable ? 1 : 0);
+      if (!checked && !unreadable) continue;
+      const state = unreadable ? `unreadable ${unreadable.code}` : drift ? `drift ${drift.problem}` : 'as configured';
+      const before = this.last.get(setting);
+      this.last.set(setting, state);
+      if (state === before) continue;
+      if (drift) this.logger.warn({ bucket, setting, expected: drift.expected, actual: drift.actual }, `bucket drift: ${setting}: ${drift.problem}`);
+      else if (unreadable) this.logger.warn({ bucket, setting, code: unreadable.code, error: unreadable.message }, `bucket posture: cannot read ${setting}`);
+      else if (before) this.logger.log({ bucket, setting }, `bucket posture: ${setting} as configured again`);
     }
-    for (const d of report.drift) {
-      this.logger.warn({ bucket, setting: d.setting, expected: d.expected, actual: d.actual }, `bucket drift: ${d.setting}: ${d.problem}`);
-    }
-    for (const u of report.unreadable) {
-      this.logger.warn({ bucket, setting: u.setting, code: u.code, error: u.message }, `bucket posture: cannot read ${u.setting}`);
-    }
-    if (!report.drift.length && !report.unreadable.length) this.logger.log({ bucket, checked: report.checked }, 'bucket posture as configured');
+    if (first && !report.drift.length && !report.unreadable.length) this.logger.log({ bucket, checked: report.checked }, 'bucket posture as configured');
     return report;
   }
 }

@@ -12,10 +12,14 @@ export const trackerEnv = baseEnv
   .extend({ SQS_QUEUE_URL: sqsEnv.shape.SQS_QUEUE_URL.optional() })
   .extend(retentionEnv.shape)
   .extend(reconcileEnv.shape)
-  // What the bucket's posture is built from, so the tracker can compare the bucket with it at
-  // start (bucket-posture-check.ts): where the CDN reads from, and the prefix it must not.
+  // What the bucket's posture is built from, so the tracker can compare the bucket with it
+  // (bucket-posture-check.ts): where the CDN reads from, and the prefix it must not.
   .extend(cdnEnv.pick({ CDN: true, CDN_CLOUDFRONT_DISTRIBUTION_ARN: true, CDN_ORIGIN_SOURCE_CIDRS: true }).shape)
   .extend(mediaEnv.pick({ S3_QUARANTINE_PREFIX: true }).shape)
+  .extend({
+    /** How often the bucket is read back again after the check at start; 0: only at start. */
+    BUCKET_POSTURE_CHECK_SECONDS: z.coerce.number().int().min(0).default(900),
+  })
   .extend({ CHUNK_TRACKER_PORT: port.default(3002) })
   .superRefine((c, ctx) => {
     refineBucketPosture(c, ctx);
