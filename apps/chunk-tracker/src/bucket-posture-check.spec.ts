@@ -115,7 +115,7 @@ describe('BucketPostureCheck: the bucket read back at start and every interval',
     expect(log).toHaveBeenLastCalledWith({ bucket: 'uploads', setting: 'public-access-block' }, 'bucket posture: public-access-block as configured again');
     expect(inspector.inspect).toHaveBeenCalledTimes(4);
 
-    await service.onApplicationShutdown();
+    service.onApplicationShutdown();
     jest.advanceTimersByTime(3_600_000);
     expect(inspector.inspect).toHaveBeenCalledTimes(4); // no check after shutdown
   });
@@ -132,7 +132,8 @@ describe('BucketPostureCheck: the bucket read back at start and every interval',
     jest.advanceTimersByTime(60_000);
     expect(slow.inspector.inspect).toHaveBeenCalledTimes(2);
     answer({ bucket: 'uploads', checked: [], drift: [], unreadable: [] });
-    await slow.service.onApplicationShutdown();
+    await slow.service.done;
+    slow.service.onApplicationShutdown();
 
     const once = check(() => Promise.resolve({ bucket: 'uploads', checked: [], drift: [], unreadable: [] }), 0);
     once.service.onApplicationBootstrap();

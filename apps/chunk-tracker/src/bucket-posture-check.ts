@@ -28,7 +28,7 @@ export class BucketPostureCheck implements OnApplicationBootstrap, OnApplication
   private running = false;
   /** Each setting's state at the last check that read it, so only changes are logged. */
   private readonly last = new Map<BucketSetting, string>();
-  /** The latest check, in flight or done (tests and shutdown wait on it). */
+  /** The latest check, in flight or done (tests wait on it). */
   done: Promise<BucketPostureReport | null> = Promise.resolve(null);
 
   constructor(
@@ -52,9 +52,9 @@ export class BucketPostureCheck implements OnApplicationBootstrap, OnApplication
     if (seconds > 0) this.timer = setInterval(() => this.tick(), seconds * 1000).unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** No check after this; one in flight is not waited for (it only reads, and its answer is moot). */
+  onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
-    await this.done;
   }
 
   /** Starts a check unless one is still waiting for storage (slower than the interval: a round is skipped). */
