@@ -31,13 +31,17 @@ const w3cOnly: TextMapSetter<CarriedContext> = {
   },
 };
 
-/** The context of the work in progress, for the work it starts to carry. */
-export function currentCarriedContext(): CarriedContext {
+/** The W3C trace context of the work in progress (`traceparent`, `tracestate`), where there is one. */
+function currentTraceContext(): Pick<CarriedContext, 'traceparent' | 'tracestate'> {
   const carried: CarriedContext = {};
-  const requestId = currentRequestId();
-  if (requestId) carried.requestId = requestId;
   propagation.inject(context.active(), carried, w3cOnly);
   return carried;
+}
+
+/** The context of the work in progress, for the work it starts to carry. */
+export function currentCarriedContext(): CarriedContext {
+  const requestId = currentRequestId();
+  return { ...(requestId ? { requestId } : {}), ...currentTraceContext() };
 }
 
 /**
@@ -132,13 +136,7 @@ export function continueCallerTrace(headers: IncomingHttpHeaders, next: () => vo
  * the http instrumentation replaces it with its client span's.
  */
 export function traceHeaders(headers: Record<string, string>): Record<string, string> {
-  const carried: CarriedContext = {};
-  propagation.inject(context.active(), carried, w3cOnly);
-  return {
-    ...headers,
-    ...(carried.traceparent ? { traceparent: carried.traceparent } : {}),
-    ...(carried.tracestate ? { tracestate: carried.tracestate } : {}),
-  };
+  return { ...headers, ...currentTraceContext() };
 }
 
 /**
